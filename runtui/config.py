@@ -1,0 +1,227 @@
+"""Configuration: the source's ROK_* switches plus runtui's own RUNTUI_* settings.
+
+Precedence is CLI > environment > TOML file > defaults. A bad value is reported with where it
+came from (the environment variable, or the file and line) and which field it is, so a user can
+fix it without reading a traceback. It lives beside the domain, not in it, because it reads
+files and the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from contextvars import ContextVar
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from runtui.domain.enums import Durability
+from runtui.domain.errors import ConfigError
+
+APP_NAME = "runtui"
+
+
+class LogLevel(str, Enum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+def default_db_path() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "runs.db"
+
+
+def default_config_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_log_file() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME)) / "runtui.log"
+
+
+def _source_name(name: str) -> AliasChoices:
+    """A field read from the source's exact env name, and from its lower-case form in TOML."""
+    return AliasChoices(name.lower(), name)
+
+
+_config_file: ContextVar[Path | None] = ContextVar("runtui_config_file", default=None)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RUNTUI_",
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    # --- the source's switches, by their exact names -----------------------------------------
+    rok_enabled: bool = Field(
+        True, validation_alias=_source_name("ROK_ENABLED"), description="Kernel governance on."
+    )
+    rac_enabled: bool = Field(
+        True, validation_alias=_source_name("RAC_ENABLED"), description="Audit expectations on."
+    )
+    rok_governance_timeout_ms: int = Field(
+        5000,
+        ge=1,
+        validation_alias=_source_name("ROK_GOVERNANCE_TIMEOUT_MS"),
+        description="How long the governance check waits for facade acks.",
+    )
+    rok_default_run_timeout_ms: int = Field(
+        30000,
+        ge=1,
+        validation_alias=_source_name("ROK_DEFAULT_RUN_TIMEOUT_MS"),
+        description="Run timeout unless the workflow sets its own.",
+    )
+    rok_grace_period_ms: int = Field(
+        5000,
+        ge=0,
+        validation_alias=_source_name("ROK_GRACE_PERIOD_MS"),
+        description="Added to the run timeout for the finalize liveness deadline.",
+    )
+    phase_status_invariant_enforce: bool = Field(
+        True,
+        validation_alias=_source_name("PHASE_STATUS_INVARIANT_ENFORCE"),
+        description="Raise on a status its phase does not admit (else log it).",
+    )
+
+    # --- runtui's own (RUNTUI_*) --------------------------------------------------------------
+    db: Path = Field(default_factory=default_db_path, description="SQLite database file.")
+    durability: Durability = Field(Durability.FULL, description="full (default) or fast.")
+    max_concurrency: int = Field(50, ge=1, le=10_000, description="Global cap on attempts.")
+    log_file: Path = Field(default_factory=default_log_file, description="Where logs go.")
+    log_level: LogLevel = Field(LogLevel.INFO, description="Log level for the log file.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file.get()
+        if path is not None and path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def _field_env_names(name: str) -> list[str]:
+    info = Settings.model_fields[name]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(c) for c in alias.choices if isinstance(c, str) and c.isupper()]
+    return [f"RUNTUI_{name.upper()}"]
+
+
+def _field_for(key: str) -> str | None:
+    """Map a key as a user wrote it (field name or alias) to the field name."""
+    low = key.lower()
+    for name in Settings.model_fields:
+        if low == name or low in [n.lower() for n in _field_env_names(name)]:
+            return name
+    return None
+
+
+def _toml_line(text: str, key: str) -> int | None:
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=", re.IGNORECASE)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _describe(
+    exc: ValidationError,
+    *,
+    overrides: Mapping[str, Any],
+    environ: Mapping[str, str],
+    toml_path: Path | None,
+    toml_data: Mapping[str, Any],
+    toml_text: str,
+) -> str:
+    lines: list[str] = []
+    env_upper = {k.upper(): k for k in environ}
+    for err in exc.errors():
+        key = str(err["loc"][0]) if err["loc"] else "?"
+        field = _field_for(key) or key
+        value = err.get("input")
+        env_names = _field_env_names(field) if field in Settings.model_fields else []
+        env_hit = next((env_upper[n] for n in env_names if n in env_upper), None)
+        toml_key = next((k for k in toml_data if _field_for(k) == field or k == key), None)
+        if field in overrides or key in overrides:
+            where = "command line"
+        elif env_hit is not None:
+            where = f"environment variable {env_hit}"
+        elif toml_path is not None and toml_key is not None:
+            line = _toml_line(toml_text, toml_key)
+            where = f"{toml_path}:{line}" if line else str(toml_path)
+        else:
+            where = "settings"
+        lines.append(f"{where}: {field}: {err['msg']} (got {value!r})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    config_file: Path | None = None,
+) -> Settings:
+    """Build the settings from CLI overrides, the environment and the TOML file.
+
+    Reads `os.environ` (as pydantic-settings does). `config_file` defaults to `RUNTUI_CONFIG` or the user config dir; a missing default file is
+    fine, a missing file that was asked for by name is an error.
+    """
+    env = os.environ
+    explicit = config_file or (Path(env["RUNTUI_CONFIG"]) if env.get("RUNTUI_CONFIG") else None)
+    path = explicit or default_config_file()
+    if explicit is not None and not explicit.is_file():
+        raise ConfigError(f"{explicit}: config file not found")
+    data: dict[str, Any] = {}
+    text = ""
+    if path.is_file():
+        data, text = _read_toml(path)
+    clean = {k: v for k, v in (overrides or {}).items() if v is not None}
+    token = _config_file.set(path if path.is_file() else None)
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        raise ConfigError(
+            _describe(
+                exc,
+                overrides=clean,
+                environ=env,
+                toml_path=path if data else None,
+                toml_data=data,
+                toml_text=text,
+            )
+        ) from None
+    finally:
+        _config_file.reset(token)

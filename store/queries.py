@@ -1,0 +1,234 @@
+"""Read side: a separate read-only connection answering every query.
+
+Reads never queue behind the writer: in WAL mode a reader sees the last committed state while a
+write transaction is open. Paging is keyset-based (newest first) so page N costs the same as
+page 1 even with a hundred thousand runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import msgspec
+
+from runtui.domain.enums import parse_enum
+from runtui.domain.errors import NotFoundError, RuntuiError
+from runtui.domain.events import EventEnvelope, decode_event
+from runtui.domain.status import RunStatus
+from runtui.domain.summary import RunResult, RunSummary
+from store.rows import APPROVAL_COLUMNS, RUN_COLUMNS, ApprovalRow, RunPage, RunRow
+
+_json = msgspec.json.Decoder()
+
+MAX_PAGE = 1000
+
+
+class InvalidCursorError(RuntuiError, ValueError):
+    def __init__(self, cursor: str) -> None:
+        super().__init__(f"cursor: not a cursor this server issued: {cursor[:40]!r}")
+
+
+def encode_cursor(created_at: float, run_id: str) -> str:
+    raw = json.dumps([created_at, run_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, run_id = json.loads(raw)
+        return float(created_at), str(run_id)
+    except (binascii.Error, ValueError, TypeError):
+        raise InvalidCursorError(cursor) from None
+
+
+def summary_from_row(r: tuple[Any, ...]) -> RunSummary:
+    return RunSummary(
+        run_id=r[0],
+        started_at=datetime.fromtimestamp(r[1], tz=UTC),
+        ended_at=datetime.fromtimestamp(r[2], tz=UTC),
+        result=RunResult(r[3]),
+        failure_reason=r[4],
+        stages_executed=_json.decode(r[5]),
+        stages_failed=_json.decode(r[6]),
+        retry_count=r[7],
+        metadata=_json.decode(r[8]),
+    )
+
+
+class StoreReader:
+    """Queries over a read-only connection (opened with `mode=ro`: it cannot write)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    async def open(cls, path: Path) -> StoreReader:
+        conn = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
+        await conn.execute("PRAGMA query_only=ON")
+        return cls(conn)
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        async with self._conn.execute(sql, params) as cur:
+            return [tuple(r) for r in await cur.fetchall()]
+
+    # --- runs --------------------------------------------------------------------------------
+
+    async def list_runs(
+        self,
+        *,
+        limit: int = 50,
+        result: RunResult | str | None = None,
+        status: RunStatus | str | None = None,
+        since: float | None = None,
+        workflow: str | None = None,
+        cursor: str | None = None,
+    ) -> RunPage:
+        """Runs newest first, filtered; `next_cursor` fetches the following page."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValueError(f"limit: must be between 1 and {MAX_PAGE}, got {limit}")
+        where: list[str] = []
+        params: list[Any] = []
+        if result is not None:
+            where.append("result = ?")
+            params.append(parse_enum(RunResult, result, "result").value)
+        if status is not None:
+            where.append("status = ?")
+            params.append(parse_enum(RunStatus, status, "status").value)
+        if since is not None:
+            where.append("created_at >= ?")
+            params.append(since)
+        if workflow is not None:
+            where.append("workflow = ?")
+            params.append(workflow)
+        if cursor is not None:
+            created_at, run_id = decode_cursor(cursor)
+            where.append("(created_at < ? OR (created_at = ? AND run_id < ?))")
+            params += [created_at, created_at, run_id]
+        sql = f"SELECT {RUN_COLUMNS} FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, run_id DESC LIMIT ?"
+        params.append(limit + 1)
+        rows = await self._all(sql, tuple(params))
+        runs = [RunRow.from_row(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        next_cursor = encode_cursor(runs[-1].created_at, runs[-1].run_id) if more else None
+        return RunPage(runs=runs, next_cursor=next_cursor)
+
+    async def get_run(self, run_id: str) -> RunRow:
+        rows = await self._all(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
+        if not rows:
+            raise NotFoundError(f"run {run_id} not found")
+        return RunRow.from_row(rows[0])
+
+    async def count_by_result(self) -> dict[str, int]:
+        """Runs per result; live runs (no result yet) are counted under "live"."""
+        rows = await self._all("SELECT COALESCE(result, 'live'), COUNT(*) FROM runs GROUP BY 1")
+        counts = {r.value: 0 for r in RunResult} | {"live": 0}
+        counts.update({str(k): int(n) for k, n in rows})
+        return counts
+
+    async def count_runs(self) -> int:
+        rows = await self._all("SELECT COUNT(*) FROM runs")
+        return int(rows[0][0])
+
+    # --- events ------------------------------------------------------------------------------
+
+    async def events_after(
+        self, run_id: str, after_seq: int = 0, *, limit: int = 1000
+    ) -> list[EventEnvelope]:
+        """A run's events with seq > `after_seq`, oldest first."""
+        rows = await self._all(
+            "SELECT run_id, seq, ts, payload, wave_index, position FROM events"
+            " WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (run_id, after_seq, limit),
+        )
+        return [_envelope(r) for r in rows]
+
+    async def iter_events(self, run_id: str, *, page: int = 5000) -> AsyncIterator[EventEnvelope]:
+        after = 0
+        while True:
+            batch = await self.events_after(run_id, after, limit=page)
+            for env in batch:
+                yield env
+            if len(batch) < page:
+                return
+            after = batch[-1].seq
+
+    async def events_since(self, position: int, *, limit: int = 1000) -> list[EventEnvelope]:
+        """Events of all runs after a global position, in commit order."""
+        rows = await self._all(
+            "SELECT run_id, seq, ts, payload, wave_index, position FROM events"
+            " WHERE position > ? ORDER BY position LIMIT ?",
+            (position, limit),
+        )
+        return [_envelope(r) for r in rows]
+
+    async def count_events(self, run_id: str | None = None) -> int:
+        if run_id is None:
+            rows = await self._all("SELECT COUNT(*) FROM events")
+        else:
+            rows = await self._all("SELECT COUNT(*) FROM events WHERE run_id = ?", (run_id,))
+        return int(rows[0][0])
+
+    # --- approvals and history ---------------------------------------------------------------
+
+    async def pending_approvals(self) -> list[ApprovalRow]:
+        """Every undecided approval across runs, oldest first."""
+        rows = await self._all(
+            f"SELECT {APPROVAL_COLUMNS} FROM approvals WHERE decision IS NULL"
+            " ORDER BY requested_at, approval_id"
+        )
+        return [ApprovalRow.from_row(r) for r in rows]
+
+    async def get_approval(self, approval_id: str) -> ApprovalRow:
+        rows = await self._all(
+            f"SELECT {APPROVAL_COLUMNS} FROM approvals WHERE approval_id = ?", (approval_id,)
+        )
+        if not rows:
+            raise NotFoundError(f"approval {approval_id} not found")
+        return ApprovalRow.from_row(rows[0])
+
+    async def run_summaries(
+        self, *, limit: int | None = 100, result: RunResult | str | None = None
+    ) -> list[RunSummary]:
+        """Finished runs in the run-history format, most recently ended first."""
+        sql = "SELECT * FROM run_summaries"
+        params: list[Any] = []
+        if result is not None:
+            sql += " WHERE result = ?"
+            params.append(parse_enum(RunResult, result, "result").value)
+        sql += " ORDER BY ended_at DESC, run_id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [summary_from_row(r) for r in await self._all(sql, tuple(params))]
+
+    async def count_summaries(self, result: RunResult | str | None = None) -> int:
+        if result is None:
+            rows = await self._all("SELECT COUNT(*) FROM run_summaries")
+        else:
+            value = parse_enum(RunResult, result, "result").value
+            rows = await self._all("SELECT COUNT(*) FROM run_summaries WHERE result = ?", (value,))
+        return int(rows[0][0])
+
+    async def integrity_check(self) -> str:
+        rows = await self._all("PRAGMA integrity_check")
+        return "; ".join(str(r[0]) for r in rows)
+
+
+def _envelope(r: tuple[Any, ...]) -> EventEnvelope:
+    return EventEnvelope(
+        run_id=r[0], seq=r[1], ts=r[2], body=decode_event(r[3]), wave_index=r[4], position=r[5]
+    )

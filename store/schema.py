@@ -1,0 +1,93 @@
+"""Opening SQLite the one way runtui does, and bringing the schema up to date.
+
+Migrations are numbered `.sql` files shipped in `store/migrations`; `PRAGMA user_version`
+records the last one applied. Each runs in its own transaction together with the version bump,
+so a crash mid-migration leaves the previous version intact.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from importlib import resources
+from pathlib import Path
+
+from runtui.domain.enums import Durability
+from runtui.domain.errors import MigrationError
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) of every shipped migration, in order."""
+    found: list[tuple[int, str, str]] = []
+    for entry in resources.files("store.migrations").iterdir():
+        m = _MIGRATION_NAME.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    for expected, (version, name, _) in enumerate(found, start=1):
+        if version != expected:
+            raise MigrationError(f"migration {name}: expected number {expected:04d}")
+    return found
+
+
+SCHEMA_VERSION = len(migrations())
+
+
+def apply_pragmas(conn: sqlite3.Connection, durability: Durability) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    sync = "FULL" if durability is Durability.FULL else "NORMAL"
+    conn.execute(f"PRAGMA synchronous={sync}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration newer than the database; returns the version reached."""
+    current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if current > SCHEMA_VERSION:
+        raise MigrationError(
+            f"database schema is version {current}, newer than this runtui ({SCHEMA_VERSION}); "
+            "upgrade runtui"
+        )
+    for version, name, sql in migrations():
+        if version <= current:
+            continue
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _split(sql):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={version}")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise MigrationError(f"migration {name} failed: {exc}") from exc
+        current = version
+    return current
+
+
+def _split(sql: str) -> list[str]:
+    """Split a migration into statements (executescript would commit on its own)."""
+    statements: list[str] = []
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        if line.lstrip().startswith("--") and not buf.strip():
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        raise MigrationError(f"incomplete SQL statement at end of migration: {buf.strip()[:60]}")
+    return statements
+
+
+def open_write_connection(path: Path | str, durability: Durability) -> sqlite3.Connection:
+    """The writer's connection: autocommit mode (we issue BEGIN/COMMIT), usable from the
+    writer's worker thread, which is the only thread that ever touches it."""
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, check_same_thread=False, timeout=5.0
+    )
+    apply_pragmas(conn, durability)
+    return conn
