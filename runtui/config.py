@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from runtui.domain.errors import ConfigError
 APP_NAME = "runtui"
 
 
-class LogLevel(str, Enum):
+class LogLevel(StrEnum):
     DEBUG = "DEBUG"
     INFO = "INFO"
     WARNING = "WARNING"
@@ -152,6 +152,8 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: config file is not valid UTF-8: {exc.reason}") from None
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
@@ -196,8 +198,9 @@ def load_settings(
 ) -> Settings:
     """Build the settings from CLI overrides, the environment and the TOML file.
 
-    Reads `os.environ` (as pydantic-settings does). `config_file` defaults to `RUNTUI_CONFIG` or the user config dir; a missing default file is
-    fine, a missing file that was asked for by name is an error.
+    Reads `os.environ` (as pydantic-settings does). `config_file` defaults to `RUNTUI_CONFIG`
+    or the user config dir; a missing default file is fine, a missing file that was asked for
+    by name is an error.
     """
     env = os.environ
     explicit = config_file or (Path(env["RUNTUI_CONFIG"]) if env.get("RUNTUI_CONFIG") else None)

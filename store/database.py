@@ -12,7 +12,8 @@ import anyio
 from runtui.domain.enums import Durability
 from store.files import OwnerLock, ensure_private_file
 from store.queries import StoreReader
-from store.schema import migrate, open_write_connection
+from store.replay import ReplayReport, compare_snapshots, replay_snapshot, stored_snapshot
+from store.schema import check_schema_version, migrate, open_write_connection
 from store.writer import CommitListener, EventWriter
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,23 @@ class Store:
         self.path = path
         self.writer = writer
         self.reader = reader
+
+    async def replay(self, run_id: str) -> ReplayReport:
+        """Rebuild `run_id` from its events and compare with the stored projections."""
+        events = [env async for env in self.reader.iter_events(run_id)]
+
+        def rebuild() -> list[str]:
+            return compare_snapshots(
+                stored_snapshot(self.path, run_id), replay_snapshot(run_id, events)
+            )
+
+        differences = await anyio.to_thread.run_sync(rebuild)
+        return ReplayReport(run_id=run_id, events=len(events), differences=differences)
+
+
+async def _resolve(path: Path | str) -> Path:
+    expanded = await anyio.Path(path).expanduser()
+    return Path(await expanded.resolve())
 
 
 @asynccontextmanager
@@ -41,7 +59,7 @@ async def open_store(
     `DatabaseLockedError` naming the holder. Leaving the block commits every append that was
     already queued, then closes the connections and releases the lock.
     """
-    db_path = Path(path).expanduser().resolve()
+    db_path = await _resolve(path)
     lock = OwnerLock(db_path)
     lock.acquire()
     try:
@@ -64,3 +82,23 @@ async def open_store(
             conn.close()
     finally:
         lock.release()
+
+
+@asynccontextmanager
+async def open_reader(path: Path | str) -> AsyncIterator[StoreReader]:
+    """Read a database without owning it (WAL lets readers run beside the owner).
+
+    A database that does not exist yet is created (schema only), so a fresh machine answers
+    "no runs" instead of an error.
+    """
+    db_path = await _resolve(path)
+    if not await anyio.Path(db_path).exists():
+        async with open_store(db_path):
+            pass
+    else:
+        check_schema_version(db_path)
+    reader = await StoreReader.open(db_path)
+    try:
+        yield reader
+    finally:
+        await reader.close()

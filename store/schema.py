@@ -86,8 +86,23 @@ def _split(sql: str) -> list[str]:
 def open_write_connection(path: Path | str, durability: Durability) -> sqlite3.Connection:
     """The writer's connection: autocommit mode (we issue BEGIN/COMMIT), usable from the
     writer's worker thread, which is the only thread that ever touches it."""
-    conn = sqlite3.connect(
-        str(path), isolation_level=None, check_same_thread=False, timeout=5.0
-    )
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=5.0)
     apply_pragmas(conn, durability)
     return conn
+
+
+def check_schema_version(path: Path) -> int:
+    """The schema version of an existing database, refusing one this build cannot read."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        raise MigrationError(f"{path}: not a runtui database: {exc}") from None
+    finally:
+        conn.close()
+    if version != SCHEMA_VERSION:
+        raise MigrationError(
+            f"{path}: schema version {version}, this runtui needs {SCHEMA_VERSION}; "
+            "open it once as owner (any writing command) to migrate"
+        )
+    return version

@@ -155,15 +155,15 @@ class EventWriter:
 
     async def _commit_group(self, batch: list[_Request]) -> None:
         try:
-            committed = await anyio.to_thread.run_sync(
-                self._write, batch, limiter=self._limiter
-            )
+            committed = await anyio.to_thread.run_sync(self._write, batch, limiter=self._limiter)
         except Exception as exc:  # a statement failed: find the culprit by going one by one
             if len(batch) == 1:
                 batch[0].error = _as_store_error(exc)
                 committed = []
             else:
-                log.warning("group commit of %d requests failed (%s); retrying singly", len(batch), exc)
+                log.warning(
+                    "group commit of %d requests failed (%s); retrying singly", len(batch), exc
+                )
                 committed = []
                 for request in batch:
                     try:
@@ -196,7 +196,15 @@ class EventWriter:
             pending_seq.update(local)
             for env, payload in zip(envs, request.payloads, strict=True):
                 rows.append(
-                    (env.position, env.run_id, env.seq, kind_of(env.body), env.wave_index, env.ts, payload)
+                    (
+                        env.position,
+                        env.run_id,
+                        env.seq,
+                        kind_of(env.body),
+                        env.wave_index,
+                        env.ts,
+                        payload,
+                    )
                 )
             position += len(envs)
             accepted.append((request, envs))

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ApprovalKind(str, Enum):
+class ApprovalKind(StrEnum):
     PLAN = "plan"
     TASK = "task"
     VIOLATION = "violation"
 
 
-class ApprovalDecision(str, Enum):
+class ApprovalDecision(StrEnum):
     APPROVE = "approve"
     APPROVE_WITH_EDITS = "approve_with_edits"
     REJECT = "reject"
 
 
-class HitlMode(str, Enum):
+class HitlMode(StrEnum):
     """How much a run asks a human: each mode includes everything the lower ones ask."""
 
     NONE = "none"

@@ -8,18 +8,18 @@ check leaves it out and only a deadline can make it stale.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import Enum
+from enum import StrEnum
 
 import msgspec
 
 
-class AckStatus(str, Enum):
+class AckStatus(StrEnum):
     SUCCESS = "success"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
 
 
-class ReconciliationStatus(str, Enum):
+class ReconciliationStatus(StrEnum):
     COMPLETE = "COMPLETE"
     INCOMPLETE = "INCOMPLETE"
     STALE = "STALE"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import TypeVar
 
 from runtui.domain.errors import UnknownValueError
@@ -10,7 +10,7 @@ from runtui.domain.errors import UnknownValueError
 E = TypeVar("E", bound=Enum)
 
 
-class Durability(str, Enum):
+class Durability(StrEnum):
     """How hard a commit is: `full` fsyncs the WAL on every commit; `fast` (synchronous=NORMAL)
     may lose the last commits on power loss, never on a process crash."""
 

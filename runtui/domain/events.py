@@ -324,6 +324,7 @@ _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(Event)
 _JSON_ENCODER = msgspec.json.Encoder()
 _FIELD_RE = re.compile(r"at `\$\.?([^`]*)`")
+_MISSING_RE = re.compile(r"missing required field `([^`]*)`")
 
 
 def encode_event(body: EventBody) -> bytes:
@@ -333,13 +334,18 @@ def encode_event(body: EventBody) -> bytes:
 def decode_event(payload: bytes) -> Event:
     """Decode a stored payload; malformed input raises `EventDecodeError` naming the field."""
     try:
-        return _DECODER.decode(payload)
+        body: Event = _DECODER.decode(payload)
     except msgspec.ValidationError as exc:
-        m = _FIELD_RE.search(str(exc))
-        field = m.group(1) if m else None
-        raise EventDecodeError(f"invalid event: {exc}", field=field) from None
+        text = str(exc)
+        m = _FIELD_RE.search(text)
+        path = m.group(1) if m else ""
+        missing = _MISSING_RE.search(text)
+        if missing:  # name the missing field itself, not just the object that lacks it
+            path = f"{path}.{missing.group(1)}" if path else missing.group(1)
+        raise EventDecodeError(f"invalid event: {exc}", field=path or None) from None
     except msgspec.DecodeError as exc:
         raise EventDecodeError(f"undecodable event payload: {exc}") from None
+    return body
 
 
 def validated_payload(body: EventBody) -> bytes:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from runtui.domain.errors import PhaseTransitionError
 
 
-class RunPhase(str, Enum):
+class RunPhase(StrEnum):
     CREATED = "CREATED"
     AUTHORIZED = "AUTHORIZED"
     EXECUTING = "EXECUTING"

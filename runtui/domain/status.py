@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 
 from runtui.domain.errors import PhaseStatusInvariantError
 from runtui.domain.phases import RunPhase
@@ -12,7 +12,7 @@ from runtui.domain.phases import RunPhase
 log = logging.getLogger(__name__)
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     AWAITING_APPROVAL = "awaiting_approval"
@@ -69,7 +69,7 @@ def check_phase_status(phase: RunPhase, status: RunStatus, *, enforce: bool = Tr
     return False
 
 
-class RunLifecycleState(str, Enum):
+class RunLifecycleState(StrEnum):
     LIVE = "LIVE"
     COMPLETED = "COMPLETED"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from runtui.domain.status import RunStatus
 
 
-class RunResult(str, Enum):
+class RunResult(StrEnum):
     SUCCESS = "success"
     FAILED = "failed"
     STOPPED = "stopped"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from enum import Enum
+from enum import StrEnum
 
 
-class TaskStatus(str, Enum):
+class TaskStatus(StrEnum):
     PENDING = "pending"
     AWAITING_APPROVAL = "awaiting_approval"
     RUNNING = "running"
@@ -26,7 +26,7 @@ class TaskStatus(str, Enum):
         }
 
 
-class AttemptStatus(str, Enum):
+class AttemptStatus(StrEnum):
     CREATED = "created"
     SUBMITTED = "submitted"
     RUNNING = "running"
@@ -46,7 +46,7 @@ class AttemptStatus(str, Enum):
         }
 
 
-class TaskKind(str, Enum):
+class TaskKind(StrEnum):
     SHELL = "shell"
     PYTHON = "python"
     EXTERNAL = "external"

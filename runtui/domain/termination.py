@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
@@ -12,7 +12,7 @@ from runtui.domain.status import RunStatus
 from runtui.domain.violations import PolicyViolationType, RunViolationInfo
 
 
-class RunTerminationReason(str, Enum):
+class RunTerminationReason(StrEnum):
     # Declaration order is the precedence, highest first (the source's order), then the two
     # reasons runtui adds; `resolve_termination` relies on it.
     POLICY_BLOCK = "policy_block"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 
-class PolicyViolationType(str, Enum):
+class PolicyViolationType(StrEnum):
     TOKEN_LIMIT = "token_limit"
     COST_LIMIT = "cost_limit"
     RATE_LIMIT = "rate_limit"
@@ -19,7 +19,7 @@ class PolicyViolationType(str, Enum):
     CUSTOM_RULE = "custom_rule"
 
 
-class ViolationSeverity(str, Enum):
+class ViolationSeverity(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
@@ -34,7 +34,7 @@ SEVERITY_PRIORITY: Mapping[ViolationSeverity, int] = {
 }
 
 
-class ViolationAction(str, Enum):
+class ViolationAction(StrEnum):
     """What a violation does to the run; a policy's `on_violation` overrides the default."""
 
     STOP = "stop"
@@ -70,6 +70,10 @@ def worst_violation(violations: Iterable[RunViolationInfo]) -> RunViolationInfo 
     """The most severe violation; the earliest step wins a tie (it happened first)."""
     worst: RunViolationInfo | None = None
     for v in violations:
-        if worst is None or SEVERITY_PRIORITY[v.severity] > SEVERITY_PRIORITY[worst.severity]:
+        if worst is None:
+            worst = v
+            continue
+        rank, worst_rank = SEVERITY_PRIORITY[v.severity], SEVERITY_PRIORITY[worst.severity]
+        if rank > worst_rank or (rank == worst_rank and v.step_index < worst.step_index):
             worst = v
     return worst

@@ -1,0 +1,28 @@
+"""Shared fixtures: every test gets its own real SQLite file in a temp dir."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "runs.db"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keep tests away from the real user's config, data and log dirs."""
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / "xdg" / var.lower()))
+    for var in ("RUNTUI_CONFIG", "RUNTUI_DB", "RUNTUI_DURABILITY"):
+        monkeypatch.delenv(var, raising=False)
+    return
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

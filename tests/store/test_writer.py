@@ -1,0 +1,196 @@
+"""The writer on a real SQLite file: ordering, gap-free seqs, atomic refusal, durability mode."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import anyio
+import pytest
+
+from runtui.domain.enums import Durability
+from runtui.domain.errors import EventDecodeError, StoreError
+from runtui.domain.events import (
+    AttemptOutput,
+    EventEnvelope,
+    PendingEvent,
+    RunCreated,
+    RunStatusChanged,
+    TaskDeclared,
+)
+from runtui.domain.status import RunStatus
+from runtui.domain.tasks import TaskKind
+from store import WriterClosedError, open_store
+from tests.factories import full_run
+
+pytestmark = pytest.mark.anyio
+
+
+def _rows(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+async def test_seq_is_gap_free_under_concurrent_appends(db_path: Path) -> None:
+    runs = [f"run-{i}" for i in range(5)]
+    committed: list[EventEnvelope] = []
+    async with open_store(db_path, on_commit=committed.extend) as store:
+        for r in runs:
+            await store.writer.append(r, RunCreated(workflow="w"))
+
+        async def producer(worker: int) -> None:
+            for i in range(60):
+                run = runs[(worker + i) % len(runs)]
+                if i % 3 == 0:
+                    items = [
+                        PendingEvent(
+                            run,
+                            AttemptOutput(task_id="t", attempt=0, lines=[f"{worker}:{i}:{j}"]),
+                            1.0,
+                        )
+                        for j in range(7)
+                    ]
+                    envs = await store.writer.append_many(items)
+                    # a request's events are contiguous in its run
+                    assert [e.seq for e in envs] == list(range(envs[0].seq, envs[0].seq + 7))
+                else:
+                    await store.writer.append(
+                        run, AttemptOutput(task_id="t", attempt=0, lines=["x"])
+                    )
+
+        async with anyio.create_task_group() as tg:
+            for w in range(40):
+                tg.start_soon(producer, w)
+        assert store.writer.commits < store.writer.events_committed  # grouping happened
+
+    for run in runs:
+        seqs = [
+            r[0]
+            for r in _rows(db_path, "SELECT seq FROM events WHERE run_id=? ORDER BY seq", (run,))
+        ]
+        assert seqs == list(range(1, len(seqs) + 1))
+        (last,) = _rows(db_path, "SELECT last_seq FROM runs WHERE run_id=?", (run,))[0]
+        assert last == len(seqs)
+    total = _rows(db_path, "SELECT COUNT(*), MAX(position) FROM events")[0]
+    assert total[0] == total[1] == 5 + 40 * (20 * 7 + 40)
+    # subscribers saw every committed event exactly once, in commit order
+    assert [e.position for e in committed] == list(range(1, total[0] + 1))
+
+
+async def test_first_event_must_create_the_run(db_path: Path) -> None:
+    async with open_store(db_path) as store:
+        with pytest.raises(StoreError, match="run ghost does not exist"):
+            await store.writer.append("ghost", RunStatusChanged(status=RunStatus.RUNNING))
+        await store.writer.append("r1", RunCreated(workflow="w"))
+        with pytest.raises(StoreError, match="already exists"):
+            await store.writer.append("r1", RunCreated(workflow="w"))
+    assert _rows(db_path, "SELECT run_id, seq FROM events") == [("r1", 1)]
+
+
+async def test_a_refused_request_writes_nothing_and_spares_its_group(db_path: Path) -> None:
+    async with open_store(db_path) as store:
+        await store.writer.append("r1", RunCreated(workflow="w"))
+        declare = TaskDeclared(task_id="a", task_kind=TaskKind.SHELL, wave=0)
+        await store.writer.append("r1", declare)
+
+        results: dict[str, object] = {}
+
+        async def good(i: int) -> None:
+            results[f"good{i}"] = await store.writer.append(
+                "r1", AttemptOutput(task_id="a", attempt=0)
+            )
+
+        async def bad() -> None:
+            # the status changes first, then the duplicate task id violates the primary key:
+            # the whole request must roll back, status included
+            try:
+                await store.writer.append_many(
+                    [
+                        PendingEvent("r1", RunStatusChanged(status=RunStatus.RUNNING), 2.0),
+                        PendingEvent("r1", declare, 2.0),
+                    ]
+                )
+            except StoreError as exc:
+                results["bad"] = exc
+
+        async with anyio.create_task_group() as tg:
+            for i in range(5):
+                tg.start_soon(good, i)
+            tg.start_soon(bad)
+            for i in range(5, 10):
+                tg.start_soon(good, i)
+
+    assert isinstance(results["bad"], StoreError)
+    assert "UNIQUE constraint failed: tasks" in str(results["bad"])
+    seqs = [r[0] for r in _rows(db_path, "SELECT seq FROM events WHERE run_id='r1' ORDER BY seq")]
+    assert seqs == list(range(1, 13))  # 2 + 10 good appends, no gap where the bad one was
+    assert _rows(db_path, "SELECT status FROM runs")[0][0] == "queued"
+    assert _rows(db_path, "SELECT COUNT(*) FROM events WHERE kind='run.status'")[0][0] == 0
+
+
+async def test_malformed_event_is_refused_before_anything_is_written(db_path: Path) -> None:
+    async with open_store(db_path) as store:
+        await store.writer.append("r1", RunCreated(workflow="w"))
+        with pytest.raises(EventDecodeError) as info:
+            await store.writer.append_many(
+                [
+                    PendingEvent("r1", AttemptOutput(task_id="a", attempt=0), 1.0),
+                    PendingEvent("r1", RunStatusChanged(status="bogus"), 1.0),  # type: ignore[arg-type]
+                ]
+            )
+        assert info.value.field == "status"
+    assert _rows(db_path, "SELECT COUNT(*) FROM events")[0][0] == 1
+
+
+async def test_append_after_close_is_refused(db_path: Path) -> None:
+    async with open_store(db_path) as store:
+        writer = store.writer
+    with pytest.raises(WriterClosedError):
+        await writer.append("r1", RunCreated(workflow="w"))
+
+
+async def test_queued_appends_commit_before_close_returns(db_path: Path) -> None:
+    done: list[int] = []
+    async with open_store(db_path) as store:
+
+        async def one(i: int) -> None:
+            env = await store.writer.append(f"r{i}", RunCreated(workflow="w"))
+            done.append(env.seq)
+
+        async with anyio.create_task_group() as tg:
+            for i in range(200):
+                tg.start_soon(one, i)
+    assert len(done) == 200
+    assert _rows(db_path, "SELECT COUNT(*) FROM runs")[0][0] == 200
+
+
+@pytest.mark.parametrize(("durability", "expected"), [(Durability.FULL, 2), (Durability.FAST, 1)])
+async def test_durability_sets_synchronous(
+    db_path: Path, durability: Durability, expected: int
+) -> None:
+    async with open_store(db_path, durability=durability) as store:
+        conn = store.writer._conn
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == expected
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_files_are_private(db_path: Path) -> None:
+    async with open_store(db_path) as store:
+        for ev in full_run("r1"):
+            await store.writer.append_many([ev])
+        wal = db_path.with_name(db_path.name + "-wal")
+        assert wal.exists()
+        for f in (db_path, wal, db_path.with_name(db_path.name + ".lock")):
+            assert f.stat().st_mode & 0o777 == 0o600, f
+
+
+async def test_sequence_continues_after_reopen(db_path: Path) -> None:
+    async with open_store(db_path) as store:
+        await store.writer.append("r1", RunCreated(workflow="w"))
+        await store.writer.append("r1", AttemptOutput(task_id="a", attempt=0))
+    async with open_store(db_path) as store:
+        env = await store.writer.append("r1", AttemptOutput(task_id="a", attempt=0))
+        assert (env.seq, env.position) == (3, 3)
