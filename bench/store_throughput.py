@@ -180,7 +180,8 @@ async def bench_raw(db_path: Path, durability: Durability, events: int) -> Resul
         seconds = time.perf_counter() - started
         async with conn.execute("SELECT COUNT(*) FROM events") as cur:
             row = await cur.fetchone()
-        assert row is not None and row[0] == events
+        assert row is not None
+        assert row[0] == events
     return Result(events, seconds)
 
 

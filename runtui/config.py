@@ -64,7 +64,9 @@ class Settings(BaseSettings):
         env_prefix="RUNTUI_",
         extra="forbid",
         frozen=True,
-        populate_by_name=True,
+        # No populate_by_name: every alias list already holds the field name (lower case), and
+        # with it pydantic-settings would also read RUNTUI_ROK_ENABLED & co., an undocumented
+        # second name whose bad values could not be attributed to a variable.
         validate_default=True,
     )
 

@@ -13,8 +13,7 @@ from runtui.domain.violations import PolicyViolationType, RunViolationInfo
 
 
 class RunTerminationReason(StrEnum):
-    # Declaration order is the precedence, highest first (the source's order), then the two
-    # reasons runtui adds; `resolve_termination` relies on it.
+    # The source's seven reasons, then the two runtui adds; precedence is TERMINATION_PRECEDENCE.
     POLICY_BLOCK = "policy_block"
     BUDGET_EXCEEDED = "budget_exceeded"
     RATE_LIMITED = "rate_limited"

@@ -232,6 +232,21 @@ def test_each_layer_fills_what_the_higher_ones_leave(
     assert s.rok_default_run_timeout_ms == 30000  # default
 
 
+def test_cli_overrides_source_switches_by_field_name(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROK_ENABLED", "true")
+    monkeypatch.setenv("PHASE_STATUS_INVARIANT_ENFORCE", "true")
+    s = load_settings({"rok_enabled": False, "phase_status_invariant_enforce": False})
+    assert s.rok_enabled is False
+    assert s.phase_status_invariant_enforce is False
+
+
+def test_unknown_cli_override_is_refused(config_file: Path) -> None:
+    with pytest.raises(ConfigError, match=r"command line: bogus: Extra inputs"):
+        load_settings({"bogus": 1})
+
+
 def test_cli_none_values_fall_through(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNTUI_MAX_CONCURRENCY", "9")
     s = load_settings({"max_concurrency": None, "durability": None})

@@ -1,0 +1,114 @@
+"""The event bus: committed events fanned out to subscribers that may not keep up.
+
+The writer publishes each committed group here (never before commit). Publishing never waits:
+each subscription has a bounded buffer, and one that is full is marked lagged and skipped. The
+subscriber then receives a `Lagged` marker with the last position it did get, and catches up
+from the store. A slow UI or a stalled HTTP client therefore can never slow the runtime.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+
+import anyio
+import msgspec
+
+from runtui.domain.events import EventEnvelope
+
+
+class Lagged(msgspec.Struct, frozen=True):
+    """Events after `after_position` were dropped for this subscriber: re-read them."""
+
+    after_position: int
+
+
+Delivery = Sequence[EventEnvelope] | Lagged
+
+
+class Subscription:
+    def __init__(self, bus: EventBus, max_batches: int, predicate: Callable[[EventEnvelope], bool] | None) -> None:
+        self._bus = bus
+        self._max = max_batches
+        self._predicate = predicate
+        self._queue: deque[Sequence[EventEnvelope]] = deque()
+        self._wakeup = anyio.Event()
+        self._lagged_after: int | None = None
+        self._last_position = bus.last_position
+        self.closed = False
+        self.dropped = 0
+
+    def _offer(self, batch: Sequence[EventEnvelope]) -> None:
+        if self._predicate is not None:
+            batch = [e for e in batch if self._predicate(e)]
+            if not batch:
+                return
+        if self._lagged_after is not None or len(self._queue) >= self._max:
+            if self._lagged_after is None:
+                self._lagged_after = self._last_queued_position()
+            self.dropped += len(batch)
+        else:
+            self._queue.append(batch)
+        self._wakeup.set()
+
+    def _last_queued_position(self) -> int:
+        return self._queue[-1][-1].position if self._queue else self._last_position
+
+    async def receive(self) -> Delivery:
+        """The next batch of committed events, or a `Lagged` marker."""
+        while True:
+            if self._queue:
+                batch = self._queue.popleft()
+                self._last_position = batch[-1].position
+                return batch
+            if self._lagged_after is not None:
+                marker = Lagged(self._lagged_after)
+                self._lagged_after = None
+                return marker
+            if self.closed:
+                raise anyio.EndOfStream
+            self._wakeup = anyio.Event()
+            await self._wakeup.wait()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Delivery:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    def close(self) -> None:
+        self.closed = True
+        self._bus._subscriptions.discard(self)
+        self._wakeup.set()
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subscriptions: set[Subscription] = set()
+        self.last_position = 0
+
+    def publish(self, batch: Sequence[EventEnvelope]) -> None:
+        """Called by the writer after each commit; never blocks."""
+        if not batch:
+            return
+        self.last_position = batch[-1].position
+        for sub in list(self._subscriptions):
+            sub._offer(batch)
+
+    def subscribe(
+        self, *, max_batches: int = 1024, predicate: Callable[[EventEnvelope], bool] | None = None
+    ) -> Subscription:
+        sub = Subscription(self, max_batches, predicate)
+        self._subscriptions.add(sub)
+        return sub
+
+    def close(self) -> None:
+        for sub in list(self._subscriptions):
+            sub.close()
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscriptions)

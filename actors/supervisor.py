@@ -1,0 +1,129 @@
+"""Supervision, OTP style: ordered start, one_for_one restart with a budget, ordered stop.
+
+Children start in order and each must report ready before the next starts (the kernel needs
+the writer, the dispatcher needs the facades). A child that crashes is restarted alone
+(one_for_one) unless it has crashed more than `max_restarts` times within `period` seconds,
+in which case the supervisor escalates by raising `SupervisorEscalation` to its own parent.
+Stop is in reverse order, each child given `shutdown_s` to finish before it is cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+
+from actors.actor import Actor
+from runtui.domain.errors import RuntuiError
+
+log = logging.getLogger(__name__)
+
+
+class Restart(str, Enum):
+    PERMANENT = "permanent"  # always restarted
+    TRANSIENT = "transient"  # restarted only after a crash
+    TEMPORARY = "temporary"  # never restarted
+
+
+class SupervisorEscalation(RuntuiError):
+    """A child crashed more often than the restart budget allows."""
+
+
+@dataclass
+class ChildSpec:
+    actor: Actor[Any]
+    restart: Restart = Restart.PERMANENT
+    shutdown_s: float = 5.0
+    done: anyio.Event = field(default_factory=anyio.Event)
+    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+
+
+class Supervisor:
+    def __init__(
+        self, children: Sequence[ChildSpec], *, max_restarts: int = 5, period: float = 10.0
+    ) -> None:
+        self.children = list(children)
+        self.max_restarts = max_restarts
+        self.period = period
+        self._crashes: deque[float] = deque()
+        self._stop = anyio.Event()
+        self.running = False
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        async with anyio.create_task_group() as tg:
+            for spec in self.children:
+                await tg.start(self._supervise, spec, tg)
+            self.running = True
+            task_status.started()
+            await self._stop.wait()
+            self.running = False
+            for spec in reversed(self.children):
+                spec.actor.stop()
+                with anyio.move_on_after(spec.shutdown_s, shield=True) as waited:
+                    await spec.done.wait()
+                if waited.cancelled_caught:
+                    log.warning("%s did not stop within %.1fs; cancelling", spec.actor.name, spec.shutdown_s)
+                    spec.scope.cancel()
+                    with anyio.move_on_after(1.0, shield=True):
+                        await spec.done.wait()
+                spec.actor.fail_pending()
+
+    async def _supervise(
+        self,
+        spec: ChildSpec,
+        tg: TaskGroup,
+        *,
+        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        ready = _Readiness(task_status)
+        try:
+            with spec.scope:
+                while True:
+                    try:
+                        await spec.actor.run(task_status=ready)
+                        return  # a clean return: the actor was told to stop
+                    except Exception as exc:
+                        if not ready.fired:
+                            raise  # failed to start at all: that is the caller's error
+                        if spec.restart is Restart.TEMPORARY:
+                            log.error("%s crashed and is temporary: %r", spec.actor.name, exc)
+                            return
+                        self._record_crash(spec, exc)
+                        spec.actor.restarts += 1
+                        log.warning("%s crashed (%r); restarting", spec.actor.name, exc)
+        finally:
+            spec.done.set()
+
+    def _record_crash(self, spec: ChildSpec, exc: Exception) -> None:
+        now = time.monotonic()
+        self._crashes.append(now)
+        while self._crashes and now - self._crashes[0] > self.period:
+            self._crashes.popleft()
+        if len(self._crashes) > self.max_restarts:
+            raise SupervisorEscalation(
+                f"{spec.actor.name} crashed {len(self._crashes)} times within {self.period:.0f}s"
+                f" (budget {self.max_restarts}); last error: {exc!r}"
+            ) from exc
+
+
+class _Readiness:
+    """Passes the first `started()` on to the supervisor's `start`; later restarts are silent."""
+
+    def __init__(self, inner: TaskStatus[None]) -> None:
+        self._inner = inner
+        self.fired = False
+
+    def started(self, value: None = None) -> None:
+        if not self.fired:
+            self.fired = True
+            self._inner.started(value)
