@@ -27,7 +27,9 @@ Delivery = Sequence[EventEnvelope] | Lagged
 
 
 class Subscription:
-    def __init__(self, bus: EventBus, max_batches: int, predicate: Callable[[EventEnvelope], bool] | None) -> None:
+    def __init__(
+        self, bus: EventBus, max_batches: int, predicate: Callable[[EventEnvelope], bool] | None
+    ) -> None:
         self._bus = bus
         self._max = max_batches
         self._predicate = predicate

@@ -72,7 +72,9 @@ class Supervisor:
                 with anyio.move_on_after(spec.shutdown_s, shield=True) as waited:
                     await spec.done.wait()
                 if waited.cancelled_caught:
-                    log.warning("%s did not stop within %.1fs; cancelling", spec.actor.name, spec.shutdown_s)
+                    log.warning(
+                        "%s did not stop within %.1fs; cancelling", spec.actor.name, spec.shutdown_s
+                    )
                     spec.scope.cancel()
                     with anyio.move_on_after(1.0, shield=True):
                         await spec.done.wait()

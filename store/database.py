@@ -76,6 +76,11 @@ async def open_store(
                         yield Store(db_path, writer, reader)
                     finally:
                         writer.close()
+            except BaseExceptionGroup as group:
+                # The task group wraps what the block raised; give callers the error itself.
+                if len(group.exceptions) == 1:
+                    raise group.exceptions[0] from None
+                raise
             finally:
                 await reader.close()
         finally:

@@ -51,6 +51,16 @@ class OwnerLock:
                 f"database {self.path.with_suffix('')} is owned by {holder}; "
                 "stop that process or use its API (runtui --server URL)"
             ) from None
+        try:
+            self._describe_holder(fd)
+        except OSError:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    @staticmethod
+    def _describe_holder(fd: int) -> None:
         os.ftruncate(fd, 0)
         info = {
             "pid": os.getpid(),
@@ -62,7 +72,6 @@ class OwnerLock:
         }
         os.write(fd, json.dumps(info).encode())
         os.fsync(fd)
-        self._fd = fd
 
     def release(self) -> None:
         if self._fd is None:

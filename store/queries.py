@@ -23,7 +23,20 @@ from runtui.domain.errors import NotFoundError, RuntuiError
 from runtui.domain.events import EventEnvelope, decode_event
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
-from store.rows import APPROVAL_COLUMNS, RUN_COLUMNS, ApprovalRow, RunPage, RunRow
+from runtui.domain.violations import PolicyViolationType, ViolationSeverity
+from store.rows import (
+    APPROVAL_COLUMNS,
+    RUN_COLUMNS,
+    ApprovalRow,
+    AttemptRow,
+    AuditRows,
+    IncidentRow,
+    RunPage,
+    RunRow,
+    TaskRow,
+    ViolationRow,
+)
+from store.schema import read_only_uri
 
 _json = msgspec.json.Decoder()
 
@@ -71,7 +84,7 @@ class StoreReader:
 
     @classmethod
     async def open(cls, path: Path) -> StoreReader:
-        conn = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
+        conn = await aiosqlite.connect(read_only_uri(path), uri=True)
         await conn.execute("PRAGMA query_only=ON")
         return cls(conn)
 
@@ -222,6 +235,127 @@ class StoreReader:
             value = parse_enum(RunResult, result, "result").value
             rows = await self._all("SELECT COUNT(*) FROM run_summaries WHERE result = ?", (value,))
         return int(rows[0][0])
+
+    # --- one run's details -------------------------------------------------------------------
+
+    async def tasks_of(self, run_id: str) -> list[TaskRow]:
+        rows = await self._all(
+            "SELECT run_id, task_id, kind, wave, needs, allow_failure, retries, spec, status,"
+            " attempts, updated_at FROM tasks WHERE run_id = ? ORDER BY wave, task_id",
+            (run_id,),
+        )
+        return [
+            TaskRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                _json.decode(r[4]),
+                bool(r[5]),
+                r[6],
+                _json.decode(r[7]),
+                r[8],
+                r[9],
+                r[10],
+            )
+            for r in rows
+        ]
+
+    async def attempts_of(self, run_id: str) -> list[AttemptRow]:
+        rows = await self._all(
+            "SELECT run_id, task_id, attempt, status, idempotency_key, external_id, exit_code,"
+            " error, output_tail, usage, started_at, ended_at FROM attempts WHERE run_id = ?"
+            " ORDER BY started_at, task_id, attempt",
+            (run_id,),
+        )
+        return [
+            AttemptRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                _json.decode(r[9]),
+                r[10],
+                r[11],
+            )
+            for r in rows
+        ]
+
+    async def approvals_of(self, run_id: str) -> list[ApprovalRow]:
+        rows = await self._all(
+            f"SELECT {APPROVAL_COLUMNS} FROM approvals WHERE run_id = ? ORDER BY requested_at",
+            (run_id,),
+        )
+        return [ApprovalRow.from_row(r) for r in rows]
+
+    async def violations_of(self, run_id: str) -> list[ViolationRow]:
+        rows = await self._all(
+            "SELECT run_id, seq, policy_id, policy_name, violation_type, severity, step_index, at,"
+            " threshold_value, actual_value, reason, action FROM violations WHERE run_id = ?"
+            " ORDER BY seq",
+            (run_id,),
+        )
+        return [
+            ViolationRow(
+                r[0], r[1], r[2], r[3], PolicyViolationType(r[4]), ViolationSeverity(r[5]), *r[6:]
+            )
+            for r in rows
+        ]
+
+    async def incidents_of(self, run_id: str) -> list[IncidentRow]:
+        rows = await self._all(
+            "SELECT incident_id, run_id, opened_at, severity, title, detail FROM incidents"
+            " WHERE run_id = ? ORDER BY opened_at",
+            (run_id,),
+        )
+        return [IncidentRow(r[0], r[1], r[2], ViolationSeverity(r[3]), r[4], r[5]) for r in rows]
+
+    async def audit_of(self, run_id: str) -> AuditRows:
+        exps = await self._all(
+            "SELECT domain, action, deadline, liveness FROM audit_expectations WHERE run_id = ?"
+            " ORDER BY declared_at, domain, action",
+            (run_id,),
+        )
+        acks = await self._all(
+            "SELECT domain, action, status, result_id, error FROM audit_acks WHERE run_id = ?"
+            " ORDER BY seq",
+            (run_id,),
+        )
+        return AuditRows(
+            expectations=[(d, a, dl, bool(lv)) for d, a, dl, lv in exps],
+            acks=[(d, a, s, r, e) for d, a, s, r, e in acks],
+        )
+
+    async def forks_of(self, run_id: str) -> list[RunRow]:
+        rows = await self._all(
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE parent_run_id = ? ORDER BY created_at",
+            (run_id,),
+        )
+        return [RunRow.from_row(r) for r in rows]
+
+    async def live_runs(self) -> list[RunRow]:
+        """Runs that have not reached a terminal status (for resume on start)."""
+        rows = await self._all(
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE status NOT IN"
+            " ('succeeded', 'failed', 'failed_policy', 'cancelled') ORDER BY created_at"
+        )
+        return [RunRow.from_row(r) for r in rows]
+
+    async def recent_results(self, workflow: str, limit: int = 10) -> list[RunRow]:
+        rows = await self._all(
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ? AND result IS NOT NULL"
+            " ORDER BY created_at DESC LIMIT ?",
+            (workflow, limit),
+        )
+        return [RunRow.from_row(r) for r in rows]
+
+    async def workflows(self) -> list[str]:
+        return [str(r[0]) for r in await self._all("SELECT DISTINCT workflow FROM runs ORDER BY 1")]
 
     async def integrity_check(self) -> str:
         rows = await self._all("PRAGMA integrity_check")

@@ -17,7 +17,7 @@ import msgspec
 
 from runtui.domain.events import EventEnvelope, encode_event
 from store.projector import project
-from store.schema import migrate
+from store.schema import migrate, read_only_uri
 
 #: Every projection table and the columns that order its rows for comparison.
 PROJECTION_TABLES: dict[str, str] = {
@@ -93,7 +93,7 @@ def replay_snapshot(run_id: str, events: Iterable[EventEnvelope]) -> RunSnapshot
 
 def stored_snapshot(db_path: Path, run_id: str) -> RunSnapshot:
     """The run's projections as the database holds them (read-only connection)."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn = sqlite3.connect(read_only_uri(db_path), uri=True)
     try:
         return read_snapshot(conn, run_id)
     finally:

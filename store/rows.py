@@ -132,3 +132,63 @@ class ApprovalRow(msgspec.Struct, frozen=True):
             decided_at=r[12],
             edits=_json.decode(r[13]) if r[13] else None,
         )
+
+
+class TaskRow(msgspec.Struct, frozen=True):
+    run_id: str
+    task_id: str
+    kind: str
+    wave: int
+    needs: list[str]
+    allow_failure: bool
+    retries: int
+    spec: dict[str, Any]
+    status: str
+    attempts: int
+    updated_at: float
+
+
+class AttemptRow(msgspec.Struct, frozen=True):
+    run_id: str
+    task_id: str
+    attempt: int
+    status: str
+    idempotency_key: str
+    external_id: str | None
+    exit_code: int | None
+    error: str | None
+    output_tail: str | None
+    usage: dict[str, float]
+    started_at: float
+    ended_at: float | None
+
+
+class ViolationRow(msgspec.Struct, frozen=True):
+    run_id: str
+    seq: int
+    policy_id: str
+    policy_name: str
+    violation_type: PolicyViolationType
+    severity: ViolationSeverity
+    step_index: int
+    at: float
+    threshold_value: float | None
+    actual_value: float | None
+    reason: str
+    action: str
+
+
+class IncidentRow(msgspec.Struct, frozen=True):
+    incident_id: str
+    run_id: str
+    opened_at: float
+    severity: ViolationSeverity
+    title: str
+    detail: str
+
+
+class AuditRows(msgspec.Struct, frozen=True):
+    expectations: list[tuple[str, str, float, bool]]  # domain, action, deadline, liveness
+    acks: list[
+        tuple[str, str, str, str | None, str | None]
+    ]  # domain, action, status, result, error

@@ -11,6 +11,7 @@ import re
 import sqlite3
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 from runtui.domain.enums import Durability
 from runtui.domain.errors import MigrationError
@@ -91,9 +92,15 @@ def open_write_connection(path: Path | str, durability: Durability) -> sqlite3.C
     return conn
 
 
+def read_only_uri(path: Path | str) -> str:
+    """A `mode=ro` SQLite URI for `path`, percent-encoded (a `#`, `?` or `%` in a directory
+    name would otherwise point SQLite at a different file)."""
+    return f"file:{quote(str(Path(path).absolute()))}?mode=ro"
+
+
 def check_schema_version(path: Path) -> int:
     """The schema version of an existing database, refusing one this build cannot read."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = sqlite3.connect(read_only_uri(path), uri=True)
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.DatabaseError as exc:

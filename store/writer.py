@@ -121,7 +121,10 @@ class EventWriter:
         payloads = [validated_payload(item.body) for item in items]
         request = _Request(items, payloads)
         try:
-            await self._send.send(request)
+            try:
+                self._send.send_nowait(request)  # the common case: room in the queue
+            except anyio.WouldBlock:
+                await self._send.send(request)  # backpressure: wait for room
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             raise WriterClosedError("the store's writer is closed") from None
         await request.done.wait()
@@ -138,18 +141,30 @@ class EventWriter:
         """The writer loop; runs until `close()`, committing everything queued before it."""
         task_status.started()
         async with self._recv:
-            async for first in self._recv:
-                batch = [first]
-                size = len(first.items)
-                while size < self._max_batch:
+            try:
+                async for first in self._recv:
+                    batch = [first]
+                    size = len(first.items)
+                    while size < self._max_batch:
+                        try:
+                            request = self._recv.receive_nowait()
+                        except (anyio.WouldBlock, anyio.EndOfStream):
+                            break
+                        batch.append(request)
+                        size += len(request.items)
+                    with anyio.CancelScope(shield=True):
+                        await self._commit_group(batch)
+            finally:
+                # Cancelled (the owner's block failed): whatever is still queued will never
+                # be written; its callers must hear so rather than wait forever.
+                self._closed = True
+                while True:
                     try:
                         request = self._recv.receive_nowait()
                     except (anyio.WouldBlock, anyio.EndOfStream):
                         break
-                    batch.append(request)
-                    size += len(request.items)
-                with anyio.CancelScope(shield=True):
-                    await self._commit_group(batch)
+                    request.error = WriterClosedError("the store closed before this append")
+                    request.done.set()
 
     # --- the commit path ---------------------------------------------------------------------
 
@@ -188,6 +203,7 @@ class EventWriter:
         rows: list[tuple[Any, ...]] = []
         accepted: list[tuple[_Request, list[EventEnvelope]]] = []
         for request in batch:
+            request.error = None  # a retry of a failed group starts each request afresh
             try:
                 envs, local = self._assign(request, pending_seq, position)
             except _RequestRejected as exc:

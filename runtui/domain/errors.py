@@ -70,3 +70,25 @@ class MigrationError(StoreError):
 
 class NotFoundError(RuntuiError, LookupError):
     """An id that does not exist."""
+
+
+class WorkflowError(RuntuiError):
+    """A workflow file (or text) that cannot be used.
+
+    Each line of the message reads `FILE:LINE: FIELD_PATH: what is wrong` (LINE is left out when
+    it cannot be found), so an editor can jump to it. `source`, `line` and `field` describe the
+    first problem, for callers that want to show it structurally.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.source = source
+        self.line = line
+        self.field = field
+        super().__init__(message)

@@ -43,7 +43,11 @@ def _dt(ts: float) -> datetime:
 
 
 class RunCreated(EventBody, frozen=True, tag="run.created"):
+    """A new run. `workflow_spec` is the whole validated workflow, so the store alone is enough
+    to resume, retry or rewind the run after a restart."""
+
     workflow: str
+    workflow_spec: dict[str, Any] = msgspec.field(default_factory=dict)
     hitl_mode: HitlMode = HitlMode.NONE
     timeout_s: float | None = None
     parent_run_id: str | None = None

@@ -2,7 +2,8 @@
 
 Run as a subprocess by `test_crash.py`:
 
-    python tests/store/crash_appender.py DB_PATH [--seed N] [--tasks K] [--wal-autocheckpoint P]
+    python tests/store/crash_appender.py DB_PATH [--seed N] [--tasks K] [--durability full|fast]
+                                                 [--wal-autocheckpoint P]
 
 Several anyio tasks append concurrently, mixing single `append` calls with `append_many` batches
 (some of them spanning several runs, some creating a run together with its first output). After
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import anyio
 
+from runtui.domain.enums import Durability
 from runtui.domain.events import AttemptOutput, EventEnvelope, PendingEvent, RunCreated
 from store import Store, open_store
 
@@ -96,8 +98,10 @@ async def producer(store: Store, task_no: int, rng: random.Random) -> None:
             emit(await writer.append_many(items))
 
 
-async def main(db_path: Path, seed: int, tasks: int, autocheckpoint: int | None) -> None:
-    async with open_store(db_path) as store:
+async def main(
+    db_path: Path, seed: int, tasks: int, durability: Durability, autocheckpoint: int | None
+) -> None:
+    async with open_store(db_path, durability=durability) as store:
         if autocheckpoint is not None:
             # Checkpoint (WAL -> database file) far more often than the default 1000 pages, so
             # that kills also land in the middle of checkpoints. The writer loop is idle here:
@@ -113,7 +117,8 @@ if __name__ == "__main__":
     parser.add_argument("db_path", type=Path)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tasks", type=int, default=8)
+    parser.add_argument("--durability", type=Durability, default=Durability.FULL)
     parser.add_argument("--wal-autocheckpoint", type=int, default=None)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    anyio.run(main, args.db_path, args.seed, args.tasks, args.wal_autocheckpoint)
+    anyio.run(main, args.db_path, args.seed, args.tasks, args.durability, args.wal_autocheckpoint)

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import anyio
+import anyio.abc
 import pytest
 
 from runtui.domain.enums import Durability
@@ -20,7 +21,7 @@ from runtui.domain.events import (
 )
 from runtui.domain.status import RunStatus
 from runtui.domain.tasks import TaskKind
-from store import WriterClosedError, open_store
+from store import Store, WriterClosedError, open_store
 from tests.factories import full_run
 
 pytestmark = pytest.mark.anyio
@@ -194,3 +195,72 @@ async def test_sequence_continues_after_reopen(db_path: Path) -> None:
     async with open_store(db_path) as store:
         env = await store.writer.append("r1", AttemptOutput(task_id="a", attempt=0))
         assert (env.seq, env.position) == (3, 3)
+
+
+async def test_a_request_refused_in_a_failed_group_but_committed_alone_succeeds(
+    db_path: Path,
+) -> None:
+    """Group commit fails (a duplicate approval id), singles are retried: the request that the
+    group attempt refused must not keep that stale refusal once it commits on its own."""
+    from runtui.domain.approvals import ApprovalKind
+    from runtui.domain.events import ApprovalRequested
+
+    async with open_store(db_path) as store:
+        await store.writer.append("r0", RunCreated(workflow="w"))
+        dup = ApprovalRequested(approval_id="a1", approval_kind=ApprovalKind.TASK)
+        await store.writer.append("r0", dup)
+        outcomes: dict[str, object] = {}
+
+        async def bad() -> None:
+            try:
+                await store.writer.append_many(
+                    [PendingEvent("x", RunCreated(workflow="w"), 1.0), PendingEvent("x", dup, 1.0)]
+                )
+            except StoreError as exc:
+                outcomes["a"] = exc
+
+        async def good() -> None:
+            outcomes["b"] = await store.writer.append("x", RunCreated(workflow="w"))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(bad)
+            tg.start_soon(good)
+    assert isinstance(outcomes["a"], StoreError)
+    assert isinstance(outcomes["b"], EventEnvelope)
+    assert _rows(db_path, "SELECT COUNT(*) FROM events WHERE run_id='x'")[0][0] == 1
+
+
+async def test_queued_appends_are_failed_not_hung_when_the_owner_block_fails(db_path: Path) -> None:
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    async def caller(store: Store, i: int) -> None:
+        try:
+            results.append(await store.writer.append(f"r{i}", RunCreated(workflow="w")))
+        except WriterClosedError as exc:
+            results.append(exc)
+
+    async def owner(outer: anyio.abc.TaskGroup) -> None:
+        try:
+            async with open_store(db_path) as store:
+                for i in range(200):
+                    outer.start_soon(caller, store, i)
+                await anyio.sleep(0)
+                raise RuntimeError("owner failed")
+        except RuntimeError as exc:  # unwrapped: not an ExceptionGroup
+            errors.append(exc)
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(owner, outer)
+    assert [str(e) for e in errors] == ["owner failed"]
+    assert len(results) == 200  # every caller got an answer: committed, or told it closed
+
+
+async def test_path_with_uri_characters(tmp_path: Path) -> None:
+    db = tmp_path / "a#b?c%20d" / "runs.db"
+    async with open_store(db) as store:
+        await store.writer.append("r1", RunCreated(workflow="w"))
+        assert (await store.reader.get_run("r1")).workflow == "w"
+        report = await store.replay("r1")
+        assert report.matches

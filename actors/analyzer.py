@@ -1,0 +1,362 @@
+"""The analyzer (ANALYZE): owns each executing run's task graph.
+
+It decides what is ready (and hands it to the dispatcher), what needs a human first (gates,
+HITL modes, violation gates), what a finished attempt means (done, retry, failed), what a failure
+skips (fail-fast: everything not yet started, unless the task may fail), when a wave is
+complete, and when execution is over, which it reports to the kernel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from actors import messages as m
+from actors.actor import Actor
+from actors.step import Clock, Outbox, StepActor
+from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
+from runtui.domain.events import TaskStatusChanged, WaveCompleted
+from runtui.domain.ids import new_id
+from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
+from runtui.domain.termination import RunTerminationReason
+from runtui.domain.violations import ViolationAction
+from runtui.domain.workflow import Workflow
+from store.writer import EventWriter
+
+log = logging.getLogger(__name__)
+
+#: A replan hook sees the run after each wave and may return new task specs (as dicts) that
+#: are appended to the same run.
+ReplanHook = Callable[[str, Workflow, dict[str, TaskStatus]], list[dict[str, Any]]]
+
+FINAL = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.SKIPPED, TaskStatus.CANCELLED})
+SIDE_EFFECTS = frozenset({TaskKind.SHELL, TaskKind.EXTERNAL})
+
+
+@dataclass
+class Graph:
+    run_id: str
+    workflow: Workflow
+    waves: dict[str, int]
+    status: dict[str, TaskStatus]
+    next_attempt: dict[str, int]
+    inflight: set[str] = field(default_factory=set)
+    approvals: dict[str, str | None] = field(
+        default_factory=dict
+    )  # approval → task (None: violation)
+    approved: set[str] = field(default_factory=set)  # HITL-approved tasks
+    waves_done: set[int] = field(default_factory=set)
+    executed: list[str] = field(default_factory=list)
+    retries: int = 0
+    halted: bool = False
+    failed_fast: bool = False
+    completed: bool = False
+
+    @property
+    def paused(self) -> bool:
+        return any(task is None for task in self.approvals.values())
+
+
+class Analyzer(StepActor[Any]):
+    name = "analyzer"
+
+    def __init__(
+        self, writer: EventWriter, *, clock: Clock, replan: ReplanHook | None = None
+    ) -> None:
+        super().__init__(writer, clock=clock)
+        self.graphs: dict[str, Graph] = {}
+        self.replan = replan
+        self.kernel: Actor[Any] | None = None
+        self.dispatcher: Actor[Any] | None = None
+        self.poller: Actor[Any] | None = None
+        self.trace: Actor[Any] | None = None
+
+    async def on_message(self, message: Any, out: Outbox) -> None:
+        match message:
+            case m.BeginExecution():
+                self._begin(message, out)
+            case m.AttemptAnalyzed():
+                self._analyzed(message, out)
+            case m.PolicyVerdict():
+                g = self.graphs.get(message.run_id)
+                if g is not None and message.action is ViolationAction.APPROVE:
+                    self._violation_gate(g, message.violation.reason, out)
+            case m.ApprovalResolved():
+                self._resolved(message, out)
+            case m.HaltExecution():
+                self._halt(message.run_id, out)
+            case m.ForgetRun():
+                self.graphs.pop(message.run_id, None)
+            case _:
+                raise TypeError(f"analyzer cannot handle {type(message).__name__}")
+
+    # --- begin -------------------------------------------------------------------------------
+
+    def _begin(self, msg: m.BeginExecution, out: Outbox) -> None:
+        wf = msg.workflow
+        status = {t.id: TaskStatus.PENDING for t in wf.tasks}
+        status.update(msg.carried)
+        g = Graph(
+            msg.run_id,
+            wf,
+            wf.waves(),
+            status,
+            {t.id: msg.attempts_so_far.get(t.id, 0) for t in wf.tasks},
+        )
+        for approval_id, task_id in msg.pending_approvals.items():
+            g.approvals[approval_id] = task_id or None
+            if task_id:
+                g.status[task_id] = TaskStatus.AWAITING_APPROVAL
+        g.executed = [t for t, s in status.items() if s is TaskStatus.DONE]
+        self.graphs[msg.run_id] = g
+        self._advance(g, out)
+
+    # --- the step loop -----------------------------------------------------------------------
+
+    def _set(
+        self, g: Graph, task_id: str, status: TaskStatus, out: Outbox, reason: str = ""
+    ) -> None:
+        g.status[task_id] = status
+        out.emit(
+            g.run_id,
+            TaskStatusChanged(task_id=task_id, status=status, reason=reason),
+            g.waves[task_id],
+        )
+
+    def _advance(self, g: Graph, out: Outbox) -> None:
+        if g.completed:
+            return
+        if not (g.halted or g.failed_fast or g.paused):
+            for task in g.workflow.tasks:
+                if g.status[task.id] is not TaskStatus.PENDING or task.id in g.inflight:
+                    continue
+                blocked, ready = self._needs(g, task.needs)
+                if blocked:
+                    self._set(
+                        g, task.id, TaskStatus.SKIPPED, out, f"upstream {blocked} did not succeed"
+                    )
+                elif ready:
+                    self._start(g, task, out)
+        self._close_waves(g, out)
+        if not g.inflight and all(
+            s in FINAL or (g.halted and s is not TaskStatus.RUNNING) for s in g.status.values()
+        ):
+            if g.halted:
+                for task_id, s in g.status.items():
+                    if s not in FINAL:
+                        self._set(g, task_id, TaskStatus.CANCELLED, out, "run stopped")
+            self._complete(g, out)
+
+    def _needs(self, g: Graph, needs: list[str]) -> tuple[str | None, bool]:
+        """(a need that blocks for good, whether all needs are satisfied)."""
+        ready = True
+        for need in needs:
+            s = g.status[need]
+            if s is TaskStatus.DONE:
+                continue
+            if s is TaskStatus.FAILED and g.workflow.task(need).allow_failure:
+                continue
+            if s in FINAL:
+                return need, False
+            ready = False
+        return None, ready
+
+    def _start(self, g: Graph, task: Any, out: Outbox) -> None:
+        kind = TaskKind(task.kind)
+        hitl = g.workflow.hitl
+        needs_human = kind is TaskKind.GATE or (
+            task.id not in g.approved
+            and (
+                hitl >= HitlMode.APPROVE_EACH_TASK
+                and (hitl is HitlMode.APPROVE_EACH_TASK or kind in SIDE_EFFECTS)
+            )
+        )
+        if needs_human:
+            approval_id = new_id(self.clock())
+            g.approvals[approval_id] = task.id
+            self._set(g, task.id, TaskStatus.AWAITING_APPROVAL, out)
+            gate = kind is TaskKind.GATE
+            assert self.kernel is not None
+            out.send(
+                self.kernel,
+                m.RequestApproval(
+                    run_id=g.run_id,
+                    approval_id=approval_id,
+                    approval_kind=ApprovalKind.TASK.value,
+                    task_id=task.id,
+                    prompt=(task.prompt or task.label)
+                    if gate
+                    else f"Run {kind.value} task {task.label}?",
+                    timeout_s=task.approval_timeout_s if gate else None,
+                    default_action=task.default if gate else ApprovalDecision.REJECT,
+                    unblocks=sorted({task.id} | g.workflow.downstream(task.id)),
+                ),
+            )
+            return
+        self._dispatch(g, task, out)
+
+    def _dispatch(self, g: Graph, task: Any, out: Outbox) -> None:
+        attempt = g.next_attempt[task.id]
+        g.next_attempt[task.id] = attempt + 1
+        g.inflight.add(task.id)
+        assert self.dispatcher is not None
+        out.send(
+            self.dispatcher,
+            m.Dispatch(
+                run_id=g.run_id,
+                task_id=task.id,
+                attempt=attempt,
+                wave=g.waves[task.id],
+                spec=task,
+                caps={k.value: v for k, v in g.workflow.caps.items()},
+                run_limit=g.workflow.max_concurrency,
+            ),
+        )
+
+    # --- results -----------------------------------------------------------------------------
+
+    def _analyzed(self, msg: m.AttemptAnalyzed, out: Outbox) -> None:
+        g = self.graphs.get(msg.run_id)
+        if g is None:
+            return
+        g.inflight.discard(msg.task_id)
+        task = g.workflow.task(msg.task_id)
+        outcome = msg.outcome
+        if outcome.status is AttemptStatus.COMPLETED:
+            self._set(g, task.id, TaskStatus.DONE, out)
+            g.executed.append(task.id)
+        elif g.halted or outcome.status is AttemptStatus.CANCELLED:
+            self._set(g, task.id, TaskStatus.CANCELLED, out, outcome.error or "cancelled")
+        elif g.next_attempt[task.id] <= task.retries and not g.failed_fast:
+            g.retries += 1
+            self._dispatch(g, task, out)
+        else:
+            self._set(g, task.id, TaskStatus.FAILED, out, outcome.error or "failed")
+            g.executed.append(task.id)
+            if not task.allow_failure:
+                self._fail_fast(g, task.id, out)
+        if msg.verdict is ViolationAction.STOP:
+            self._halt(g.run_id, out)  # the kernel also halts us; start nothing meanwhile
+            return
+        if msg.verdict is ViolationAction.APPROVE and msg.violation is not None:
+            self._violation_gate(g, msg.violation.reason, out)
+        self._advance(g, out)
+
+    def _fail_fast(self, g: Graph, failed: str, out: Outbox) -> None:
+        g.failed_fast = True
+        downstream = g.workflow.downstream(failed)
+        for task_id, s in list(g.status.items()):
+            if s is TaskStatus.PENDING and task_id not in g.inflight:
+                why = (
+                    f"needs {failed}, which failed"
+                    if task_id in downstream
+                    else f"fail-fast after {failed} failed"
+                )
+                self._set(g, task_id, TaskStatus.SKIPPED, out, why)
+
+    def _close_waves(self, g: Graph, out: Outbox) -> None:
+        for wave in range(g.workflow.wave_count):
+            if wave in g.waves_done:
+                continue
+            members = [t for t, w in g.waves.items() if w == wave]
+            if all(g.status[t] in FINAL and t not in g.inflight for t in members):
+                g.waves_done.add(wave)
+                failed = any(g.status[t] is TaskStatus.FAILED for t in members)
+                out.emit(g.run_id, WaveCompleted(wave=wave, failed=failed), wave)
+                if self.replan is not None and not (g.halted or g.failed_fast):
+                    self._replan(g, out)
+
+    def _replan(self, g: Graph, out: Outbox) -> None:
+        assert self.replan is not None
+        new_specs = self.replan(g.run_id, g.workflow, dict(g.status))
+        if not new_specs:
+            return
+        data = g.workflow.model_dump(mode="json")
+        data["tasks"] = [*data["tasks"], *new_specs]
+        wf = Workflow.model_validate(data)
+        waves = wf.waves()
+        from actors.kernel import declare
+
+        for spec in wf.tasks[len(g.workflow.tasks) :]:
+            out.emit(g.run_id, declare(spec, waves[spec.id]))
+            g.status[spec.id] = TaskStatus.PENDING
+            g.next_attempt[spec.id] = 0
+        g.workflow, g.waves = wf, waves
+
+    def _complete(self, g: Graph, out: Outbox) -> None:
+        g.completed = True
+        failed = [
+            t
+            for t, s in g.status.items()
+            if s is TaskStatus.FAILED and not g.workflow.task(t).allow_failure
+        ]
+        assert self.kernel is not None
+        out.send(
+            self.kernel,
+            m.ExecutionComplete(
+                run_id=g.run_id, failed_tasks=failed, executed=list(g.executed), retries=g.retries
+            ),
+        )
+
+    # --- approvals and halts -----------------------------------------------------------------
+
+    def _violation_gate(self, g: Graph, reason: str, out: Outbox) -> None:
+        approval_id = new_id(self.clock())
+        g.approvals[approval_id] = None
+        pending = [t for t, s in g.status.items() if s is TaskStatus.PENDING]
+        assert self.kernel is not None
+        out.send(
+            self.kernel,
+            m.RequestApproval(
+                run_id=g.run_id,
+                approval_id=approval_id,
+                approval_kind=ApprovalKind.VIOLATION.value,
+                task_id=None,
+                prompt=f"Policy violation: {reason}. Continue the run?",
+                timeout_s=None,
+                default_action=ApprovalDecision.REJECT,
+                unblocks=pending,
+            ),
+        )
+
+    def _resolved(self, msg: m.ApprovalResolved, out: Outbox) -> None:
+        g = self.graphs.get(msg.run_id)
+        if g is None or msg.approval_id not in g.approvals:
+            return
+        task_id = g.approvals.pop(msg.approval_id)
+        rejected = msg.decision is ApprovalDecision.REJECT
+        if rejected:
+            if task_id is not None:
+                self._set(g, task_id, TaskStatus.FAILED, out, f"rejected: {msg.reason}")
+            assert self.kernel is not None
+            what = f"task {task_id}" if task_id else "violation gate"
+            out.send(
+                self.kernel,
+                m.StopRun(
+                    run_id=g.run_id,
+                    reason=RunTerminationReason.APPROVAL_REJECTED,
+                    error=f"{what} rejected ({msg.reason})",
+                ),
+            )
+        elif task_id is not None:
+            task = g.workflow.task(task_id)
+            if TaskKind(task.kind) is TaskKind.GATE:
+                self._set(g, task_id, TaskStatus.DONE, out, f"approved: {msg.reason}")
+                g.executed.append(task_id)
+            else:
+                g.approved.add(task_id)
+                g.status[task_id] = TaskStatus.PENDING
+        self._advance(g, out)
+
+    def _halt(self, run_id: str, out: Outbox) -> None:
+        g = self.graphs.get(run_id)
+        if g is None or g.halted:
+            return
+        g.halted = True
+        g.approvals.clear()
+        assert self.dispatcher is not None and self.poller is not None
+        out.send(self.dispatcher, m.CancelAttempts(run_id=run_id))
+        out.send(self.poller, m.Unwatch(run_id=run_id))
+        self._advance(g, out)

@@ -1,0 +1,69 @@
+"""The trace facade: spans for the run, each phase it passes through, and each attempt.
+
+It acks `logs/start_trace` once the run's root span exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors import messages as m
+from actors.actor import Actor
+from actors.facades.acks import ack
+from actors.step import Clock, Outbox, StepActor
+from runtui.domain.audit import TRACE_EXPECTATION
+from runtui.domain.events import SpanEnded, SpanStarted
+from runtui.domain.phases import RunPhase
+from store.writer import EventWriter
+
+ROOT = "run"
+
+
+class TraceFacade(StepActor[Any]):
+    name = "trace"
+
+    def __init__(self, writer: EventWriter, *, clock: Clock) -> None:
+        super().__init__(writer, clock=clock)
+        self.kernel: Actor[Any] | None = None
+        self.phase_span: dict[str, str] = {}
+
+    async def on_message(self, message: Any, out: Outbox) -> None:
+        match message:
+            case m.StartTrace():
+                out.emit(message.run_id, SpanStarted(span_id=ROOT, name=f"run {message.workflow}"))
+                self._enter(out, message.run_id, RunPhase.CREATED)
+                ack(out, self.kernel, message.run_id, *TRACE_EXPECTATION, result_id=ROOT)
+            case m.PhaseEntered():
+                if message.run_id not in self.phase_span:
+                    return  # trace never started (e.g. resumed before it existed)
+                self._enter(out, message.run_id, message.phase)
+            case m.SpanMark():
+                if message.open:
+                    out.emit(
+                        message.run_id,
+                        SpanStarted(
+                            span_id=message.span_id,
+                            name=message.name,
+                            parent_id=self.phase_span.get(message.run_id, ROOT),
+                        ),
+                    )
+                else:
+                    out.emit(
+                        message.run_id, SpanEnded(span_id=message.span_id, status=message.status)
+                    )
+            case _:
+                raise TypeError(f"trace facade cannot handle {type(message).__name__}")
+
+    def _enter(self, out: Outbox, run_id: str, phase: RunPhase) -> None:
+        previous = self.phase_span.pop(run_id, None)
+        if previous is not None:
+            out.emit(run_id, SpanEnded(span_id=previous))
+        if phase.is_terminal:
+            out.emit(
+                run_id,
+                SpanEnded(span_id=ROOT, status="ok" if phase is RunPhase.COMPLETED else "error"),
+            )
+            return
+        span_id = f"phase:{phase.value}"
+        out.emit(run_id, SpanStarted(span_id=span_id, name=phase.value, parent_id=ROOT))
+        self.phase_span[run_id] = span_id

@@ -1,0 +1,616 @@
+"""The kernel (ROK): the single authority over every run's phase machine.
+
+It declares the audit expectations at T0, asks governance to authorize, hands execution to the
+analyzer, runs the governance check (reconciling acks, waiting up to the governance timeout),
+finalizes (summary, termination, the finalize_run ack on success and failure alike) and stops
+runs on violations, rejections, timeouts and cancels. No other actor moves a phase.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from actors import messages as m
+from actors.actor import Actor
+from actors.step import Clock, Outbox, StepActor
+from runtui.config import Settings
+from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
+from runtui.domain.audit import (
+    FINALIZE_EXPECTATION,
+    AckStatus,
+    AuditExpectation,
+    DomainAck,
+    reconcile,
+    standard_expectations,
+)
+from runtui.domain.errors import NotFoundError, RuntuiError
+from runtui.domain.events import (
+    AckRecorded,
+    ApprovalDecided,
+    ApprovalRequested,
+    ExpectationDeclared,
+    PhaseChanged,
+    RunCreated,
+    RunStatusChanged,
+    RunSummaryWritten,
+    RunTerminated,
+    TaskDeclared,
+    TaskStatusChanged,
+    ViolationData,
+)
+from runtui.domain.ids import new_id
+from runtui.domain.phases import PhaseMachine, RunPhase
+from runtui.domain.status import RunStatus, check_phase_status
+from runtui.domain.summary import result_for_status
+from runtui.domain.tasks import TaskKind, TaskStatus
+from runtui.domain.termination import (
+    TERMINATION_TO_STATUS,
+    RunTerminationReason,
+    resolve_termination,
+)
+from runtui.domain.workflow import Workflow
+from store.queries import StoreReader
+from store.writer import EventWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunCtl:
+    """The kernel's view of one active run."""
+
+    run_id: str
+    workflow: Workflow
+    machine: PhaseMachine
+    status: RunStatus
+    started_at: float
+    retry_count: int = 0
+    expectations: list[AuditExpectation] = field(default_factory=list)
+    acks: list[DomainAck] = field(default_factory=list)
+    reasons: list[m.StopRun] = field(default_factory=list)
+    executed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    pending_approvals: dict[str, str] = field(default_factory=dict)  # approval id → kind
+    halted: bool = False
+    finalized: bool = False
+
+
+@dataclass
+class Peers:
+    """Who the kernel talks to; filled in by the runtime before start."""
+
+    analyzer: Actor[Any]
+    governance: Actor[Any]
+    incident: Actor[Any]
+    trace: Actor[Any]
+
+
+class Kernel(StepActor[Any]):
+    name = "kernel"
+
+    def __init__(
+        self, writer: EventWriter, reader: StoreReader, settings: Settings, *, clock: Clock
+    ) -> None:
+        super().__init__(writer, clock=clock)
+        self.reader = reader
+        self.settings = settings
+        self.peers: Peers | None = None
+        self.runs: dict[str, RunCtl] = {}
+        self.approval_owner: dict[str, str] = {}  # pending approval id → run id
+        self.decided: dict[str, str] = {}  # approval id → "approve by ann" (this process)
+
+    @property
+    def p(self) -> Peers:
+        assert self.peers is not None, "kernel peers not wired"
+        return self.peers
+
+    def _ctl(self, run_id: str) -> RunCtl:
+        ctl = self.runs.get(run_id)
+        if ctl is None:
+            raise NotFoundError(f"run {run_id} is not active")
+        return ctl
+
+    # --- dispatch ----------------------------------------------------------------------------
+
+    async def on_message(self, message: Any, out: Outbox) -> None:
+        match message:
+            case m.SubmitRun():
+                self._submit(message, out)
+            case m.ResumeRun():
+                await self._resume(message, out)
+            case m.AuthorizationResult():
+                self._authorized(message, out)
+            case m.ExecutionComplete():
+                self._execution_complete(message, out)
+            case m.StopRun():
+                self._stop(message, out)
+            case m.AckNotice():
+                self._ack(message, out)
+            case m.RequestApproval():
+                self._request_approval(message, out)
+            case m.Decide():
+                await self._decide(message, out)
+            case m.Timer():
+                self._timer(message, out)
+            case _:
+                raise TypeError(f"kernel cannot handle {type(message).__name__}")
+
+    # --- phases ------------------------------------------------------------------------------
+
+    def _move(self, ctl: RunCtl, to: RunPhase, out: Outbox, reason: str = "") -> None:
+        step = ctl.machine.transition(to, at=self.clock(), reason=reason)
+        out.emit(ctl.run_id, PhaseChanged.of(step))
+        out.send(self.p.trace, m.PhaseEntered(run_id=ctl.run_id, phase=to))
+
+    def _set_status(self, ctl: RunCtl, status: RunStatus, out: Outbox, reason: str = "") -> None:
+        if ctl.status is status:
+            return
+        check_phase_status(
+            ctl.machine.phase, status, enforce=self.settings.phase_status_invariant_enforce
+        )
+        ctl.status = status
+        out.emit(ctl.run_id, RunStatusChanged(status=status, reason=reason))
+
+    # --- submit and authorize ----------------------------------------------------------------
+
+    def _submit(self, msg: m.SubmitRun, out: Outbox) -> None:
+        wf = msg.workflow
+        now = self.clock()
+        run_id = new_id(now)
+        timeout_s = wf.timeout_s or self.settings.rok_default_run_timeout_ms / 1000
+        ctl = RunCtl(
+            run_id,
+            wf,
+            PhaseMachine(run_id),
+            RunStatus.QUEUED,
+            now,
+            retry_count=msg.retry_count,
+        )
+        self.runs[run_id] = ctl
+        out.emit(
+            run_id,
+            RunCreated(
+                workflow=wf.name,
+                workflow_spec=wf.model_dump(mode="json"),
+                hitl_mode=wf.hitl,
+                timeout_s=timeout_s,
+                parent_run_id=msg.parent_run_id,
+                rewound_from_wave=msg.rewound_from_wave,
+                retry_count=msg.retry_count,
+                metadata=msg.metadata,
+            ),
+        )
+        waves = wf.waves()
+        for task in wf.tasks:
+            out.emit(run_id, declare(task, waves[task.id]))
+        for task_id, status in msg.carried.items():
+            out.emit(
+                run_id,
+                TaskStatusChanged(task_id=task_id, status=status, reason="carried from parent"),
+                waves[task_id],
+            )
+        if self.settings.rac_enabled:
+            ctl.expectations = standard_expectations(
+                now=now,
+                governance_timeout_s=self.settings.rok_governance_timeout_ms / 1000,
+                run_timeout_s=timeout_s,
+                grace_period_s=self.settings.rok_grace_period_ms / 1000,
+            )
+            for e in ctl.expectations:
+                out.emit(
+                    run_id,
+                    ExpectationDeclared(
+                        domain=e.domain, action=e.action, deadline=e.deadline, liveness=e.liveness
+                    ),
+                )
+        out.send(self.p.trace, m.StartTrace(run_id=run_id, workflow=wf.name))
+        if self.settings.rok_enabled:
+            out.send(self.p.governance, m.Authorize(run_id=run_id, workflow=wf))
+        else:
+            out.send(self, m.AuthorizationResult(run_id=run_id, allowed=True, reason="ROK off"))
+        self.schedule(
+            (run_id, "run_timeout"), timeout_s, m.Timer(run_id=run_id, what="run_timeout")
+        )
+        out.answer(msg.reply, run_id)
+
+    def _authorized(self, msg: m.AuthorizationResult, out: Outbox) -> None:
+        ctl = self.runs.get(msg.run_id)
+        if ctl is None or ctl.machine.phase is not RunPhase.CREATED:
+            return
+        if not msg.allowed:
+            reason = violation_reason(msg.violation) or RunTerminationReason.POLICY_BLOCK
+            ctl.reasons.append(
+                m.StopRun(
+                    run_id=ctl.run_id, reason=reason, violation=msg.violation, error=msg.reason
+                )
+            )
+            self._finalize(ctl, out, early=True)
+            return
+        self._move(ctl, RunPhase.AUTHORIZED, out, msg.reason or "policies allow")
+        if ctl.workflow.hitl >= HitlMode.APPROVE_PLAN:
+            approval_id = new_id(self.clock())
+            self._request_approval(
+                m.RequestApproval(
+                    run_id=ctl.run_id,
+                    approval_id=approval_id,
+                    approval_kind=ApprovalKind.PLAN.value,
+                    task_id=None,
+                    prompt=f"Run the plan of {ctl.workflow.name} ({len(ctl.workflow.tasks)} tasks)?",
+                    timeout_s=None,
+                    default_action=ApprovalDecision.REJECT,
+                    unblocks=[t.id for t in ctl.workflow.tasks],
+                ),
+                out,
+            )
+            return
+        self._begin_execution(ctl, out, {})
+
+    def _begin_execution(
+        self, ctl: RunCtl, out: Outbox, carried: dict[str, TaskStatus], **resume: Any
+    ) -> None:
+        if ctl.machine.phase is RunPhase.AUTHORIZED:
+            self._move(ctl, RunPhase.EXECUTING, out)
+        self._set_status(ctl, RunStatus.RUNNING, out)
+        out.send(
+            self.p.analyzer,
+            m.BeginExecution(run_id=ctl.run_id, workflow=ctl.workflow, carried=carried, **resume),
+        )
+
+    # --- execution end, governance check, finalize -------------------------------------------
+
+    def _execution_complete(self, msg: m.ExecutionComplete, out: Outbox) -> None:
+        ctl = self.runs.get(msg.run_id)
+        if ctl is None or ctl.machine.phase is not RunPhase.EXECUTING:
+            return
+        ctl.executed, ctl.failed = msg.executed, msg.failed_tasks
+        if msg.failed_tasks and not ctl.reasons:
+            ctl.reasons.append(
+                m.StopRun(
+                    run_id=ctl.run_id,
+                    reason=RunTerminationReason.TASK_FAILED,
+                    error=f"task failed: {', '.join(msg.failed_tasks)}",
+                )
+            )
+        if ctl.status is not RunStatus.RUNNING:
+            self._set_status(ctl, RunStatus.RUNNING, out)
+        self._move(ctl, RunPhase.GOVERNANCE_CHECK, out)
+        final = self._winning(ctl)
+        out.send(
+            self.p.incident,
+            m.RunOutcome(
+                run_id=ctl.run_id,
+                failed=final.reason is not RunTerminationReason.COMPLETED,
+                reason=final.reason,
+                detail=final.error or "",
+            ),
+        )
+        if not (self.settings.rok_enabled and self.settings.rac_enabled):
+            self._finalize(ctl, out)
+            return
+        self.schedule(
+            (ctl.run_id, "governance"),
+            self.settings.rok_governance_timeout_ms / 1000,
+            m.Timer(run_id=ctl.run_id, what="governance"),
+        )
+        self._check_governance(ctl, out, deadline_passed=False)
+
+    def _check_governance(self, ctl: RunCtl, out: Outbox, *, deadline_passed: bool) -> None:
+        rec = reconcile(ctl.expectations, ctl.acks, now=self.clock(), include_liveness=False)
+        if rec.missing and not deadline_passed:
+            return  # wait for more acks (or the deadline)
+        self.cancel_timer((ctl.run_id, "governance"))
+        if rec.missing and ctl.workflow.governance.strict:
+            missing = ", ".join(f"{d}/{a}" for d, a in rec.missing)
+            ctl.reasons.append(
+                m.StopRun(
+                    run_id=ctl.run_id,
+                    reason=RunTerminationReason.SYSTEM_FAILURE,
+                    error=f"governance check (strict): no ack for {missing}",
+                )
+            )
+        elif rec.missing:
+            log.warning(
+                "run %s: governance check passed without acks for %s", ctl.run_id, rec.missing
+            )
+        self._finalize(ctl, out)
+
+    def _winning(self, ctl: RunCtl) -> m.StopRun:
+        reason = resolve_termination(s.reason for s in ctl.reasons)
+        for stop in ctl.reasons:
+            if stop.reason is reason:
+                return stop
+        return m.StopRun(run_id=ctl.run_id, reason=RunTerminationReason.COMPLETED)
+
+    def _finalize(self, ctl: RunCtl, out: Outbox, *, early: bool = False) -> None:
+        if ctl.finalized:
+            return
+        ctl.finalized = True
+        now = self.clock()
+        final = self._winning(ctl)
+        status = TERMINATION_TO_STATUS[final.reason]
+        if not early and ctl.machine.phase is not RunPhase.FINALIZING:
+            self._move(ctl, RunPhase.FINALIZING, out)
+        out.emit(
+            ctl.run_id,
+            RunTerminated(
+                reason=final.reason,
+                stopped_at_step=final.stopped_at_step,
+                violation=final.violation,
+                error_message=final.error,
+            ),
+        )
+        result = result_for_status(status)
+        assert result is not None
+        out.emit(
+            ctl.run_id,
+            RunSummaryWritten(
+                started_at=ctl.started_at,
+                ended_at=now,
+                result=result,
+                failure_reason=None if status is RunStatus.SUCCEEDED else final.reason.value,
+                stages_executed=list(ctl.executed),
+                stages_failed=list(ctl.failed),
+                retry_count=ctl.retry_count,
+                metadata={"workflow": ctl.workflow.name, "error": final.error}
+                if final.error
+                else {"workflow": ctl.workflow.name},
+            ),
+        )
+        # The liveness ack: emitted on failure as well as success (an upstream bug skipped it).
+        domain, action = FINALIZE_EXPECTATION
+        out.emit(ctl.run_id, AckRecorded(domain=domain, action=action, status=AckStatus.SUCCESS))
+        end = RunPhase.COMPLETED if status is RunStatus.SUCCEEDED else RunPhase.FAILED
+        self._move(ctl, end, out, final.reason.value)
+        ctl.status = status
+        out.emit(ctl.run_id, RunStatusChanged(status=status, reason=final.reason.value))
+        self.cancel_timers_of(ctl.run_id)
+        for approval_id in ctl.pending_approvals:
+            self.approval_owner.pop(approval_id, None)
+        for peer in (self.p.analyzer, self.p.governance, self.p.incident):
+            out.send(peer, m.ForgetRun(run_id=ctl.run_id))
+        del self.runs[ctl.run_id]
+
+    # --- stop, acks, timers ------------------------------------------------------------------
+
+    def _stop(self, msg: m.StopRun, out: Outbox) -> None:
+        ctl = self._ctl(msg.run_id)
+        ctl.reasons.append(msg)
+        phase = ctl.machine.phase
+        if phase in (RunPhase.CREATED, RunPhase.AUTHORIZED):
+            self._finalize(ctl, out, early=True)
+        elif phase is RunPhase.EXECUTING and not ctl.halted:
+            ctl.halted = True
+            out.send(self.p.analyzer, m.HaltExecution(run_id=ctl.run_id))
+        out.answer(msg.reply)
+
+    def _ack(self, msg: m.AckNotice, out: Outbox) -> None:
+        ctl = self.runs.get(msg.run_id)
+        if ctl is None:
+            return
+        ctl.acks.append(DomainAck(msg.domain, msg.action, msg.status))
+        if ctl.machine.phase is RunPhase.GOVERNANCE_CHECK and not ctl.finalized:
+            self._check_governance(ctl, out, deadline_passed=False)
+
+    def _timer(self, msg: m.Timer, out: Outbox) -> None:
+        ctl = self.runs.get(msg.run_id)
+        if ctl is None:
+            return
+        if msg.what == "governance" and ctl.machine.phase is RunPhase.GOVERNANCE_CHECK:
+            self._check_governance(ctl, out, deadline_passed=True)
+        elif msg.what == "run_timeout":
+            timeout = self.clock() - ctl.started_at
+            self._stop(
+                m.StopRun(
+                    run_id=ctl.run_id,
+                    reason=RunTerminationReason.TIMEOUT,
+                    error=f"run timed out after {timeout:.1f}s",
+                ),
+                out,
+            )
+        elif msg.what.startswith("approval:"):
+            approval_id = msg.what.split(":", 1)[1]
+            if approval_id in ctl.pending_approvals:
+                default = ctl.pending_approvals[approval_id]
+                self._apply_decision(
+                    ctl,
+                    approval_id,
+                    ApprovalDecision(default.split("|")[1]),
+                    "approval timed out; default action applied",
+                    "runtui:timeout",
+                    None,
+                    out,
+                )
+
+    # --- approvals ---------------------------------------------------------------------------
+
+    def _request_approval(self, msg: m.RequestApproval, out: Outbox) -> None:
+        ctl = self.runs.get(msg.run_id)
+        if ctl is None:
+            return
+        out.emit(
+            msg.run_id,
+            ApprovalRequested(
+                approval_id=msg.approval_id,
+                approval_kind=ApprovalKind(msg.approval_kind),
+                task_id=msg.task_id,
+                prompt=msg.prompt,
+                timeout_s=msg.timeout_s,
+                default_action=msg.default_action,
+                unblocks=msg.unblocks,
+            ),
+        )
+        ctl.pending_approvals[msg.approval_id] = f"{msg.approval_kind}|{msg.default_action.value}"
+        self.approval_owner[msg.approval_id] = msg.run_id
+        self._set_status(ctl, RunStatus.AWAITING_APPROVAL, out, "approval requested")
+        if msg.timeout_s is not None:
+            self.schedule(
+                (msg.run_id, f"approval:{msg.approval_id}"),
+                msg.timeout_s,
+                m.Timer(run_id=msg.run_id, what=f"approval:{msg.approval_id}"),
+            )
+
+    async def _decide(self, msg: m.Decide, out: Outbox) -> None:
+        run_id = self.approval_owner.get(msg.approval_id)
+        if run_id is None:
+            if msg.approval_id in self.decided:
+                raise ApprovalAlreadyDecided(msg.approval_id, self.decided[msg.approval_id])
+            row = await self.reader.get_approval(msg.approval_id)  # NotFoundError if unknown
+            if row.decision is not None:
+                raise ApprovalAlreadyDecided(
+                    msg.approval_id, f"{row.decision.value} by {row.decided_by or 'unknown'}"
+                )
+            raise RuntuiError(
+                f"approval {msg.approval_id} belongs to run {row.run_id}, which is not active"
+            )
+        if msg.decision is ApprovalDecision.REJECT and not msg.reason.strip():
+            raise RuntuiError("a rejection needs a reason")
+        ctl = self._ctl(run_id)
+        kind = ctl.pending_approvals[msg.approval_id].split("|")[0]
+        if msg.decision is ApprovalDecision.APPROVE_WITH_EDITS and kind != ApprovalKind.PLAN.value:
+            raise RuntuiError(f"approve_with_edits applies to plan approvals, not {kind} approvals")
+        self._apply_decision(
+            ctl, msg.approval_id, msg.decision, msg.reason, msg.decided_by, msg.edits, out
+        )
+        out.answer(msg.reply)
+
+    def _apply_decision(
+        self,
+        ctl: RunCtl,
+        approval_id: str,
+        decision: ApprovalDecision,
+        reason: str,
+        decided_by: str,
+        edits: dict[str, Any] | None,
+        out: Outbox,
+    ) -> None:
+        kind = ctl.pending_approvals.pop(approval_id).split("|")[0]
+        self.approval_owner.pop(approval_id, None)
+        self.decided[approval_id] = f"{decision.value} by {decided_by or 'unknown'}"
+        self.cancel_timer((ctl.run_id, f"approval:{approval_id}"))
+        out.emit(
+            ctl.run_id,
+            ApprovalDecided(
+                approval_id=approval_id,
+                decision=decision,
+                reason=reason,
+                decided_by=decided_by,
+                edits=edits,
+            ),
+        )
+        if not ctl.pending_approvals:
+            waiting_status = (
+                RunStatus.RUNNING if ctl.machine.phase is RunPhase.EXECUTING else RunStatus.QUEUED
+            )
+            self._set_status(ctl, waiting_status, out, f"approval {decision.value}")
+        if kind == ApprovalKind.PLAN.value:
+            if decision is ApprovalDecision.REJECT:
+                self._stop(
+                    m.StopRun(
+                        run_id=ctl.run_id,
+                        reason=RunTerminationReason.APPROVAL_REJECTED,
+                        error=f"plan rejected by {decided_by}: {reason}",
+                    ),
+                    out,
+                )
+                return
+            skip = [str(t) for t in (edits or {}).get("skip", [])]
+            for task_id in skip:
+                ctl.workflow.task(task_id)  # NotFoundError names an unknown id
+            self._begin_execution(ctl, out, dict.fromkeys(skip, TaskStatus.SKIPPED))
+            return
+        out.send(
+            self.p.analyzer,
+            m.ApprovalResolved(
+                run_id=ctl.run_id,
+                approval_id=approval_id,
+                decision=decision,
+                edits=edits,
+                reason=f"{decided_by}: {reason}" if reason else decided_by,
+            ),
+        )
+
+    # --- resume ------------------------------------------------------------------------------
+
+    async def _resume(self, msg: m.ResumeRun, out: Outbox) -> None:
+        from actors.resume import plan_resume
+
+        plan = await plan_resume(self.reader, msg.run_id)
+        ctl = RunCtl(
+            msg.run_id,
+            plan.workflow,
+            PhaseMachine(msg.run_id, plan.phase),
+            plan.status,
+            plan.started_at,
+            retry_count=plan.retry_count,
+            expectations=plan.expectations,
+            acks=plan.acks,
+            executed=plan.executed,
+            failed=plan.failed,
+        )
+        self.runs[msg.run_id] = ctl
+        for approval_id, kind_default in plan.pending_approvals.items():
+            ctl.pending_approvals[approval_id] = kind_default
+            self.approval_owner[approval_id] = msg.run_id
+        for event, wave in plan.repairs:
+            out.emit(msg.run_id, event, wave)
+        phase = plan.phase
+        if phase in (RunPhase.EXECUTING, RunPhase.GOVERNANCE_CHECK, RunPhase.FINALIZING):
+            self._set_status(ctl, RunStatus.INTERRUPTED, out, "runtime restarted")
+        timeout_s = plan.workflow.timeout_s or self.settings.rok_default_run_timeout_ms / 1000
+        self.schedule(
+            (msg.run_id, "run_timeout"), timeout_s, m.Timer(run_id=msg.run_id, what="run_timeout")
+        )
+        if phase is RunPhase.CREATED:
+            out.send(self.p.governance, m.Authorize(run_id=msg.run_id, workflow=plan.workflow))
+        elif phase is RunPhase.AUTHORIZED:
+            if not ctl.pending_approvals:
+                self._begin_execution(ctl, out, {})
+        elif phase is RunPhase.EXECUTING:
+            task_approvals = {
+                a: t for a, t in plan.approval_tasks.items() if a in ctl.pending_approvals
+            }
+            waiting = bool(ctl.pending_approvals)
+            self._begin_execution(
+                ctl,
+                out,
+                plan.carried,
+                attempts_so_far=plan.attempts_so_far,
+                pending_approvals=task_approvals,
+            )
+            if waiting:
+                self._set_status(ctl, RunStatus.AWAITING_APPROVAL, out, "approval pending")
+        elif phase is RunPhase.GOVERNANCE_CHECK:
+            self._set_status(ctl, RunStatus.RUNNING, out, "resumed")
+            self._check_governance(ctl, out, deadline_passed=True)
+        elif phase is RunPhase.FINALIZING:
+            self._set_status(ctl, RunStatus.RUNNING, out, "resumed")
+            self._finalize(ctl, out)
+        out.answer(msg.reply)
+
+
+class ApprovalAlreadyDecided(RuntuiError):
+    def __init__(self, approval_id: str, first: str) -> None:
+        self.approval_id = approval_id
+        self.first = first
+        super().__init__(f"approval {approval_id} was already decided: {first}")
+
+
+def declare(task: Any, wave: int) -> TaskDeclared:
+    spec = task.model_dump(mode="json")
+    return TaskDeclared(
+        task_id=task.id,
+        task_kind=TaskKind(task.kind),
+        wave=wave,
+        needs=list(task.needs),
+        allow_failure=task.allow_failure,
+        retries=task.retries,
+        spec=spec,
+    )
+
+
+def violation_reason(violation: ViolationData | None) -> RunTerminationReason | None:
+    from runtui.domain.termination import VIOLATION_TERMINATION
+
+    return VIOLATION_TERMINATION[violation.violation_type] if violation else None

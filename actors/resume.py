@@ -1,0 +1,110 @@
+"""Resume: turn a run's stored state back into what the kernel and analyzer need.
+
+Called at start for every run that is not terminal. Finished tasks keep their status; a task
+that was running (or waiting on an external job) when the process died is reset to pending and
+its attempt is closed as cancelled, so it re-runs as a new attempt (at-least-once, each attempt
+with its own idempotency key). Pending approvals stay pending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtui.domain.audit import AckStatus, AuditExpectation, DomainAck
+from runtui.domain.events import AttemptStatusChanged, EventBody, RunCreated, TaskStatusChanged
+from runtui.domain.phases import RunPhase
+from runtui.domain.status import RunStatus
+from runtui.domain.tasks import AttemptStatus, TaskStatus
+from runtui.domain.workflow import Workflow
+from store.queries import StoreReader
+
+KEEP = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.SKIPPED, TaskStatus.CANCELLED})
+
+
+@dataclass
+class ResumePlan:
+    workflow: Workflow
+    phase: RunPhase
+    status: RunStatus
+    started_at: float
+    retry_count: int
+    expectations: list[AuditExpectation]
+    acks: list[DomainAck]
+    carried: dict[str, TaskStatus]
+    attempts_so_far: dict[str, int]
+    pending_approvals: dict[str, str]  # approval id → "kind|default"
+    approval_tasks: dict[str, str]  # approval id → task id ("" for violation gates)
+    executed: list[str]
+    failed: list[str]
+    repairs: list[tuple[EventBody, int | None]] = field(default_factory=list)
+
+
+async def load_workflow_of(reader: StoreReader, run_id: str) -> tuple[Workflow, Any]:
+    run = await reader.get_run(run_id)
+    first = await reader.events_after(run_id, 0, limit=1)
+    body = first[0].body if first else None
+    if not isinstance(body, RunCreated) or not body.workflow_spec:
+        raise ValueError(f"run {run_id} has no stored workflow to resume from")
+    return Workflow.model_validate(body.workflow_spec), run
+
+
+async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
+    workflow, run = await load_workflow_of(reader, run_id)
+    tasks = await reader.tasks_of(run_id)
+    attempts = await reader.attempts_of(run_id)
+    approvals = await reader.approvals_of(run_id)
+    audit = await reader.audit_of(run_id)
+    waves = {t.task_id: t.wave for t in tasks}
+    carried: dict[str, TaskStatus] = {}
+    repairs: list[tuple[EventBody, int | None]] = []
+    for t in tasks:
+        status = TaskStatus(t.status)
+        if status in KEEP:
+            carried[t.task_id] = status
+        elif status in (TaskStatus.RUNNING, TaskStatus.WAITING_EXTERNAL):
+            repairs.append(
+                (
+                    TaskStatusChanged(
+                        task_id=t.task_id,
+                        status=TaskStatus.PENDING,
+                        reason="interrupted; will re-run",
+                    ),
+                    t.wave,
+                )
+            )
+    attempts_so_far: dict[str, int] = {}
+    for a in attempts:
+        attempts_so_far[a.task_id] = max(attempts_so_far.get(a.task_id, 0), a.attempt + 1)
+        if not AttemptStatus(a.status).is_final:
+            repairs.append(
+                (
+                    AttemptStatusChanged(
+                        task_id=a.task_id,
+                        attempt=a.attempt,
+                        status=AttemptStatus.CANCELLED,
+                        error="interrupted: the runtime stopped while it ran",
+                    ),
+                    waves.get(a.task_id),
+                )
+            )
+    pending = {
+        a.approval_id: f"{a.kind.value}|{a.default_action.value}" for a in approvals if a.pending
+    }
+    approval_tasks = {a.approval_id: a.task_id or "" for a in approvals if a.pending}
+    return ResumePlan(
+        workflow=workflow,
+        phase=run.phase,
+        status=run.status,
+        started_at=run.created_at,
+        retry_count=run.retry_count,
+        expectations=[AuditExpectation(d, a, dl, lv) for d, a, dl, lv in audit.expectations],
+        acks=[DomainAck(d, a, AckStatus(s), r, e) for d, a, s, r, e in audit.acks],
+        carried=carried,
+        attempts_so_far=attempts_so_far,
+        pending_approvals=pending,
+        approval_tasks=approval_tasks,
+        executed=[t.task_id for t in tasks if t.status in ("done", "failed")],
+        failed=[t.task_id for t in tasks if t.status == "failed" and not t.allow_failure],
+        repairs=repairs,
+    )

@@ -1,0 +1,136 @@
+"""The common shape of runtime actors: handle a batch, then commit, then tell.
+
+Handlers never write or send directly. They put events, messages and replies into an `Outbox`;
+after the whole batch is handled the events are appended in one request (one group commit),
+and only once they are durable are the messages sent and the replies answered. So nothing
+downstream ever acts on a state change that a crash could still undo (write-ahead), and a busy
+actor pays for one commit per batch, not per message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+
+from actors.actor import Actor, Reply, reply_of
+from runtui.domain.errors import RuntuiError
+from runtui.domain.events import EventBody, PendingEvent
+from store.writer import EventWriter
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M")
+Clock = Callable[[], float]
+
+
+class Outbox:
+    __slots__ = ("after", "clock", "events", "replies", "sends")
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.events: list[PendingEvent] = []
+        self.sends: list[tuple[Actor[Any], Any]] = []
+        self.replies: list[tuple[Reply[Any], Any, BaseException | None]] = []
+        self.after: list[Callable[[], object]] = []
+
+    def later(self, action: Callable[[], object]) -> None:
+        """Run `action` once the batch's events have committed (e.g. start a side effect)."""
+        self.after.append(action)
+
+    def emit(self, run_id: str, body: EventBody, wave: int | None = None) -> None:
+        self.events.append(PendingEvent(run_id, body, self.clock(), wave))  # type: ignore[arg-type]
+
+    def send(self, actor: Actor[Any], message: Any) -> None:
+        self.sends.append((actor, message))
+
+    def answer(self, reply: Reply[Any] | None, value: Any = None) -> None:
+        if reply is not None:
+            self.replies.append((reply, value, None))
+
+    def refuse(self, reply: Reply[Any] | None, error: BaseException) -> None:
+        if reply is not None:
+            self.replies.append((reply, None, error))
+
+
+class StepActor(Actor[M], Generic[M]):
+    def __init__(self, writer: EventWriter, *, clock: Clock = time.time) -> None:
+        super().__init__()
+        self.writer = writer
+        self.clock = clock
+        self._tg: TaskGroup | None = None
+        self._timers: dict[tuple[str, str], anyio.CancelScope] = {}
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            try:
+                await super().run(task_status=task_status)
+            finally:
+                self._timers.clear()
+                tg.cancel_scope.cancel()
+                self._tg = None
+
+    @property
+    def tg(self) -> TaskGroup:
+        if self._tg is None:
+            raise RuntimeError(f"{self.name} is not running")
+        return self._tg
+
+    async def handle_batch(self, batch: Sequence[M]) -> None:
+        out = Outbox(self.clock)
+        for message in batch:
+            try:
+                await self.on_message(message, out)
+            except RuntuiError as exc:  # refused on purpose: tell the asker, keep going
+                reply = reply_of(message)
+                if reply is None:
+                    log.warning("%s refused %s: %s", self.name, type(message).__name__, exc)
+                out.refuse(reply, exc)
+        await self.flush(out)
+
+    async def flush(self, out: Outbox) -> None:
+        if out.events:
+            await self.writer.append_many(out.events)
+        for action in out.after:
+            action()
+        for reply, value, error in out.replies:
+            if error is not None:
+                reply.fail(error)
+            else:
+                reply.set(value)
+        for actor, message in out.sends:
+            await actor.tell(message)
+
+    async def on_message(self, message: M, out: Outbox) -> None:
+        raise NotImplementedError
+
+    # --- timers ------------------------------------------------------------------------------
+
+    def schedule(self, key: tuple[str, str], delay: float, message: Any) -> None:
+        """Tell ourselves `message` after `delay` seconds; a new timer with the key replaces
+        the old one."""
+        self.cancel_timer(key)
+        scope = anyio.CancelScope()
+        self._timers[key] = scope
+
+        async def fire() -> None:
+            with scope:
+                await anyio.sleep(max(0.0, delay))
+                self._timers.pop(key, None)
+                await self.tell(message)
+
+        self.tg.start_soon(fire)
+
+    def cancel_timer(self, key: tuple[str, str]) -> None:
+        scope = self._timers.pop(key, None)
+        if scope is not None:
+            scope.cancel()
+
+    def cancel_timers_of(self, run_id: str) -> None:
+        for key in [k for k in self._timers if k[0] == run_id]:
+            self.cancel_timer(key)

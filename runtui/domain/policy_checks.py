@@ -1,0 +1,80 @@
+"""Pure policy evaluation: given a policy and what happened, is it violated, and why.
+
+The governance facade keeps the per-run counters (usage, dispatch times, step index) and calls
+these; keeping the rules pure makes each of the seven violation types testable on its own.
+A reason never repeats the matched secret: for PII it names the detector, not the address.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from runtui.domain.violations import PolicyViolationType
+from runtui.domain.workflow import PolicySpec
+
+T = PolicyViolationType
+
+
+def budget_excess(policy: PolicySpec, tokens: float, cost: float) -> tuple[float, str] | None:
+    """(actual, reason) when a token or cost budget is exceeded."""
+    assert policy.threshold is not None
+    if policy.type is T.TOKEN_LIMIT and tokens > policy.threshold:
+        return tokens, f"{tokens:g} tokens used, budget {policy.threshold:g}"
+    if policy.type is T.COST_LIMIT and cost > policy.threshold:
+        return cost, f"cost {cost:.4g} USD, budget {policy.threshold:g} USD"
+    return None
+
+
+def rate_excess(
+    policy: PolicySpec, dispatch_times: Sequence[float], now: float
+) -> tuple[float, str] | None:
+    """(actual, reason) when more than `threshold` dispatches fall within `window_s`."""
+    assert policy.threshold is not None
+    recent = sum(1 for t in dispatch_times if now - t <= policy.window_s)
+    if recent > policy.threshold:
+        return float(
+            recent
+        ), f"{recent} dispatches within {policy.window_s:g}s, limit {policy.threshold:g}"
+    return None
+
+
+def scan_output(policy: PolicySpec, lines: Iterable[str]) -> str | None:
+    """A reason when a content or PII policy matches any output line."""
+    if policy.type not in (T.CONTENT_POLICY, T.PII_DETECTED):
+        return None
+    patterns = policy.compiled()
+    for number, line in enumerate(lines, start=1):
+        for label, regex in patterns:
+            if regex.search(line):
+                if policy.type is T.PII_DETECTED:
+                    return f"{label} found in output line {number}"
+                return f"output line {number} matches {label!r}"
+    return None
+
+
+def forbidden_command(policy: PolicySpec, command: str) -> str | None:
+    if policy.type is not T.SAFETY_VIOLATION:
+        return None
+    for label, regex in policy.compiled():
+        if regex.search(command):
+            return f"command matches forbidden pattern {label!r}: {command[:80]}"
+    return None
+
+
+def custom_rule(policy: PolicySpec, context: dict[str, Any]) -> str | None:
+    """Call the policy's `module:function` with the context; a non-empty str is a violation.
+
+    A rule that cannot be imported or raises is itself reported as a violation: a broken guard
+    must not silently pass.
+    """
+    if policy.type is not T.CUSTOM_RULE or policy.function is None:
+        return None
+    module_name, _, attr = policy.function.partition(":")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+        result = fn(context)
+    except Exception as exc:
+        return f"custom rule {policy.function} failed: {type(exc).__name__}: {exc}"
+    return str(result) if result else None
