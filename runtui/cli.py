@@ -232,21 +232,18 @@ def runs_show(c: Context, run_id: str, with_events: bool, as_json: bool) -> None
 def replay(c: Context, run_id: str) -> None:
     """Rebuild a run from its events alone and compare with the stored projections."""
     from store import open_reader
-    from store.replay import compare_snapshots, replay_snapshot, stored_snapshot
+    from store.replay import replay_stored_run
 
     async def go() -> int:
         async with open_reader(c.db) as reader:
             await reader.get_run(run_id)
-            events = [e async for e in reader.iter_events(run_id)]
-        differences = compare_snapshots(
-            stored_snapshot(c.db.resolve(), run_id), replay_snapshot(run_id, events)
-        )
-        if differences:
-            click.echo(f"run {run_id}: projections differ from a replay of {len(events)} events:")
-            for d in differences:
+        report = replay_stored_run(c.db.resolve(), run_id)
+        if report.differences:
+            click.echo(f"run {run_id}: projections differ from a replay of {report.events} events:")
+            for d in report.differences:
                 click.echo(f"  {d}")
             return EXIT_ERROR
-        click.echo(f"run {run_id}: {len(events)} events replayed; projections match")
+        click.echo(f"run {run_id}: {report.events} events replayed; projections match")
         return 0
 
     code = _run(go)

@@ -75,22 +75,26 @@ def parse_workflow(text: str, source: str = "<string>") -> Workflow:
             line = int(match.group(1))
             detail = f"{detail[: match.start()]} (column {match.group(2)})"
         elif match:
-            line = text.count("\n") + 1
+            line = len(text.splitlines()) or 1
             detail = f"{detail[: match.start()]} (at end of file)"
         where = f"{source}:{line}" if line else source
         raise WorkflowError(f"{where}: invalid TOML: {detail}", source=source, line=line) from None
     try:
         return Workflow.model_validate(raw)
     except ValidationError as exc:
-        problems = _problems(exc, raw, _index_lines(text))
+        try:
+            positions = _index_lines(text)
+        except (ValueError, IndexError):  # best effort: a scanner slip must not hide the error
+            positions = {}
+        problems = _problems(exc, raw, positions)
         problems.sort(key=lambda p: p[0] if p[0] is not None else 1 << 30)
-        lines = [
-            f"{source}:{line}: {field}: {message}" if line else f"{source}: {field}: {message}"
-            for line, field, message in problems
+        rendered = [
+            f"{source}:{at}: {field}: {message}" if at else f"{source}: {field}: {message}"
+            for at, field, message in problems
         ]
         first_line, first_field, _ = problems[0]
         raise WorkflowError(
-            "\n".join(lines), source=source, line=first_line, field=first_field
+            "\n".join(rendered), source=source, line=first_line, field=first_field
         ) from None
 
 
@@ -182,7 +186,7 @@ def _field_path(loc: Loc, raw: Mapping[str, Any]) -> str:
             out += f"[{part}]"
             if n == 1 and loc[0] in ("tasks", "policies"):
                 item_id = _item(raw, loc).get("id")
-                if isinstance(item_id, str) and _ID_RE.match(item_id):
+                if isinstance(item_id, str) and _ID_RE.fullmatch(item_id):
                     out += f" (id={item_id})"
         elif _BARE_KEY.fullmatch(part):
             out += f".{part}" if out else part

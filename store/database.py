@@ -12,7 +12,7 @@ import anyio
 from runtui.domain.enums import Durability
 from store.files import OwnerLock, ensure_private_file
 from store.queries import StoreReader
-from store.replay import ReplayReport, compare_snapshots, replay_snapshot, stored_snapshot
+from store.replay import ReplayReport, replay_stored_run
 from store.schema import check_schema_version, migrate, open_write_connection
 from store.writer import CommitListener, EventWriter
 
@@ -29,15 +29,7 @@ class Store:
 
     async def replay(self, run_id: str) -> ReplayReport:
         """Rebuild `run_id` from its events and compare with the stored projections."""
-        events = [env async for env in self.reader.iter_events(run_id)]
-
-        def rebuild() -> list[str]:
-            return compare_snapshots(
-                stored_snapshot(self.path, run_id), replay_snapshot(run_id, events)
-            )
-
-        differences = await anyio.to_thread.run_sync(rebuild)
-        return ReplayReport(run_id=run_id, events=len(events), differences=differences)
+        return await anyio.to_thread.run_sync(replay_stored_run, self.path, run_id)
 
 
 async def _resolve(path: Path | str) -> Path:

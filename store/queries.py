@@ -354,6 +354,12 @@ class StoreReader:
         )
         return [RunRow.from_row(r) for r in rows]
 
+    async def health_cleared_at(self, workflow: str) -> float | None:
+        rows = await self._all(
+            "SELECT cleared_at FROM health_clears WHERE workflow = ?", (workflow,)
+        )
+        return float(rows[0][0]) if rows else None
+
     async def workflows(self) -> list[str]:
         return [str(r[0]) for r in await self._all("SELECT DISTINCT workflow FROM runs ORDER BY 1")]
 

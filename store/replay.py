@@ -100,6 +100,33 @@ def stored_snapshot(db_path: Path, run_id: str) -> RunSnapshot:
         conn.close()
 
 
+def replay_stored_run(db_path: Path, run_id: str) -> ReplayReport:
+    """Replay `run_id` and compare, reading its events and its projections in one read
+    transaction, so a run still being written is compared at one consistent moment."""
+    from runtui.domain.events import decode_event
+
+    conn = sqlite3.connect(read_only_uri(db_path), uri=True, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        rows = conn.execute(
+            "SELECT run_id, seq, ts, payload, wave_index, position FROM events"
+            " WHERE run_id = ? ORDER BY seq",
+            (run_id,),
+        ).fetchall()
+        stored = read_snapshot(conn, run_id)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    events = [
+        EventEnvelope(
+            run_id=r[0], seq=r[1], ts=r[2], body=decode_event(r[3]), wave_index=r[4], position=r[5]
+        )
+        for r in rows
+    ]
+    differences = compare_snapshots(stored, replay_snapshot(run_id, events))
+    return ReplayReport(run_id=run_id, events=len(events), differences=differences)
+
+
 def compare_snapshots(stored: RunSnapshot, replayed: RunSnapshot) -> list[str]:
     differences: list[str] = []
     for table in PROJECTION_TABLES:

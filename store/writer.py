@@ -132,6 +132,19 @@ class EventWriter:
             raise request.error
         return request.result
 
+    async def clear_health(self, workflow: str, cleared_by: str, at: float) -> None:
+        """Record that an operator cleared a blocked workflow (not run state, so not an event).
+
+        Runs on the writer's thread, serialised with group commits by the same limiter.
+        """
+
+        def write() -> None:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO health_clears VALUES (?,?,?)", (workflow, at, cleared_by)
+            )
+
+        await anyio.to_thread.run_sync(write, limiter=self._limiter)
+
     def close(self) -> None:
         """Stop taking requests; the loop commits what is queued, then ends."""
         self._closed = True

@@ -68,6 +68,7 @@ class ExternalOperator:
             out=out,
             timeout_s=ctx.timeout_s,
             kill_grace_s=self.kill_grace_s,
+            keep_leftovers=True,  # submit may start the job itself, in the background
         )
         failed_init = AttemptStatus.FAILED_INIT
         if result.start_error is not None:

@@ -122,8 +122,12 @@ async def run_command(
     out: OutputCollector,
     timeout_s: float | None,
     kill_grace_s: float = KILL_GRACE_S,
+    keep_leftovers: bool = False,
 ) -> CommandResult:
     """Run `cmd` with /bin/sh, feeding its output to `out`; see the module docstring.
+
+    `keep_leftovers` spares what a *successful* command left running in its group: an
+    external task's `submit` may start the job itself in the background.
 
     Errors raised by the output sink propagate (unwrapped from the task group).
     """
@@ -153,7 +157,8 @@ async def run_command(
                 if deadline.cancelled_caught:
                     timed_out = True
                     await _terminate(process, kill_grace_s)
-                _signal_group(process, signal.SIGKILL)  # leftovers of a finished task
+                if timed_out or not keep_leftovers:
+                    _signal_group(process, signal.SIGKILL)  # leftovers of a finished task
                 # Pipes reach EOF once every process holding them is dead; one that escaped
                 # the group (setsid) could hold them forever, so reading stops after DRAIN_S.
                 reading.set(anyio.current_time() + DRAIN_S)
@@ -171,7 +176,8 @@ async def run_command(
         raise
     finally:
         with anyio.CancelScope(shield=True):
-            _signal_group(process, signal.SIGKILL)
+            if not keep_leftovers or process.returncode is None:
+                _signal_group(process, signal.SIGKILL)
             with anyio.move_on_after(REAP_S):
                 await process.aclose()
     await out.flush()

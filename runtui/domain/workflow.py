@@ -76,7 +76,7 @@ def _matching(regex: str, problem: str) -> AfterValidator:
     compiled = re.compile(regex)
 
     def check(value: str) -> str:
-        if not compiled.match(value):
+        if not compiled.fullmatch(value):
             raise ValueError(problem.format(value=value))
         return value
 
@@ -89,7 +89,7 @@ FunctionRef = Annotated[
     str,
     _matching(FUNCTION_PATTERN, "invalid function {value!r}: expected 'package.module:function'"),
 ]
-NonBlank = Annotated[str, _matching(r"(?s).*\S", "must not be empty")]
+NonBlank = Annotated[str, _matching(r"(?s).*\S.*", "must not be empty")]
 EnvName = Annotated[str, _matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "invalid variable name {value!r}")]
 
 

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 RELEASE = threading.Event()
 NOT_A_FUNCTION = 42

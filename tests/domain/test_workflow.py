@@ -283,6 +283,14 @@ CASES: dict[str, tuple[str, str]] = {
         HEAD + '[[tasks]]\nkind = "noop"\nid = "-bad id"\n',
         "wf.toml:4: tasks[0].id: invalid id '-bad id'",
     ),
+    "id with a trailing newline": (
+        HEAD + '[[tasks]]\nkind = "noop"\nid = "a\\n"\n',
+        "wf.toml:4: tasks[0].id: invalid id 'a\\n'",
+    ),
+    "blank cmd": (
+        HEAD + '[[tasks]]\nid = "a"\nkind = "shell"\ncmd = " \\n "\n',
+        "wf.toml:5: tasks[0] (id=a).cmd: must not be empty",
+    ),
     "missing threshold": (
         HEAD + '[[tasks]]\nid = "a"\nkind = "noop"\n'
         '[[policies]]\nid = "budget"\ntype = "token_limit"\nseverity = "critical"\n',

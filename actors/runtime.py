@@ -1,0 +1,363 @@
+"""The runtime handle: the one object the CLI, the TUI and the server talk to.
+
+`Runtime.open(settings)` owns the database, starts the actors under a supervisor (facades
+first, kernel last, so nothing is asked before it can answer), resumes interrupted runs, and on
+exit stops them in reverse order. Its methods are the public verbs: submit, approve, reject,
+cancel, rewind, retry, resume, health, wait, subscribe; reads go through `reader`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+
+from actors import messages as m
+from actors.actor import Reply
+from actors.analyzer import Analyzer, ReplanHook
+from actors.bus import EventBus, Lagged, Subscription
+from actors.dispatcher import Dispatcher
+from actors.facades.governance import GovernanceFacade
+from actors.facades.incident import IncidentFacade
+from actors.facades.trace import TraceFacade
+from actors.kernel import Kernel, Peers
+from actors.poller import Poller
+from actors.resume import load_workflow_of
+from actors.step import Clock
+from actors.supervisor import ChildSpec, Restart, Supervisor
+from runtui.config import Settings
+from runtui.domain.approvals import ApprovalDecision
+from runtui.domain.errors import RuntuiError
+from runtui.domain.events import RunStatusChanged
+from runtui.domain.health import Health, WorkflowHealth, assess
+from runtui.domain.status import RunStatus
+from runtui.domain.tasks import TaskStatus
+from runtui.domain.termination import RunTerminationReason
+from runtui.domain.workflow import Workflow
+from runtui.workflows import load_workflow
+from store import Store, open_store
+from store.rows import RunRow
+
+log = logging.getLogger(__name__)
+
+
+class WorkflowBlockedError(RuntuiError):
+    """The workflow's recent runs all failed; it refuses new runs until cleared."""
+
+
+class RunActiveError(RuntuiError):
+    """The run is still active; stop it first (or force)."""
+
+
+class RewindPlan(msgspec.Struct, frozen=True):
+    run_id: str
+    wave: int
+    kept: dict[int, list[str]]  # wave → tasks whose results carry over
+    rerun: dict[int, list[str]]  # wave → tasks that execute again
+    new_run_id: str | None = None
+
+
+class Runtime:
+    def __init__(self, store: Store, bus: EventBus, settings: Settings, clock: Clock) -> None:
+        self.store = store
+        self.reader = store.reader
+        self.bus = bus
+        self.settings = settings
+        self.clock = clock
+        w = store.writer
+        self.kernel = Kernel(w, store.reader, settings, clock=clock)
+        self.analyzer = Analyzer(w, clock=clock)
+        self.dispatcher = Dispatcher(w, clock=clock, max_concurrency=settings.max_concurrency)
+        self.poller = Poller(w, clock=clock)
+        self.governance = GovernanceFacade(w, settings, clock=clock)
+        self.incident = IncidentFacade(w, clock=clock)
+        self.trace = TraceFacade(w, clock=clock)
+        self.kernel.peers = Peers(self.analyzer, self.governance, self.incident, self.trace)
+        self.analyzer.kernel = self.kernel
+        self.analyzer.dispatcher = self.dispatcher
+        self.analyzer.poller = self.poller
+        self.dispatcher.governance = self.governance
+        self.dispatcher.poller = self.poller
+        self.dispatcher.trace = self.trace
+        self.poller.governance = self.governance
+        self.governance.kernel = self.kernel
+        self.governance.analyzer = self.analyzer
+        self.governance.incident = self.incident
+        self.incident.kernel = self.kernel
+        self.trace.kernel = self.kernel
+        self.supervisor = Supervisor(
+            [
+                ChildSpec(self.trace),
+                ChildSpec(self.incident),
+                ChildSpec(self.governance),
+                ChildSpec(self.poller),
+                ChildSpec(self.dispatcher),
+                ChildSpec(self.analyzer),
+                ChildSpec(self.kernel, restart=Restart.PERMANENT),
+            ]
+        )
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock = time.time,
+        replan: ReplanHook | None = None,
+        resume: bool = True,
+    ) -> AsyncIterator[Runtime]:
+        bus = EventBus()
+        async with open_store(
+            settings.db, durability=settings.durability, on_commit=bus.publish
+        ) as store:
+            runtime = cls(store, bus, settings, clock)
+            runtime.analyzer.replan = replan
+            try:
+                async with anyio.create_task_group() as tg:
+                    await tg.start(runtime.supervisor.run)
+                    try:
+                        if resume:
+                            await runtime.resume_interrupted()
+                        yield runtime
+                    finally:
+                        runtime.supervisor.stop()
+                        bus.close()
+            except BaseExceptionGroup as group:
+                if len(group.exceptions) == 1:
+                    raise group.exceptions[0] from None
+                raise
+
+    # --- runs --------------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        workflow: Workflow,
+        *,
+        force: bool = False,
+        metadata: dict[str, Any] | None = None,
+        parent_run_id: str | None = None,
+        rewound_from_wave: int | None = None,
+        retry_count: int = 0,
+        carried: dict[str, TaskStatus] | None = None,
+    ) -> str:
+        """Start a run of `workflow`; returns its id once its creation has committed."""
+        if not force:
+            health = await self.health_of(workflow.name)
+            if health.health is Health.BLOCKED:
+                raise WorkflowBlockedError(
+                    f"workflow {workflow.name} is blocked ({'; '.join(health.reasons)}); "
+                    "clear it with `runtui health --clear` or submit with --force"
+                )
+        reply: Reply[str] = Reply()
+        run_id: str = await self.kernel.ask(
+            m.SubmitRun(
+                workflow=workflow,
+                reply=reply,
+                parent_run_id=parent_run_id,
+                rewound_from_wave=rewound_from_wave,
+                retry_count=retry_count,
+                carried=carried or {},
+                metadata=metadata or {},
+            )
+        )
+        return run_id
+
+    async def submit_file(self, path: Path, *, force: bool = False) -> str:
+        workflow = await anyio.to_thread.run_sync(load_workflow, path)
+        return await self.submit(workflow, force=force, metadata={"file": str(path)})
+
+    async def cancel(self, run_id: str) -> None:
+        await self.kernel.ask(
+            m.StopRun(
+                run_id=run_id,
+                reason=RunTerminationReason.USER_ABORT,
+                error="cancelled by the user",
+                reply=Reply(),
+            )
+        )
+
+    async def approve(
+        self,
+        approval_id: str,
+        *,
+        by: str = "user",
+        reason: str = "",
+        edits: dict[str, Any] | None = None,
+    ) -> None:
+        decision = ApprovalDecision.APPROVE_WITH_EDITS if edits else ApprovalDecision.APPROVE
+        await self.kernel.ask(
+            m.Decide(
+                approval_id=approval_id,
+                decision=decision,
+                reason=reason,
+                decided_by=by,
+                edits=edits,
+                reply=Reply(),
+            )
+        )
+
+    async def reject(self, approval_id: str, *, reason: str, by: str = "user") -> None:
+        await self.kernel.ask(
+            m.Decide(
+                approval_id=approval_id,
+                decision=ApprovalDecision.REJECT,
+                reason=reason,
+                decided_by=by,
+                edits=None,
+                reply=Reply(),
+            )
+        )
+
+    async def resume(self, run_id: str) -> None:
+        """Resume one non-terminal run that is not active in this process."""
+        run = await self.reader.get_run(run_id)
+        if run.status.is_terminal:
+            raise RuntuiError(
+                f"run {run_id} is {run.status.value}; terminal runs are never resumed"
+            )
+        if run_id in self.kernel.runs:
+            raise RunActiveError(f"run {run_id} is already active")
+        await self.kernel.ask(m.ResumeRun(run_id=run_id, reply=Reply()))
+
+    async def resume_interrupted(self) -> list[str]:
+        """At start: every non-terminal run is marked interrupted, then resumed."""
+        resumed: list[str] = []
+        for run in await self.reader.live_runs():
+            if run.run_id in self.kernel.runs:
+                continue
+            try:
+                await self.kernel.ask(m.ResumeRun(run_id=run.run_id, reply=Reply()))
+                resumed.append(run.run_id)
+            except Exception as exc:
+                log.error("could not resume run %s: %s", run.run_id, exc)
+        return resumed
+
+    # --- rewind and retry --------------------------------------------------------------------
+
+    async def rewind_plan(self, run_id: str, wave: int) -> RewindPlan:
+        workflow, run = await load_workflow_of(self.reader, run_id)
+        if not 0 <= wave < workflow.wave_count:
+            raise RuntuiError(
+                f"wave: run {run_id} has waves 0..{workflow.wave_count - 1}, not {wave}"
+            )
+        tasks = {t.task_id: t for t in await self.reader.tasks_of(run_id)}
+        kept: dict[int, list[str]] = {}
+        rerun: dict[int, list[str]] = {}
+        for spec in workflow.tasks:
+            row = tasks.get(spec.id)
+            w = workflow.waves()[spec.id]
+            if w <= wave and row is not None and row.status == TaskStatus.DONE.value:
+                kept.setdefault(w, []).append(spec.id)
+            else:
+                rerun.setdefault(w, []).append(spec.id)
+        return RewindPlan(run_id=run_id, wave=wave, kept=kept, rerun=rerun)
+
+    async def rewind(self, run_id: str, wave: int, *, force: bool = False) -> RewindPlan:
+        """Fork `run_id`: waves <= `wave` keep the parent's results, later ones re-execute.
+
+        The parent is never changed. An active parent must be stopped first (`force` cancels
+        it and waits for it to end).
+        """
+        plan = await self.rewind_plan(run_id, wave)
+        await self._ensure_stopped(run_id, force)
+        workflow, run = await load_workflow_of(self.reader, run_id)
+        carried = {t: TaskStatus.DONE for tasks in plan.kept.values() for t in tasks}
+        new_id = await self.submit(
+            workflow,
+            force=True,
+            parent_run_id=run_id,
+            rewound_from_wave=wave,
+            retry_count=run.retry_count,
+            carried=carried,
+        )
+        return msgspec.structs.replace(plan, new_run_id=new_id)
+
+    async def retry(self, run_id: str, *, force: bool = False) -> str:
+        """Fork a finished run from just before its first failed wave, retry_count + 1."""
+        workflow, run = await load_workflow_of(self.reader, run_id)
+        await self._ensure_stopped(run_id, force)
+        tasks = await self.reader.tasks_of(run_id)
+        failed_waves = [t.wave for t in tasks if t.status != TaskStatus.DONE.value]
+        first_bad = min(failed_waves) if failed_waves else workflow.wave_count
+        keep_up_to = first_bad - 1
+        carried = {
+            t.task_id: TaskStatus.DONE for t in tasks if t.wave <= keep_up_to and t.status == "done"
+        }
+        return await self.submit(
+            workflow,
+            force=True,
+            parent_run_id=run_id,
+            rewound_from_wave=keep_up_to if keep_up_to >= 0 else None,
+            retry_count=run.retry_count + 1,
+            carried=carried,
+        )
+
+    async def _ensure_stopped(self, run_id: str, force: bool) -> None:
+        run = await self.reader.get_run(run_id)
+        if run.status.is_terminal:
+            return
+        if not force:
+            raise RunActiveError(
+                f"run {run_id} is still {run.status.value}; stop it first or use --force"
+            )
+        if run_id in self.kernel.runs:
+            await self.cancel(run_id)
+        await self.wait(run_id)
+
+    # --- health ------------------------------------------------------------------------------
+
+    async def health_of(self, workflow: str) -> WorkflowHealth:
+        cleared = await self.reader.health_cleared_at(workflow)
+        recent = await self.reader.recent_results(workflow)
+        results = [
+            r.result
+            for r in recent
+            if r.result is not None and (cleared is None or r.created_at > cleared)
+        ]
+        return assess(workflow, results)
+
+    async def health(self) -> list[WorkflowHealth]:
+        return [await self.health_of(w) for w in await self.reader.workflows()]
+
+    async def clear_health(self, workflow: str, *, by: str = "user") -> None:
+        await self.store.writer.clear_health(workflow, by, self.clock())
+
+    # --- watching ----------------------------------------------------------------------------
+
+    def subscribe(self, *, run_id: str | None = None, max_batches: int = 1024) -> Subscription:
+        predicate = None if run_id is None else (lambda e: e.run_id == run_id)
+        return self.bus.subscribe(max_batches=max_batches, predicate=predicate)
+
+    async def wait(self, run_id: str) -> RunRow:
+        """Return the run once it has reached a terminal status."""
+        sub = self.subscribe(run_id=run_id)
+        try:
+            while True:
+                run = await self.reader.get_run(run_id)
+                if run.status.is_terminal:
+                    return run
+                delivery = await sub.receive()
+                if isinstance(delivery, Lagged):
+                    continue
+                if not any(
+                    isinstance(e.body, RunStatusChanged) and e.body.status.is_terminal
+                    for e in delivery
+                ):
+                    continue
+        finally:
+            sub.close()
+
+    @property
+    def active_runs(self) -> list[str]:
+        return list(self.kernel.runs)
+
+    def status_of(self, run_id: str) -> RunStatus | None:
+        ctl = self.kernel.runs.get(run_id)
+        return ctl.status if ctl else None
