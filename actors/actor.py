@@ -154,6 +154,13 @@ class Actor(Generic[M]):
         finally:
             if self._stopping:  # stopped for good: nobody will answer what is left
                 self.fail_pending()
+                self._recv.close()
+
+    def close(self) -> None:
+        """Stop for good and release the mailbox: pending requests fail with ActorStopped."""
+        self.stop()
+        self.fail_pending()
+        self._recv.close()
 
     def fail_pending(self) -> None:
         while True:

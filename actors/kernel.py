@@ -73,6 +73,7 @@ class RunCtl:
     executed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     pending_approvals: dict[str, str] = field(default_factory=dict)  # approval id → kind
+    carried: dict[str, TaskStatus] = field(default_factory=dict)  # results kept from a parent
     halted: bool = False
     finalized: bool = False
 
@@ -167,6 +168,7 @@ class Kernel(StepActor[Any]):
             RunStatus.QUEUED,
             now,
             retry_count=msg.retry_count,
+            carried=dict(msg.carried),
         )
         self.runs[run_id] = ctl
         out.emit(
@@ -245,7 +247,7 @@ class Kernel(StepActor[Any]):
                 out,
             )
             return
-        self._begin_execution(ctl, out, {})
+        self._begin_execution(ctl, out, ctl.carried)
 
     def _begin_execution(
         self, ctl: RunCtl, out: Outbox, carried: dict[str, TaskStatus], **resume: Any
@@ -366,8 +368,18 @@ class Kernel(StepActor[Any]):
         ctl.status = status
         out.emit(ctl.run_id, RunStatusChanged(status=status, reason=final.reason.value))
         self.cancel_timers_of(ctl.run_id)
-        for approval_id in ctl.pending_approvals:
+        for approval_id in ctl.pending_approvals:  # withdrawn: nobody can decide them now
             self.approval_owner.pop(approval_id, None)
+            self.decided[approval_id] = f"withdrawn when the run ended ({final.reason.value})"
+            out.emit(
+                ctl.run_id,
+                ApprovalDecided(
+                    approval_id=approval_id,
+                    decision=ApprovalDecision.REJECT,
+                    reason=f"run ended ({final.reason.value}) before a decision",
+                    decided_by="runtui",
+                ),
+            )
         for peer in (self.p.analyzer, self.p.governance, self.p.incident):
             out.send(peer, m.ForgetRun(run_id=ctl.run_id))
         del self.runs[ctl.run_id]
@@ -516,9 +528,21 @@ class Kernel(StepActor[Any]):
                 )
                 return
             skip = [str(t) for t in (edits or {}).get("skip", [])]
+            waves = ctl.workflow.waves()
             for task_id in skip:
                 ctl.workflow.task(task_id)  # NotFoundError names an unknown id
-            self._begin_execution(ctl, out, dict.fromkeys(skip, TaskStatus.SKIPPED))
+                out.emit(
+                    ctl.run_id,
+                    TaskStatusChanged(
+                        task_id=task_id,
+                        status=TaskStatus.SKIPPED,
+                        reason=f"plan edit by {decided_by}",
+                    ),
+                    waves[task_id],
+                )
+            self._begin_execution(
+                ctl, out, {**ctl.carried, **dict.fromkeys(skip, TaskStatus.SKIPPED)}
+            )
             return
         out.send(
             self.p.analyzer,
@@ -566,7 +590,7 @@ class Kernel(StepActor[Any]):
             out.send(self.p.governance, m.Authorize(run_id=msg.run_id, workflow=plan.workflow))
         elif phase is RunPhase.AUTHORIZED:
             if not ctl.pending_approvals:
-                self._begin_execution(ctl, out, {})
+                self._begin_execution(ctl, out, plan.carried)
         elif phase is RunPhase.EXECUTING:
             task_approvals = {
                 a: t for a, t in plan.approval_tasks.items() if a in ctl.pending_approvals

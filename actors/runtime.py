@@ -354,6 +354,26 @@ class Runtime:
         finally:
             sub.close()
 
+    def is_idle(self) -> bool:
+        """Nothing can move without a human: every active run waits for an approval (or
+        there is none) and no attempt is queued, running or being polled."""
+        waiting = all(
+            ctl.status is RunStatus.AWAITING_APPROVAL for ctl in self.kernel.runs.values()
+        )
+        d = self.dispatcher
+        return waiting and not d.queue and d.active == 0 and not self.poller.watches
+
+    async def wait_idle(self) -> None:
+        """Return once the runtime is idle (see `is_idle`): the point where a one-shot CLI
+        command can exit, leaving waiting runs persisted for a later `approve`."""
+        sub = self.bus.subscribe()
+        try:
+            while not self.is_idle():
+                with anyio.move_on_after(0.5):  # re-check also when no event arrives
+                    await sub.receive()
+        finally:
+            sub.close()
+
     @property
     def active_runs(self) -> list[str]:
         return list(self.kernel.runs)

@@ -66,14 +66,19 @@ class StepActor(Actor[M], Generic[M]):
         self._timers: dict[tuple[str, str], anyio.CancelScope] = {}
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        async with anyio.create_task_group() as tg:
-            self._tg = tg
-            try:
-                await super().run(task_status=task_status)
-            finally:
-                self._timers.clear()
-                tg.cancel_scope.cancel()
-                self._tg = None
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                try:
+                    await super().run(task_status=task_status)
+                finally:
+                    self._timers.clear()
+                    tg.cancel_scope.cancel()
+                    self._tg = None
+        except BaseExceptionGroup as group:  # report the crash itself to the supervisor
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
 
     @property
     def tg(self) -> TaskGroup:

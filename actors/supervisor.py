@@ -60,6 +60,13 @@ class Supervisor:
         self._stop.set()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await self._run(task_status)
+        finally:
+            for spec in self.children:  # escalated or stopped: no mailbox outlives us
+                spec.actor.close()
+
+    async def _run(self, task_status: TaskStatus[None]) -> None:
         async with anyio.create_task_group() as tg:
             for spec in self.children:
                 await tg.start(self._supervise, spec, tg)

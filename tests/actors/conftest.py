@@ -1,0 +1,56 @@
+"""A real runtime on a real temp database, for tests that drive whole runs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from actors.runtime import Runtime
+from runtui.config import load_settings
+from runtui.domain.workflow import Workflow
+from runtui.workflows import parse_workflow
+from store.rows import RunRow
+
+
+def settings_for(db: Path, **overrides: Any) -> Any:
+    base: dict[str, Any] = {
+        "db": db,
+        "durability": "fast",
+        "rok_governance_timeout_ms": 3000,
+        "rok_default_run_timeout_ms": 60_000,
+    }
+    base.update(overrides)
+    return load_settings(base)
+
+
+@pytest.fixture
+async def runtime(db_path: Path) -> AsyncIterator[Runtime]:
+    async with Runtime.open(settings_for(db_path)) as rt:
+        yield rt
+
+
+def wf(text: str) -> Workflow:
+    return parse_workflow(text, source="test.toml")
+
+
+async def finish(rt: Runtime, run_id: str, timeout: float = 30) -> RunRow:
+    with anyio.fail_after(timeout):
+        return await rt.wait(run_id)
+
+
+async def next_approval(rt: Runtime, run_id: str, timeout: float = 30) -> Any:
+    """Wait (on committed events, not a clock) until `run_id` has a pending approval."""
+    sub = rt.subscribe(run_id=run_id)
+    try:
+        with anyio.fail_after(timeout):
+            while True:
+                pending = [a for a in await rt.reader.pending_approvals() if a.run_id == run_id]
+                if pending:
+                    return pending[0]
+                await sub.receive()
+    finally:
+        sub.close()
