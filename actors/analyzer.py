@@ -128,18 +128,19 @@ class Analyzer(StepActor[Any]):
     def _advance(self, g: Graph, out: Outbox) -> None:
         if g.completed:
             return
-        if not (g.halted or g.failed_fast or g.paused):
-            for task in g.workflow.tasks:
-                if g.status[task.id] is not TaskStatus.PENDING or task.id in g.inflight:
-                    continue
-                blocked, ready = self._needs(g, task.needs)
-                if blocked:
-                    self._set(
-                        g, task.id, TaskStatus.SKIPPED, out, f"upstream {blocked} did not succeed"
-                    )
-                elif ready:
-                    self._start(g, task, out)
-        self._close_waves(g, out)
+        while True:
+            if not (g.halted or g.failed_fast or g.paused):
+                for task in g.workflow.tasks:
+                    if g.status[task.id] is not TaskStatus.PENDING or task.id in g.inflight:
+                        continue
+                    blocked, ready = self._needs(g, task.needs)
+                    if blocked:
+                        why = f"upstream {blocked} did not succeed"
+                        self._set(g, task.id, TaskStatus.SKIPPED, out, why)
+                    elif ready:
+                        self._start(g, task, out)
+            if not self._close_waves(g, out):
+                break  # otherwise a replan added tasks: look at them too
         if not g.inflight and all(
             s in FINAL or (g.halted and s is not TaskStatus.RUNNING) for s in g.status.values()
         ):
@@ -256,7 +257,9 @@ class Analyzer(StepActor[Any]):
                 )
                 self._set(g, task_id, TaskStatus.SKIPPED, out, why)
 
-    def _close_waves(self, g: Graph, out: Outbox) -> None:
+    def _close_waves(self, g: Graph, out: Outbox) -> bool:
+        """Emit wave.completed for newly finished waves; True if a replan added tasks."""
+        added = False
         for wave in range(g.workflow.wave_count):
             if wave in g.waves_done:
                 continue
@@ -266,13 +269,14 @@ class Analyzer(StepActor[Any]):
                 failed = any(g.status[t] is TaskStatus.FAILED for t in members)
                 out.emit(g.run_id, WaveCompleted(wave=wave, failed=failed), wave)
                 if self.replan is not None and not (g.halted or g.failed_fast):
-                    self._replan(g, out)
+                    added = self._replan(g, out) or added
+        return added
 
-    def _replan(self, g: Graph, out: Outbox) -> None:
+    def _replan(self, g: Graph, out: Outbox) -> bool:
         assert self.replan is not None
         new_specs = self.replan(g.run_id, g.workflow, dict(g.status))
         if not new_specs:
-            return
+            return False
         data = g.workflow.model_dump(mode="json")
         data["tasks"] = [*data["tasks"], *new_specs]
         wf = Workflow.model_validate(data)
@@ -284,6 +288,7 @@ class Analyzer(StepActor[Any]):
             g.status[spec.id] = TaskStatus.PENDING
             g.next_attempt[spec.id] = 0
         g.workflow, g.waves = wf, waves
+        return True
 
     def _complete(self, g: Graph, out: Outbox) -> None:
         g.completed = True

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from actors.actor import Actor, Reply, reply_of
+from actors.actor import Actor, ActorStopped, Reply, reply_of
 from runtui.domain.errors import RuntuiError
 from runtui.domain.events import EventBody, PendingEvent
 from store.writer import EventWriter
@@ -109,7 +109,12 @@ class StepActor(Actor[M], Generic[M]):
             else:
                 reply.set(value)
         for actor, message in out.sends:
-            await actor.tell(message)
+            try:
+                await actor.tell(message)
+            except ActorStopped:  # shutting down: the peer is gone, the state is persisted
+                log.info(
+                    "%s: %s dropped, %s has stopped", self.name, type(message).__name__, actor.name
+                )
 
     async def on_message(self, message: M, out: Outbox) -> None:
         raise NotImplementedError

@@ -104,6 +104,9 @@ class Supervisor:
                     except Exception as exc:
                         if not ready.fired:
                             raise  # failed to start at all: that is the caller's error
+                        if self._stop.is_set():
+                            log.warning("%s failed while stopping: %r", spec.actor.name, exc)
+                            return
                         if spec.restart is Restart.TEMPORARY:
                             log.error("%s crashed and is temporary: %r", spec.actor.name, exc)
                             return

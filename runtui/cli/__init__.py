@@ -1,0 +1,232 @@
+"""The `runtui` command line.
+
+Kept free of Textual (and of anything heavy at import time) so that `runtui --version` and the
+scriptable commands start fast and work on servers without a terminal UI: every command imports
+what it needs (store, actors) inside its body.
+
+Two kinds of commands:
+
+- read commands (`db info`, `runs ls/show`, `approvals`, `verify`, `replay`, `health`,
+  `history export`) only read the database, so they work beside the process that owns it;
+- runtime commands (`run`, `approve`, `reject`, `rewind`, `retry`, `resume`, `cancel`,
+  `serve`) open the actor runtime embedded: the process owns the database, resumes every
+  interrupted run, does its thing and drives every live run until the runtime is idle (each
+  run finished or waiting for a human), then exits. `serve` instead keeps driving until
+  SIGTERM/SIGINT.
+
+Exit codes:
+
+    0  ok; for commands that drive a run: the run succeeded (`cancel`: the run is cancelled)
+    1  runtime error (also: `verify` found a problem)
+    2  bad usage or bad input: flags, config, workflow files, a second decision on an
+       approval, a run that must be stopped first, a blocked workflow
+    3  not found (run, approval, workflow)
+    4  the database is owned by another process
+    5  the run failed (failed, failed_policy)
+    6  the run was cancelled
+    7  the run is waiting for an approval (decide it with `runtui approve` / `runtui reject`)
+  130  interrupted (Ctrl-C); live runs stay live and resume the next time the database is opened
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from runtui import __version__
+from runtui.domain.errors import (
+    ConfigError,
+    DatabaseLockedError,
+    MigrationError,
+    NotFoundError,
+    RuntuiError,
+    UnknownValueError,
+    WorkflowError,
+)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_LOCKED = 4
+EXIT_RUN_FAILED = 5
+EXIT_RUN_CANCELLED = 6
+EXIT_RUN_WAITING = 7
+EXIT_INTERRUPTED = 130
+
+T = TypeVar("T")
+
+log = logging.getLogger("runtui.cli")
+
+
+class UsageProblem(RuntuiError):
+    """A request the command refuses as given (exit 2); raised by the commands themselves."""
+
+
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "fix your input" (exit 2). The runtime's own are only looked up when
+    the runtime was imported, so read commands never pay for importing it."""
+    errors: list[type[BaseException]] = [
+        UsageProblem,
+        UnknownValueError,
+        ConfigError,
+        MigrationError,
+        WorkflowError,
+        ValueError,
+    ]
+    if "actors.runtime" in sys.modules:
+        from actors.kernel import ApprovalAlreadyDecided
+        from actors.runtime import RunActiveError, WorkflowBlockedError
+
+        errors += [ApprovalAlreadyDecided, RunActiveError, WorkflowBlockedError]
+    return tuple(errors)
+
+
+def _exit_code_for(exc: BaseException) -> int | None:
+    """The exit code for an error runtui raises on purpose, or None for a bug."""
+    if isinstance(exc, NotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(exc, DatabaseLockedError):
+        return EXIT_LOCKED
+    if isinstance(exc, _usage_errors()):
+        return EXIT_USAGE
+    if isinstance(exc, RuntuiError):
+        return EXIT_ERROR
+    return None
+
+
+def _run(fn: Callable[[], Awaitable[T]]) -> T:
+    """Run a command's coroutine; turn runtui's errors into a message and an exit code."""
+    import anyio
+
+    try:
+        return anyio.run(fn, backend="asyncio")
+    except KeyboardInterrupt:
+        _fail(
+            "interrupted; live runs stay live and resume the next time the database is opened",
+            EXIT_INTERRUPTED,
+        )
+    except BaseExceptionGroup as group:  # a task group that failed with one error: show that
+        leaves = group.exceptions
+        if len(leaves) != 1 or not isinstance(leaves[0], Exception):
+            raise
+        return _fail_for(leaves[0])
+    except Exception as exc:
+        return _fail_for(exc)
+
+
+def _fail_for(exc: Exception) -> NoReturn:
+    while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    code = _exit_code_for(exc)
+    if code is None:
+        log.exception("internal error")
+        _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_ERROR)
+    _fail(str(exc), code)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"runtui: error: {message}", err=True)
+    sys.exit(code)
+
+
+class Context:
+    """What every command needs: settings (loaded lazily, once) and the database path."""
+
+    def __init__(self, db: Path | None, config: Path | None) -> None:
+        self._db = db
+        self._config = config
+        self._settings: Any = None
+        self._logging = False
+
+    @property
+    def settings(self) -> Any:
+        if self._settings is None:
+            from runtui.config import load_settings
+
+            try:
+                self._settings = load_settings({"db": self._db}, config_file=self._config)
+            except ConfigError as exc:
+                _fail(str(exc), EXIT_USAGE)
+        return self._settings
+
+    @property
+    def db(self) -> Path:
+        return Path(self.settings.db)
+
+    def command(self, *args: str) -> str:
+        """`runtui ARGS` as the user should type it to reach the same database."""
+        words = ["runtui"]
+        if self._db is not None:
+            words += ["--db", _quote(str(self._db))]
+        if self._config is not None:
+            words += ["--config", _quote(str(self._config))]
+        return " ".join([*words, *args])
+
+    def setup_logging(self) -> None:
+        """Send log records to the log file (never to the terminal) before the runtime starts."""
+        if self._logging:
+            return
+        self._logging = True
+        path = Path(self.settings.log_file)
+        root = logging.getLogger()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+        except OSError:
+            handler = logging.NullHandler()  # an unwritable log dir must not stop a run
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+        )
+        root.addHandler(handler)
+        root.setLevel(self.settings.log_level.value)
+
+
+def _quote(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(
+    invoke_without_command=True,
+    epilog="Exit codes: 0 ok / run succeeded · 1 runtime error · 2 bad usage or input · "
+    "3 not found · 4 database owned by another process · 5 run failed · 6 run cancelled · "
+    "7 run waiting for an approval.",
+)
+@click.version_option(__version__, prog_name="runtui")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="SQLite database file.")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="TOML config file.")
+@click.pass_context
+def main(ctx: click.Context, db: Path | None, config: Path | None) -> None:
+    """runtui: governed runs, orchestrated and watched from the terminal."""
+    ctx.obj = Context(db, config)
+    if ctx.invoked_subcommand is None:
+        from runtui.cli.store_commands import db_info
+
+        ctx.invoke(db_info)
+
+
+# Register the commands (they import their heavy dependencies lazily, inside each command).
+from runtui.cli import runtime_commands, store_commands  # noqa: E402
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_LOCKED",
+    "EXIT_NOT_FOUND",
+    "EXIT_USAGE",
+    "Context",
+    "UsageProblem",
+    "main",
+    "pass_ctx",
+    "runtime_commands",
+    "store_commands",
+]

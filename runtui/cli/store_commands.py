@@ -1,0 +1,309 @@
+"""Read commands: the database, runs, replay and history. They never own the database, so
+they work beside the process that does (SQLite WAL lets readers run beside the writer)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from runtui.cli import EXIT_ERROR, Context, _run, main, pass_ctx
+from runtui.cli.render import DASH, event_lines, fmt_time, fmt_took, shorten, table, to_json
+
+if TYPE_CHECKING:
+    from store.queries import StoreReader
+    from store.rows import RunRow
+
+
+@main.group("db")
+def db_group() -> None:
+    """The database itself."""
+
+
+@db_group.command("info")
+@pass_ctx
+def db_info(c: Context) -> None:
+    """Where the database is, its schema version and what it holds."""
+    from store import open_reader
+    from store.schema import SCHEMA_VERSION
+
+    async def go() -> None:
+        async with open_reader(c.db) as reader:
+            counts = await reader.count_by_result()
+            events = await reader.count_events()
+        click.echo(f"database   {c.db}")
+        click.echo(f"schema     v{SCHEMA_VERSION}")
+        click.echo(f"durability {c.settings.durability.value}")
+        click.echo(
+            "runs       "
+            + " · ".join(f"{k} {v}" for k, v in counts.items())
+            + f"  ({sum(counts.values())} in all)"
+        )
+        click.echo(f"events     {events}")
+
+    _run(go)
+
+
+@main.group("runs")
+def runs_group() -> None:
+    """List and inspect runs."""
+
+
+def worst_violation(run: RunRow) -> str:
+    if run.worst_violation is None:
+        return DASH
+    severity = f" ({run.worst_severity.value})" if run.worst_severity else ""
+    return f"{run.worst_violation.value}{severity}"
+
+
+@runs_group.command("ls")
+@click.option("--result", help="success, failed or stopped.")
+@click.option("--status", help="A run status, e.g. running, failed_policy.")
+@click.option("--workflow", help="Only runs of this workflow.")
+@click.option("--since", type=float, help="Only runs created at or after this UNIX time.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--cursor", help="Continue after the page that printed this cursor.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_ctx
+def runs_ls(
+    c: Context,
+    result: str | None,
+    status: str | None,
+    workflow: str | None,
+    since: float | None,
+    limit: int,
+    cursor: str | None,
+    as_json: bool,
+) -> None:
+    """Runs, newest first, with the worst policy violation each one recorded."""
+    from store import open_reader
+
+    async def go() -> None:
+        async with open_reader(c.db) as reader:
+            page = await reader.list_runs(
+                limit=limit,
+                result=result,
+                status=status,
+                workflow=workflow,
+                since=since,
+                cursor=cursor,
+            )
+        if as_json:
+            for run in page.runs:
+                click.echo(to_json(run))
+            return
+        if not page.runs:
+            click.echo("no runs")
+            return
+        rows = [
+            [
+                run.run_id,
+                shorten(run.workflow, 20),
+                run.status.value,
+                run.phase.value,
+                DASH if run.wave_index is None else str(run.wave_index),
+                fmt_time(run.created_at),
+                fmt_took(run.created_at, run.ended_at),
+                worst_violation(run),
+            ]
+            for run in page.runs
+        ]
+        headers = ["run", "workflow", "status", "phase", "wave", "started", "took", "violation"]
+        for line in table(headers, rows, right="wave took"):
+            click.echo(line)
+        if page.next_cursor:
+            click.echo(f"more: --cursor {page.next_cursor}")
+
+    _run(go)
+
+
+async def run_details(reader: StoreReader, run_id: str) -> dict[str, Any]:
+    """Everything `runs show` prints about one run, as plain data (also its --json)."""
+    from runtui.domain.audit import AckStatus, AuditExpectation, DomainAck, reconcile
+
+    run = await reader.get_run(run_id)
+    audit = await reader.audit_of(run_id)
+    rec = reconcile(
+        [AuditExpectation(d, a, dl, lv) for d, a, dl, lv in audit.expectations],
+        [DomainAck(d, a, AckStatus(s), r, e) for d, a, s, r, e in audit.acks],
+        now=time.time(),
+    )
+    return {
+        "run": run,
+        "tasks": await reader.tasks_of(run_id),
+        "attempts": await reader.attempts_of(run_id),
+        "approvals": await reader.approvals_of(run_id),
+        "violations": await reader.violations_of(run_id),
+        "incidents": await reader.incidents_of(run_id),
+        "audit": rec,
+        "forks": await reader.forks_of(run_id),
+    }
+
+
+def _pairs(keys: Any) -> str:
+    return ", ".join(f"{d}/{a}" for d, a in keys) or "none"
+
+
+def details_lines(d: dict[str, Any]) -> list[str]:
+    run = d["run"]
+    out: list[str] = []
+    for field in run.__struct_fields__:
+        value = getattr(run, field)
+        if value is None or value == {}:
+            continue
+        shown = value.value if hasattr(value, "value") else value
+        if field.endswith("_at"):
+            shown = fmt_time(value)
+        out.append(f"{field:<19} {shown}")
+
+    last_attempt: dict[str, Any] = {}
+    for a in d["attempts"]:
+        last_attempt[a.task_id] = a
+    out += ["", "tasks"]
+    rows = []
+    for t in d["tasks"]:
+        note = ""
+        a = last_attempt.get(t.task_id)
+        if a is not None and t.status == "failed":
+            note = a.error or (f"exit {a.exit_code}" if a.exit_code is not None else "")
+        if t.allow_failure:
+            note = "allowed to fail" + (f"; {note}" if note else "")
+        rows.append([str(t.wave), t.task_id, t.kind, t.status, str(t.attempts), shorten(note, 60)])
+    out += [
+        "  " + line
+        for line in table(
+            ["wave", "task", "kind", "status", "attempts", "note"], rows, right="wave attempts"
+        )
+    ]
+
+    approvals = d["approvals"]
+    if approvals:
+        out += ["", "approvals"]
+        for ap in approvals:
+            what = f"{ap.kind.value}" + (f" {ap.task_id}" if ap.task_id else "")
+            if ap.decision is None:
+                state = "pending"
+            else:
+                state = f"{ap.decision.value} by {ap.decided_by or '?'}"
+                if ap.reason:
+                    state += f": {ap.reason}"
+            out.append(f"  {ap.approval_id}  {what}  {state}")
+
+    out += ["", "violations" + ("" if d["violations"] else "  none")]
+    for v in d["violations"]:
+        out.append(
+            f"  #{v.seq} step {v.step_index}  {v.violation_type.value} ({v.severity.value})"
+            f" -> {v.action}  {v.policy_name}: {v.reason}"
+        )
+    out += ["", "incidents" + ("" if d["incidents"] else "  none")]
+    for inc in d["incidents"]:
+        out.append(f"  {inc.incident_id}  {inc.severity.value}  {inc.title}")
+        if inc.detail:
+            out.append(f"    {shorten(inc.detail, 100)}")
+
+    rec = d["audit"]
+    out += [
+        "",
+        f"audit      {rec.status.value}" + ("" if rec.expected else " (no expectations declared)"),
+        f"  expected {_pairs(rec.expected)}",
+        f"  acked    {_pairs(rec.acked)}",
+        f"  missing  {_pairs(rec.missing)}",
+    ]
+    for label, keys in (("drift", rec.drift), ("failed", rec.failed), ("stale", rec.stale)):
+        if keys:
+            out.append(f"  {label:<8} {_pairs(keys)}")
+
+    parent = DASH
+    if run.parent_run_id:
+        parent = run.parent_run_id
+        if run.rewound_from_wave is not None:
+            parent += f" (waves <= {run.rewound_from_wave} carried over)"
+    forks = [f"{f.run_id} ({f.status.value})" for f in d["forks"]]
+    out += ["", "lineage", f"  parent   {parent}", f"  forks    {', '.join(forks) or DASH}"]
+    return out
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@click.option("--events", "with_events", is_flag=True, help="Also print the run's events.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def runs_show(c: Context, run_id: str, with_events: bool, as_json: bool) -> None:
+    """One run: its state, tasks, violations, incidents, audit and lineage; with --events,
+    its event log."""
+    from store import open_reader
+
+    async def go() -> None:
+        async with open_reader(c.db) as reader:
+            details = await run_details(reader, run_id)
+            events = [e async for e in reader.iter_events(run_id)] if with_events else []
+        if as_json:
+            click.echo(to_json({**details, "events": events}))
+            return
+        for line in details_lines(details):
+            click.echo(line)
+        if events:
+            click.echo("")
+            click.echo("events")
+        for env in events:
+            for line in event_lines(env):
+                click.echo(line)
+
+    _run(go)
+
+
+@main.command("replay")
+@click.argument("run_id")
+@pass_ctx
+def replay(c: Context, run_id: str) -> None:
+    """Rebuild a run from its events alone and compare with the stored projections."""
+    from store import open_reader
+    from store.replay import replay_stored_run
+
+    async def go() -> int:
+        async with open_reader(c.db) as reader:
+            await reader.get_run(run_id)
+        report = replay_stored_run(c.db.resolve(), run_id)
+        if report.differences:
+            click.echo(f"run {run_id}: projections differ from a replay of {report.events} events:")
+            for d in report.differences:
+                click.echo(f"  {d}")
+            return EXIT_ERROR
+        click.echo(f"run {run_id}: {report.events} events replayed; projections match")
+        return 0
+
+    code = _run(go)
+    if code:
+        sys.exit(code)
+
+
+@main.group("history")
+def history_group() -> None:
+    """Run history in the run-history format."""
+
+
+@history_group.command("export")
+@click.option("--jsonl", "as_jsonl", is_flag=True, default=True, help="JSON Lines (default).")
+@click.option("--result", help="Only success, failed or stopped.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default stdout)."
+)
+@pass_ctx
+def history_export(c: Context, as_jsonl: bool, result: str | None, output: Path | None) -> None:
+    """Every finished run's RunSummary, one JSON object per line, newest first."""
+    from store import open_reader
+    from store.history import export_jsonl_file, write_jsonl
+
+    async def go() -> int:
+        async with open_reader(c.db) as reader:
+            summaries = await reader.run_summaries(limit=None, result=result)
+        if output is None:
+            return write_jsonl(summaries, sys.stdout)
+        return export_jsonl_file(summaries, output)
+
+    count = _run(go)
+    if output is not None:
+        click.echo(f"{count} run summaries written to {output}", err=True)
