@@ -361,7 +361,8 @@ class Analyzer(StepActor[Any]):
             return
         g.halted = True
         g.approvals.clear()
-        assert self.dispatcher is not None and self.poller is not None
+        assert self.dispatcher is not None
+        assert self.poller is not None
         out.send(self.dispatcher, m.CancelAttempts(run_id=run_id))
         out.send(self.poller, m.Unwatch(run_id=run_id))
         self._advance(g, out)

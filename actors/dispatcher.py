@@ -100,7 +100,8 @@ class Dispatcher(StepActor[Any]):
             ),
             d.wave,
         )
-        assert self.governance is not None and self.trace is not None
+        assert self.governance is not None
+        assert self.trace is not None
         out.send(self.governance, m.Dispatched(run_id=d.run_id, task_id=d.task_id, at=self.clock()))
         out.send(
             self.trace,
@@ -175,7 +176,9 @@ class Dispatcher(StepActor[Any]):
             await self._finish(d, kind, outcome)
 
     async def _finish(self, d: m.Dispatch, kind: TaskKind, outcome: AttemptOutcome) -> None:
-        assert self.governance is not None and self.poller is not None and self.trace is not None
+        assert self.governance is not None
+        assert self.poller is not None
+        assert self.trace is not None
         if outcome.status is AttemptStatus.WAITING_EXTERNAL and outcome.external_id:
             await self.writer.append_many(
                 [

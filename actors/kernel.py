@@ -135,6 +135,10 @@ class Kernel(StepActor[Any]):
                 await self._decide(message, out)
             case m.Timer():
                 self._timer(message, out)
+            case m.TraceClosed():
+                ctl = self.runs.get(message.run_id)
+                if ctl is not None and ctl.finalized:
+                    self._terminate(ctl, out)
             case _:
                 raise TypeError(f"kernel cannot handle {type(message).__name__}")
 
@@ -143,7 +147,8 @@ class Kernel(StepActor[Any]):
     def _move(self, ctl: RunCtl, to: RunPhase, out: Outbox, reason: str = "") -> None:
         step = ctl.machine.transition(to, at=self.clock(), reason=reason)
         out.emit(ctl.run_id, PhaseChanged.of(step))
-        out.send(self.p.trace, m.PhaseEntered(run_id=ctl.run_id, phase=to))
+        if not to.is_terminal:  # the trace was closed just before a terminal phase
+            out.send(self.p.trace, m.PhaseEntered(run_id=ctl.run_id, phase=to))
 
     def _set_status(self, ctl: RunCtl, status: RunStatus, out: Outbox, reason: str = "") -> None:
         if ctl.status is status:
@@ -239,7 +244,8 @@ class Kernel(StepActor[Any]):
                     approval_id=approval_id,
                     approval_kind=ApprovalKind.PLAN.value,
                     task_id=None,
-                    prompt=f"Run the plan of {ctl.workflow.name} ({len(ctl.workflow.tasks)} tasks)?",
+                    prompt=f"Run the plan of {ctl.workflow.name}"
+                    f" ({len(ctl.workflow.tasks)} tasks)?",
                     timeout_s=None,
                     default_action=ApprovalDecision.REJECT,
                     unblocks=[t.id for t in ctl.workflow.tasks],
@@ -326,14 +332,30 @@ class Kernel(StepActor[Any]):
         return m.StopRun(run_id=ctl.run_id, reason=RunTerminationReason.COMPLETED)
 
     def _finalize(self, ctl: RunCtl, out: Outbox, *, early: bool = False) -> None:
+        """Enter FINALIZING and have the trace closed; the terminal records follow once the
+        trace facade confirms (or after a grace period), so the terminal status is the last
+        thing a run commits and anyone who waits for it sees the whole record."""
         if ctl.finalized:
             return
         ctl.finalized = True
+        self.cancel_timers_of(ctl.run_id)
+        if not early and ctl.machine.phase is not RunPhase.FINALIZING:
+            self._move(ctl, RunPhase.FINALIZING, out)
+        final = self._winning(ctl)
+        out.send(
+            self.p.trace,
+            m.CloseTrace(run_id=ctl.run_id, ok=final.reason is RunTerminationReason.COMPLETED),
+        )
+        self.schedule(
+            (ctl.run_id, "trace"),
+            self.settings.rok_governance_timeout_ms / 1000,
+            m.Timer(run_id=ctl.run_id, what="trace"),
+        )
+
+    def _terminate(self, ctl: RunCtl, out: Outbox) -> None:
         now = self.clock()
         final = self._winning(ctl)
         status = TERMINATION_TO_STATUS[final.reason]
-        if not early and ctl.machine.phase is not RunPhase.FINALIZING:
-            self._move(ctl, RunPhase.FINALIZING, out)
         out.emit(
             ctl.run_id,
             RunTerminated(
@@ -388,6 +410,9 @@ class Kernel(StepActor[Any]):
 
     def _stop(self, msg: m.StopRun, out: Outbox) -> None:
         ctl = self._ctl(msg.run_id)
+        if ctl.finalized:  # too late to change how it ends
+            out.answer(msg.reply)
+            return
         ctl.reasons.append(msg)
         phase = ctl.machine.phase
         if phase in (RunPhase.CREATED, RunPhase.AUTHORIZED):
@@ -409,7 +434,10 @@ class Kernel(StepActor[Any]):
         ctl = self.runs.get(msg.run_id)
         if ctl is None:
             return
-        if msg.what == "governance" and ctl.machine.phase is RunPhase.GOVERNANCE_CHECK:
+        if msg.what == "trace" and ctl.finalized:
+            log.warning("run %s: trace facade did not close the trace; finalizing", ctl.run_id)
+            self._terminate(ctl, out)
+        elif msg.what == "governance" and ctl.machine.phase is RunPhase.GOVERNANCE_CHECK:
             self._check_governance(ctl, out, deadline_passed=True)
         elif msg.what == "run_timeout":
             timeout = self.clock() - ctl.started_at

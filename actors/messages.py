@@ -246,6 +246,17 @@ class PhaseEntered(Msg, frozen=True):
     phase: RunPhase
 
 
+class CloseTrace(Msg, frozen=True):
+    """The run is finalizing: end its spans, then tell the kernel (TraceClosed)."""
+
+    run_id: str
+    ok: bool
+
+
+class TraceClosed(Msg, frozen=True):
+    run_id: str
+
+
 class SpanMark(Msg, frozen=True):
     """Open or close a child span of the run (a wave or an attempt)."""
 

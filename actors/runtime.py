@@ -39,10 +39,10 @@ from runtui.domain.health import Health, WorkflowHealth, assess
 from runtui.domain.status import RunStatus
 from runtui.domain.tasks import TaskStatus
 from runtui.domain.termination import RunTerminationReason
+from runtui.domain.views import RunRow
 from runtui.domain.workflow import Workflow
 from runtui.workflows import load_workflow
 from store import Store, open_store
-from store.rows import RunRow
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ class Runtime:
     # --- rewind and retry --------------------------------------------------------------------
 
     async def rewind_plan(self, run_id: str, wave: int) -> RewindPlan:
-        workflow, run = await load_workflow_of(self.reader, run_id)
+        workflow, _run = await load_workflow_of(self.reader, run_id)
         if not 0 <= wave < workflow.wave_count:
             raise RuntuiError(
                 f"wave: run {run_id} has waves 0..{workflow.wave_count - 1}, not {wave}"

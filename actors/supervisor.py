@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import anyio
@@ -26,7 +26,7 @@ from runtui.domain.errors import RuntuiError
 log = logging.getLogger(__name__)
 
 
-class Restart(str, Enum):
+class Restart(StrEnum):
     PERMANENT = "permanent"  # always restarted
     TRANSIENT = "transient"  # restarted only after a crash
     TEMPORARY = "temporary"  # never restarted

@@ -1,23 +1,17 @@
-"""What queries return: plain frozen records built from projection rows.
-
-They carry domain enums (not raw strings), so callers never parse status strings themselves.
-"""
+"""The column lists the read models are built from (their order is `from_row`'s order)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
-
-from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
-from runtui.domain.phases import RunPhase
-from runtui.domain.status import RunLifecycleState, RunStatus, get_lifecycle_state
-from runtui.domain.summary import RunResult
-from runtui.domain.termination import RunTerminationReason
-from runtui.domain.violations import SEVERITY_PRIORITY, PolicyViolationType, ViolationSeverity
-
-_json = msgspec.json.Decoder()
-_PRIORITY_TO_SEVERITY = {p: s for s, p in SEVERITY_PRIORITY.items()}
+from runtui.domain.views import (
+    ApprovalRow,
+    AttemptRow,
+    AuditRows,
+    IncidentRow,
+    RunPage,
+    RunRow,
+    TaskRow,
+    ViolationRow,
+)
 
 RUN_COLUMNS = (
     "run_id, workflow, created_at, updated_at, phase, status, wave_index, hitl_mode, timeout_s,"
@@ -26,169 +20,20 @@ RUN_COLUMNS = (
     " last_seq, metadata"
 )
 
-
-class RunRow(msgspec.Struct, frozen=True):
-    run_id: str
-    workflow: str
-    created_at: float
-    updated_at: float
-    phase: RunPhase
-    status: RunStatus
-    wave_index: int | None
-    hitl_mode: HitlMode
-    timeout_s: float | None
-    parent_run_id: str | None
-    rewound_from_wave: int | None
-    retry_count: int
-    termination_reason: RunTerminationReason | None
-    terminated_at: float | None
-    stopped_at_step: int | None
-    error_message: str | None
-    worst_severity: ViolationSeverity | None
-    worst_violation: PolicyViolationType | None
-    result: RunResult | None
-    ended_at: float | None
-    last_seq: int
-    metadata: dict[str, Any]
-
-    @property
-    def lifecycle(self) -> RunLifecycleState:
-        return get_lifecycle_state(self.status)
-
-    @classmethod
-    def from_row(cls, r: tuple[Any, ...]) -> RunRow:
-        return cls(
-            run_id=r[0],
-            workflow=r[1],
-            created_at=r[2],
-            updated_at=r[3],
-            phase=RunPhase(r[4]),
-            status=RunStatus(r[5]),
-            wave_index=r[6],
-            hitl_mode=HitlMode(r[7]),
-            timeout_s=r[8],
-            parent_run_id=r[9],
-            rewound_from_wave=r[10],
-            retry_count=r[11],
-            termination_reason=RunTerminationReason(r[12]) if r[12] else None,
-            terminated_at=r[13],
-            stopped_at_step=r[14],
-            error_message=r[15],
-            worst_severity=_PRIORITY_TO_SEVERITY.get(r[16]),
-            worst_violation=PolicyViolationType(r[17]) if r[17] else None,
-            result=RunResult(r[18]) if r[18] else None,
-            ended_at=r[19],
-            last_seq=r[20],
-            metadata=_json.decode(r[21]),
-        )
-
-
-class RunPage(msgspec.Struct, frozen=True):
-    runs: list[RunRow]
-    next_cursor: str | None
-
-
 APPROVAL_COLUMNS = (
     "approval_id, run_id, kind, task_id, prompt, requested_at, timeout_s, default_action,"
     " unblocks, decision, reason, decided_by, decided_at, edits"
 )
 
-
-class ApprovalRow(msgspec.Struct, frozen=True):
-    approval_id: str
-    run_id: str
-    kind: ApprovalKind
-    task_id: str | None
-    prompt: str
-    requested_at: float
-    timeout_s: float | None
-    default_action: ApprovalDecision
-    unblocks: list[str]
-    decision: ApprovalDecision | None
-    reason: str | None
-    decided_by: str | None
-    decided_at: float | None
-    edits: dict[str, Any] | None
-
-    @property
-    def pending(self) -> bool:
-        return self.decision is None
-
-    @classmethod
-    def from_row(cls, r: tuple[Any, ...]) -> ApprovalRow:
-        return cls(
-            approval_id=r[0],
-            run_id=r[1],
-            kind=ApprovalKind(r[2]),
-            task_id=r[3],
-            prompt=r[4],
-            requested_at=r[5],
-            timeout_s=r[6],
-            default_action=ApprovalDecision(r[7]),
-            unblocks=_json.decode(r[8]),
-            decision=ApprovalDecision(r[9]) if r[9] else None,
-            reason=r[10],
-            decided_by=r[11],
-            decided_at=r[12],
-            edits=_json.decode(r[13]) if r[13] else None,
-        )
-
-
-class TaskRow(msgspec.Struct, frozen=True):
-    run_id: str
-    task_id: str
-    kind: str
-    wave: int
-    needs: list[str]
-    allow_failure: bool
-    retries: int
-    spec: dict[str, Any]
-    status: str
-    attempts: int
-    updated_at: float
-
-
-class AttemptRow(msgspec.Struct, frozen=True):
-    run_id: str
-    task_id: str
-    attempt: int
-    status: str
-    idempotency_key: str
-    external_id: str | None
-    exit_code: int | None
-    error: str | None
-    output_tail: str | None
-    usage: dict[str, float]
-    started_at: float
-    ended_at: float | None
-
-
-class ViolationRow(msgspec.Struct, frozen=True):
-    run_id: str
-    seq: int
-    policy_id: str
-    policy_name: str
-    violation_type: PolicyViolationType
-    severity: ViolationSeverity
-    step_index: int
-    at: float
-    threshold_value: float | None
-    actual_value: float | None
-    reason: str
-    action: str
-
-
-class IncidentRow(msgspec.Struct, frozen=True):
-    incident_id: str
-    run_id: str
-    opened_at: float
-    severity: ViolationSeverity
-    title: str
-    detail: str
-
-
-class AuditRows(msgspec.Struct, frozen=True):
-    expectations: list[tuple[str, str, float, bool]]  # domain, action, deadline, liveness
-    acks: list[
-        tuple[str, str, str, str | None, str | None]
-    ]  # domain, action, status, result, error
+__all__ = [
+    "APPROVAL_COLUMNS",
+    "RUN_COLUMNS",
+    "ApprovalRow",
+    "AttemptRow",
+    "AuditRows",
+    "IncidentRow",
+    "RunPage",
+    "RunRow",
+    "TaskRow",
+    "ViolationRow",
+]

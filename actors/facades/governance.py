@@ -206,7 +206,8 @@ class GovernanceFacade(StepActor[Any]):
 
     def _enforce(self, out: Outbox, run_id: str, action: ViolationAction, v: ViolationData) -> None:
         """Stop and violation gates that are not tied to an attempt's verdict."""
-        assert self.kernel is not None and self.analyzer is not None
+        assert self.kernel is not None
+        assert self.analyzer is not None
         if action is ViolationAction.STOP:
             out.send(
                 self.kernel,

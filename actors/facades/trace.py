@@ -1,6 +1,7 @@
 """The trace facade: spans for the run, each phase it passes through, and each attempt.
 
-It acks `logs/start_trace` once the run's root span exists.
+It acks `logs/start_trace` once the run's root span exists, and closes the trace when the
+kernel finalizes the run (CloseTrace), confirming so that the run's terminal status commits last.
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ class TraceFacade(StepActor[Any]):
                 if message.run_id not in self.phase_span:
                     return  # trace never started (e.g. resumed before it existed)
                 self._enter(out, message.run_id, message.phase)
+            case m.CloseTrace():
+                previous = self.phase_span.pop(message.run_id, None)
+                if previous is not None:
+                    out.emit(message.run_id, SpanEnded(span_id=previous))
+                    out.emit(
+                        message.run_id,
+                        SpanEnded(span_id=ROOT, status="ok" if message.ok else "error"),
+                    )
+                if self.kernel is not None:
+                    out.send(self.kernel, m.TraceClosed(run_id=message.run_id))
             case m.SpanMark():
                 if message.open:
                     out.emit(

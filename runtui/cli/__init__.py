@@ -79,11 +79,14 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
         WorkflowError,
         ValueError,
     ]
-    if "actors.runtime" in sys.modules:
+    if "actors.kernel" in sys.modules:
         from actors.kernel import ApprovalAlreadyDecided
+
+        errors.append(ApprovalAlreadyDecided)
+    if "actors.runtime" in sys.modules:
         from actors.runtime import RunActiveError, WorkflowBlockedError
 
-        errors += [ApprovalAlreadyDecided, RunActiveError, WorkflowBlockedError]
+        errors += [RunActiveError, WorkflowBlockedError]
     return tuple(errors)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 
 import msgspec
 
@@ -13,7 +13,7 @@ WINDOW = 10
 BLOCK_AFTER = 3
 
 
-class Health(str, Enum):
+class Health(StrEnum):
     HEALTHY = "healthy"
     DEGRADED = "degraded"
     UNSTABLE = "unstable"

@@ -11,9 +11,9 @@ import pytest
 
 from actors.runtime import Runtime
 from runtui.config import load_settings
+from runtui.domain.views import RunRow
 from runtui.domain.workflow import Workflow
 from runtui.workflows import parse_workflow
-from store.rows import RunRow
 
 
 def settings_for(db: Path, **overrides: Any) -> Any:
@@ -37,16 +37,16 @@ def wf(text: str) -> Workflow:
     return parse_workflow(text, source="test.toml")
 
 
-async def finish(rt: Runtime, run_id: str, timeout: float = 30) -> RunRow:
-    with anyio.fail_after(timeout):
+async def finish(rt: Runtime, run_id: str, limit_s: float = 30) -> RunRow:
+    with anyio.fail_after(limit_s):
         return await rt.wait(run_id)
 
 
-async def next_approval(rt: Runtime, run_id: str, timeout: float = 30) -> Any:
+async def next_approval(rt: Runtime, run_id: str, limit_s: float = 30) -> Any:
     """Wait (on committed events, not a clock) until `run_id` has a pending approval."""
     sub = rt.subscribe(run_id=run_id)
     try:
-        with anyio.fail_after(timeout):
+        with anyio.fail_after(limit_s):
             while True:
                 pending = [a for a in await rt.reader.pending_approvals() if a.run_id == run_id]
                 if pending:

@@ -111,7 +111,10 @@ async def test_governance_switches(db_path: Path, rok: bool, rac: bool) -> None:
 
 
 async def test_restart_keeps_a_pending_approval_and_resumes(db_path: Path) -> None:
-    text = 'name = "r"\n[[tasks]]\nid = "g"\nkind = "gate"\n[[tasks]]\nid = "x"\nkind = "noop"\nneeds = ["g"]'
+    text = (
+        'name = "r"\n[[tasks]]\nid = "g"\nkind = "gate"\n'
+        '[[tasks]]\nid = "x"\nkind = "noop"\nneeds = ["g"]'
+    )
     async with Runtime.open(settings_for(db_path)) as rt:
         run_id = await rt.submit(wf(text))
         approval = await next_approval(rt, run_id)

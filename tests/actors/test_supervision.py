@@ -91,13 +91,17 @@ async def test_one_for_one_restart_keeps_the_mailbox() -> None:
 async def test_restart_budget_escalates() -> None:
     worker = Worker()
     sup = Supervisor([ChildSpec(worker)], max_restarts=2, period=60)
-    with pytest.raises(BaseExceptionGroup) as info:
+
+    async def crash_three_times() -> None:
         async with anyio.create_task_group() as tg:
             await tg.start(sup.run)
             for _ in range(3):
                 await worker.tell(Boom())
             with anyio.fail_after(5):
                 await anyio.sleep_forever()
+
+    with pytest.raises(BaseExceptionGroup) as info:
+        await crash_three_times()
     assert info.group_contains(SupervisorEscalation, match="worker crashed 3 times")
 
 
@@ -187,7 +191,10 @@ async def test_strict_governance_fails_a_run_missing_an_ack(
 ) -> None:
     monkeypatch.setattr("actors.runtime.TraceFacade", SilentTrace)
     settings = settings_for(db_path, rok_governance_timeout_ms=200)
-    text = f'name = "x"\n[governance]\nstrict = {str(strict).lower()}\n[[tasks]]\nid = "a"\nkind = "noop"'
+    text = (
+        f'name = "x"\n[governance]\nstrict = {str(strict).lower()}\n'
+        '[[tasks]]\nid = "a"\nkind = "noop"'
+    )
     async with Runtime.open(settings) as rt:
         run = await finish(rt, await rt.submit(wf(text)))
     if strict:

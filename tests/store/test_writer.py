@@ -7,6 +7,7 @@ from pathlib import Path
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import pytest
 
 from runtui.domain.enums import Durability
@@ -245,7 +246,7 @@ async def test_queued_appends_are_failed_not_hung_when_the_owner_block_fails(db_
             async with open_store(db_path) as store:
                 for i in range(200):
                     outer.start_soon(caller, store, i)
-                await anyio.sleep(0)
+                await anyio.lowlevel.checkpoint()
                 raise RuntimeError("owner failed")
         except RuntimeError as exc:  # unwrapped: not an ExceptionGroup
             errors.append(exc)
