@@ -106,6 +106,8 @@ class StoreReader:
         since: float | None = None,
         workflow: str | None = None,
         cursor: str | None = None,
+        live: bool | None = None,
+        text: str | None = None,
     ) -> RunPage:
         """Runs newest first, filtered; `next_cursor` fetches the following page."""
         if not 1 <= limit <= MAX_PAGE:
@@ -124,6 +126,15 @@ class StoreReader:
         if workflow is not None:
             where.append("workflow = ?")
             params.append(workflow)
+        if live is not None:
+            where.append("result IS NULL" if live else "result IS NOT NULL")
+        if text:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(
+                "(run_id LIKE ? ESCAPE '\\' OR workflow LIKE ? ESCAPE '\\'"
+                " OR status LIKE ? ESCAPE '\\' OR phase LIKE ? ESCAPE '\\')"
+            )
+            params += [like] * 4
         if cursor is not None:
             created_at, run_id = decode_cursor(cursor)
             where.append("(created_at < ? OR (created_at = ? AND run_id < ?))")

@@ -110,10 +110,12 @@ def _run(fn: Callable[[], Awaitable[T]]) -> T:
     try:
         return anyio.run(fn, backend="asyncio")
     except KeyboardInterrupt:
-        _fail(
-            "interrupted; live runs stay live and resume the next time the database is opened",
-            EXIT_INTERRUPTED,
+        click.echo(
+            "runtui: interrupted; live runs stay live and resume the next time a runtui"
+            " command opens the database",
+            err=True,
         )
+        sys.exit(EXIT_INTERRUPTED)
     except BaseExceptionGroup as group:  # a task group that failed with one error: show that
         leaves = group.exceptions
         if len(leaves) != 1 or not isinstance(leaves[0], Exception):
@@ -126,6 +128,15 @@ def _run(fn: Callable[[], Awaitable[T]]) -> T:
 def _fail_for(exc: Exception) -> NoReturn:
     while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
+    if isinstance(exc, BrokenPipeError):  # `runtui run --follow | head`: the reader left
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no 2nd EPIPE at exit
+        _fail(
+            "output closed; live runs stay live and resume the next time a runtui command"
+            " opens the database",
+            EXIT_ERROR,
+        )
     code = _exit_code_for(exc)
     if code is None:
         log.exception("internal error")

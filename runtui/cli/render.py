@@ -50,6 +50,8 @@ def fmt_clock(ts: float) -> str:
 
 
 def fmt_secs(secs: float) -> str:
+    if secs < 1:
+        return f"{secs * 1000:.0f}ms"
     if secs < 120:
         return f"{secs:.1f}s"
     if secs < 7200:

@@ -339,9 +339,19 @@ def run_cmd(c: Context, file: Path, follow: bool, as_json: bool, force: bool) ->
     from runtui.workflows import load_workflow
 
     async def go() -> int:
+        from actors.runtime import WorkflowBlockedError
+
         workflow = load_workflow(file)  # before owning anything: a bad file changes nothing
         async with open_runtime(c) as rt:
-            run_id = await rt.submit(workflow, force=force, metadata={"file": str(file)})
+            try:
+                run_id = await rt.submit(workflow, force=force, metadata={"file": str(file)})
+            except WorkflowBlockedError:
+                health = await rt.health_of(workflow.name)
+                raise UsageProblem(
+                    f"workflow {workflow.name} is blocked ({'; '.join(health.reasons)}):"
+                    f" clear it with `{c.command('health', '--clear', workflow.name)}`"
+                    " or run it anyway with --force"
+                ) from None
             waves = workflow.wave_count
             intro = (
                 f"run {run_id}: {workflow.name} from {file}"
@@ -421,6 +431,32 @@ async def _decidable(c: Context, approval_id: str) -> Any:
     return ap
 
 
+async def _check_edits(c: Context, ap: Any, edits: dict[str, Any]) -> None:
+    """Plan edits name tasks of the run's workflow: checked here, before the runtime sees
+    them, so a typo is refused without deciding anything."""
+    from actors.resume import load_workflow_of
+    from store import open_reader
+
+    if ap.kind.value != "plan":
+        raise UsageProblem(f"--edits applies to plan approvals; {ap.approval_id} is a {_what(ap)}")
+    unknown_keys = sorted(set(edits) - {"skip"})
+    skip = edits.get("skip", [])
+    if unknown_keys or not isinstance(skip, list) or not all(isinstance(t, str) for t in skip):
+        raise UsageProblem(
+            '--edits: the only edit is {"skip": ["task", ...]}'
+            + (f"; unknown: {', '.join(unknown_keys)}" if unknown_keys else "")
+        )
+    async with open_reader(c.db) as reader:
+        workflow, _ = await load_workflow_of(reader, ap.run_id)
+    known = {t.id for t in workflow.tasks}
+    missing = [t for t in skip if t not in known]
+    if missing:
+        raise UsageProblem(
+            f"--edits: workflow {workflow.name} has no task {', '.join(map(repr, missing))};"
+            f" its tasks: {', '.join(sorted(known))}"
+        )
+
+
 def _what(ap: Any) -> str:
     return f"{ap.kind.value} approval" + (f" for {ap.task_id}" if ap.task_id else "")
 
@@ -461,8 +497,8 @@ def approve_cmd(
 
     async def go() -> int:
         ap = await _decidable(c, approval_id)
-        if parsed is not None and ap.kind.value != "plan":
-            raise UsageProblem(f"--edits applies to plan approvals; {approval_id} is a {_what(ap)}")
+        if parsed is not None:
+            await _check_edits(c, ap, parsed)
         async with open_runtime(c, about=ap.run_id) as rt:
             seen = (await rt.reader.get_run(ap.run_id)).last_seq
             await rt.approve(approval_id, by=by, reason=reason, edits=parsed)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from runtui.domain.events import PhaseChanged, decode_event, encode_event
+from runtui.domain.events import PhaseChanged, RunStatusChanged, decode_event, encode_event
 from runtui.domain.phases import RunPhase
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -86,7 +86,9 @@ def test_gate_waits_then_approve_finishes_and_a_second_decision_is_refused(
     pending = runtui(db_path, "approvals")
     assert pending.returncode == 0, pending.stderr
     (row,) = [line for line in pending.stdout.splitlines() if line.startswith(approval_id)]
-    assert run_id in row and "publish-gate" in row and "Publish the report?" in row
+    assert run_id in row
+    assert "publish-gate" in row
+    assert "Publish the report?" in row
 
     listed = runtui(db_path, "runs", "ls")
     assert "pii_detected (medium)" in listed.stdout  # the worst-violation column
@@ -137,7 +139,8 @@ def test_failing_run_exits_5_and_follow_prints_events_and_output(db_path: Path) 
     assert re.search(r"#1\s+run\.created\s+workflow failing", out)
     assert "  compile| compiling widgets.c" in out
     assert "EXECUTING -> GOVERNANCE_CHECK" in out
-    assert "failed after" in out and "task_failed" in out
+    assert "failed after" in out
+    assert "task_failed" in out
     assert "failed: compile: exit code 3" in out
     seqs = [int(s) for s in re.findall(r"^\S+ #(\d+)", out, re.M)]
     assert seqs == sorted(set(seqs))  # each event once, in order
@@ -205,8 +208,10 @@ def test_rewind_dry_run_changes_nothing_and_rewind_forks(db_path: Path) -> None:
     match = re.search(r"^run (\w+): fork of " + parent_id, fork.stdout, re.M)
     assert match, fork.stdout
     child_id = match.group(1)
-    assert query(db_path, "SELECT parent_run_id, rewound_from_wave FROM runs WHERE run_id = ?",
-                 (child_id,)) == [(parent_id, 1)]  # fmt: skip
+    lineage = query(
+        db_path, "SELECT parent_run_id, rewound_from_wave FROM runs WHERE run_id = ?", (child_id,)
+    )
+    assert lineage == [(parent_id, 1)]
     assert (
         query(db_path, "SELECT COUNT(*) FROM events WHERE run_id = ?", (parent_id,))
         == parent_events
@@ -225,9 +230,7 @@ def test_verify_passes_then_names_an_illegal_phase_event(db_path: Path) -> None:
     assert "phases       ok: CREATED → AUTHORIZED → EXECUTING" in good.stdout
     assert "projections  ok" in good.stdout
 
-    ((last_seq, position),) = query(
-        db_path, "SELECT MAX(seq), MAX(position) FROM events WHERE run_id = ?", (run_id,)
-    )
+    ((last_seq,),) = query(db_path, "SELECT MAX(seq) FROM events WHERE run_id = ?", (run_id,))
     assert isinstance(last_seq, int)
     forged = PhaseChanged(from_phase=RunPhase.FAILED, to_phase=RunPhase.EXECUTING)
     conn = sqlite3.connect(db_path)
@@ -284,14 +287,16 @@ def test_serve_resumes_a_run_killed_mid_attempt_and_stops_on_sigterm(
         lambda: query(db_path, "SELECT status FROM runs") == [("succeeded",)],
         "the resumed run to succeed under serve",
     )
-    statuses = [
-        decode_event(payload).status  # type: ignore[union-attr]
-        for (payload,) in query(
-            db_path,
-            "SELECT payload FROM events WHERE run_id = ? AND kind = 'run.status' ORDER BY seq",
-            (run_id,),
-        )
-    ]
+    statuses: list[str] = []
+    for (payload,) in query(
+        db_path,
+        "SELECT payload FROM events WHERE run_id = ? AND kind = 'run.status' ORDER BY seq",
+        (run_id,),
+    ):
+        assert isinstance(payload, bytes)
+        body = decode_event(payload)
+        assert isinstance(body, RunStatusChanged)
+        statuses.append(body.status.value)
     assert "interrupted" in statuses
     assert statuses[-1] == "succeeded"
     attempts = query(

@@ -140,3 +140,14 @@ async def test_status_event_after_summary_keeps_result(db_path: Path) -> None:
         await store.writer.append_many(full_run("r1"))
         await store.writer.append("r1", RunStatusChanged(status=RunStatus.SUCCEEDED))
         assert (await store.reader.get_run("r1")).result is RunResult.SUCCESS
+
+
+async def test_live_and_text_filters(db_path: Path) -> None:
+    async with open_store(db_path) as store:
+        await _seed(store, 3, 2, 2)
+        r = store.reader
+        assert {x.run_id for x in (await r.list_runs(live=True)).runs} == {"live000", "live001"}
+        assert len((await r.list_runs(live=False)).runs) == 5
+        assert {x.run_id for x in (await r.list_runs(text="bad")).runs} == {"bad000", "bad001"}
+        assert len((await r.list_runs(text="othe")).runs) == 2  # workflow "other"
+        assert (await r.list_runs(text="100%_")).runs == []  # LIKE wildcards are literal

@@ -1,0 +1,1 @@
+"""Modal dialogs: new run, reject reason, rewind."""

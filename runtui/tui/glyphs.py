@@ -1,0 +1,78 @@
+"""How statuses look: a glyph that reads without colour, and a colour when there is one."""
+
+from __future__ import annotations
+
+import time
+
+from runtui.domain.status import RunStatus
+from runtui.domain.tasks import TaskStatus
+from runtui.domain.violations import ViolationSeverity
+
+RUN_GLYPH: dict[RunStatus, tuple[str, str]] = {
+    RunStatus.QUEUED: ("·", "$text-muted"),
+    RunStatus.RUNNING: ("●", "$accent"),
+    RunStatus.AWAITING_APPROVAL: ("⏸", "$warning"),
+    RunStatus.PAUSED: ("⏸", "$warning"),
+    RunStatus.INTERRUPTED: ("↺", "$warning"),
+    RunStatus.RETRY: ("↺", "$warning"),
+    RunStatus.SUCCEEDED: ("✓", "$success"),
+    RunStatus.FAILED: ("✗", "$error"),
+    RunStatus.FAILED_POLICY: ("✗", "$error"),
+    RunStatus.CANCELLED: ("⊘", "$text-muted"),
+}
+
+TASK_GLYPH: dict[str, tuple[str, str]] = {
+    TaskStatus.PENDING.value: ("·", "dim"),
+    TaskStatus.AWAITING_APPROVAL.value: ("⏸", "yellow"),
+    TaskStatus.RUNNING.value: ("●", "cyan"),
+    TaskStatus.WAITING_EXTERNAL.value: ("◌", "cyan"),
+    TaskStatus.DONE.value: ("✓", "green"),
+    TaskStatus.FAILED.value: ("✗", "red"),
+    TaskStatus.SKIPPED.value: ("⊘", "dim"),
+    TaskStatus.CANCELLED.value: ("⊘", "dim"),
+}
+
+RUN_STYLE: dict[RunStatus, str] = {
+    RunStatus.QUEUED: "dim",
+    RunStatus.RUNNING: "cyan",
+    RunStatus.AWAITING_APPROVAL: "yellow",
+    RunStatus.PAUSED: "yellow",
+    RunStatus.INTERRUPTED: "yellow",
+    RunStatus.RETRY: "yellow",
+    RunStatus.SUCCEEDED: "green",
+    RunStatus.FAILED: "red",
+    RunStatus.FAILED_POLICY: "red",
+    RunStatus.CANCELLED: "dim",
+}
+
+SEVERITY_STYLE: dict[ViolationSeverity, str] = {
+    ViolationSeverity.CRITICAL: "bold red",
+    ViolationSeverity.HIGH: "red",
+    ViolationSeverity.MEDIUM: "yellow",
+    ViolationSeverity.LOW: "dim",
+}
+
+
+def run_glyph(status: RunStatus) -> str:
+    return RUN_GLYPH[status][0]
+
+
+def short_id(run_id: str) -> str:
+    """First 4 and last 2 characters: enough to tell runs apart on screen."""
+    return run_id if len(run_id) <= 8 else f"{run_id[:4]}…{run_id[-2:]}"
+
+
+def clock_time(ts: float | None) -> str:
+    return "—" if ts is None else time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"

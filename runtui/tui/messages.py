@@ -1,0 +1,26 @@
+"""App-wide messages, carrying domain objects (never widgets)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from runtui.domain.events import EventEnvelope
+
+
+class EventsArrived(Message):
+    """Committed events since the last tick (coalesced), or `lagged`: re-read from the store."""
+
+    def __init__(self, events: list[EventEnvelope], lagged: bool) -> None:
+        super().__init__()
+        self.events = events
+        self.lagged = lagged
+
+    @property
+    def run_ids(self) -> set[str]:
+        return {e.run_id for e in self.events}
+
+
+class OpenRun(Message):
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id

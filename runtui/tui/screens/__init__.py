@@ -1,0 +1,1 @@
+"""Screens: runs (home), run, approvals inbox, help; dialogs live in `runtui.tui.dialogs`."""

@@ -1,0 +1,278 @@
+"""The home screen: every run, newest first, live.
+
+Rows come from the store a page at a time (keyset paging), so ten thousand runs cost what a
+page costs; scrolling to the end loads the next page. `/` filters as you type (server-side,
+over run id, workflow, status and phase); 1–5 pick a result bucket.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Input, Static
+
+from runtui.domain.views import RunRow
+from runtui.tui.glyphs import RUN_STYLE, SEVERITY_STYLE, clock_time, duration, run_glyph, short_id
+from runtui.tui.messages import EventsArrived
+from runtui.tui.screens.base import RuntuiScreen
+from runtui.tui.widgets.status_bar import StatusBar
+
+PAGE = 200
+RUN_LEVEL = frozenset(
+    {
+        "run.created",
+        "run.status",
+        "phase.changed",
+        "violation.recorded",
+        "run.summary",
+        "wave.completed",
+    }
+)
+STATUS_LEVEL = frozenset({"approval.requested", "approval.decided", "run.status", "run.summary"})
+
+FILTERS: dict[str, dict[str, Any]] = {
+    "all": {},
+    "live": {"live": True},
+    "success": {"result": "success"},
+    "failed": {"result": "failed"},
+    "stopped": {"result": "stopped"},
+}
+
+
+class RunsScreen(RuntuiScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open", id="runs.open"),
+        Binding("n", "new_run", "New run", id="runs.new"),
+        Binding("slash", "filter", "Filter", id="runs.filter", key_display="/"),
+        Binding("1", "bucket('all')", "All", id="runs.all", show=False),
+        Binding("2", "bucket('live')", "Live", id="runs.live", show=False),
+        Binding("3", "bucket('success')", "Succeeded", id="runs.success", show=False),
+        Binding("4", "bucket('failed')", "Failed", id="runs.failed", show=False),
+        Binding("5", "bucket('stopped')", "Stopped", id="runs.stopped", show=False),
+        Binding("escape", "clear_filter", "Clear filter", id="runs.clear", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bucket = "all"
+        self.text = ""
+        self.rows: dict[str, RunRow] = {}
+        self.next_cursor: str | None = None
+        self._status_due = 0.0
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar")
+        yield Static(id="filter-line")
+        yield Input(placeholder="filter: run id, workflow, status or phase", id="filter")
+        table: DataTable[Any] = DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Static(id="empty")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        table = self.query_one("#runs", DataTable)
+        table.add_column(" ", key="glyph", width=1)
+        table.add_column("run", key="run", width=9)
+        table.add_column("workflow", key="workflow", width=16)
+        table.add_column("status", key="status", width=17)
+        table.add_column("phase", key="phase", width=16)
+        table.add_column("wave", key="wave", width=5)
+        table.add_column("started", key="started", width=8)
+        table.add_column("took", key="took", width=7)
+        table.add_column("worst", key="worst")
+        self.query_one("#filter", Input).display = False
+        await self.reload()
+        await self.refresh_status_bar()
+        table.focus()
+
+    # --- data --------------------------------------------------------------------------------
+
+    async def reload(self) -> None:
+        """Re-read the first page (and every page already shown), keeping the cursor's run."""
+        table = self.query_one("#runs", DataTable)
+        keep = self._cursor_run()
+        shown = max(PAGE, len(self.rows))
+        runs: list[RunRow] = []
+        cursor: str | None = None
+        while len(runs) < shown:
+            page = await self.client.list_runs(
+                limit=min(1000, shown - len(runs)),
+                cursor=cursor,
+                text=self.text or None,
+                **FILTERS[self.bucket],
+            )
+            runs += page.runs
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        self.next_cursor = cursor
+        self.rows = {r.run_id: r for r in runs}
+        table.clear()
+        for run in runs:
+            table.add_row(*self._cells(run), key=run.run_id)
+        if keep in self.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+        self._show_filter_line()
+        self._show_empty_state()
+
+    async def load_more(self) -> None:
+        if self.next_cursor is None or self._loading:
+            return
+        self._loading = True
+        try:
+            page = await self.client.list_runs(
+                limit=PAGE, cursor=self.next_cursor, text=self.text or None, **FILTERS[self.bucket]
+            )
+            table = self.query_one("#runs", DataTable)
+            for run in page.runs:
+                if run.run_id not in self.rows:
+                    self.rows[run.run_id] = run
+                    table.add_row(*self._cells(run), key=run.run_id)
+            self.next_cursor = page.next_cursor
+        finally:
+            self._loading = False
+
+    def _cells(self, run: RunRow) -> list[Any]:
+        style = RUN_STYLE[run.status]
+        name = run.workflow
+        if run.parent_run_id:
+            name = (
+                f"↳ {name} (rewind@{run.rewound_from_wave})"
+                if run.rewound_from_wave is not None
+                else f"↳ {name} (retry)"
+            )
+        worst = Text()
+        if run.worst_severity is not None and run.worst_violation is not None:
+            worst.append(
+                f"▲ {run.worst_severity.value} {run.worst_violation.value}",
+                style=SEVERITY_STYLE[run.worst_severity],
+            )
+        end = (
+            run.ended_at
+            if run.ended_at is not None
+            else (None if run.status.is_terminal else self.rt_app.clock())
+        )
+        return [
+            Text(run_glyph(run.status), style=style),
+            short_id(run.run_id),
+            name,
+            Text(run.status.value, style=style),
+            run.phase.value,
+            "—" if run.wave_index is None else str(run.wave_index),
+            clock_time(run.created_at),
+            duration(None if end is None else end - run.created_at),
+            worst,
+        ]
+
+    def _cursor_run(self) -> str | None:
+        table = self.query_one("#runs", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        except Exception:
+            return None
+        return str(key.value) if key.value is not None else None
+
+    def _show_filter_line(self) -> None:
+        parts = [f"[b]{b}[/b]" if b == self.bucket else b for b in FILTERS]
+        label = f"Filter: /{self.text}" if self.text else "Filter: (none)"
+        more = "  more below ↓" if self.next_cursor else ""
+        self.query_one("#filter-line", Static).update(
+            f"{label}    {'  '.join(parts)}    {len(self.rows)} shown{more}"
+        )
+
+    def _show_empty_state(self) -> None:
+        empty = self.query_one("#empty", Static)
+        fresh = not self.rows and not self.text and self.bucket == "all"
+        empty.display = fresh
+        self.query_one("#runs", DataTable).display = not fresh
+        if fresh:
+            demo = self.rt_app.demo_path
+            hint = (
+                f"Press [b]n[/b] to start the demo workflow ({demo.name}): shell tasks in waves,"
+                " a policy warning and an approval gate."
+                if demo is not None
+                else "Press [b]n[/b] to start a run from a workflow file."
+            )
+            empty.update(f"No runs yet.\n\n{hint}\nOr from a shell: runtui run FILE")
+
+    # --- live --------------------------------------------------------------------------------
+
+    async def on_events_arrived(self, message: EventsArrived) -> None:
+        kinds = {e.kind for e in message.events}
+        if message.lagged or kinds & RUN_LEVEL:
+            await self.reload()
+        if message.lagged or kinds & STATUS_LEVEL:
+            now = time.monotonic()
+            if now >= self._status_due:
+                self._status_due = now + 0.5
+                await self.refresh_status_bar()
+
+    async def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = self.query_one("#runs", DataTable)
+        if event.cursor_row >= table.row_count - 5:
+            await self.load_more()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.rt_app.open_run(str(event.row_key.value))
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def action_open(self) -> None:
+        run_id = self._cursor_run()
+        if run_id is not None:
+            self.rt_app.open_run(run_id)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.value = self.text
+        box.focus()
+
+    async def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.text = event.value.strip()
+            await self.reload()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.input.display = False
+            self.query_one("#runs", DataTable).focus()
+
+    async def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = False
+        if self.text:
+            self.text = ""
+            await self.reload()
+        self.query_one("#runs", DataTable).focus()
+
+    async def action_bucket(self, bucket: str) -> None:
+        self.bucket = bucket
+        await self.reload()
+
+    def action_new_run(self) -> None:
+        if self.rt_app.refuse_read_only():
+            return
+        from runtui.tui.dialogs.new_run import NewRunDialog
+
+        async def started(path: str | None) -> None:
+            if not path:
+                return
+            from pathlib import Path
+
+            run_id = await self.rt_app.attempt(self.client.submit_file(Path(path)))
+            if run_id is not None:
+                self.notify(f"started run {short_id(run_id)}", timeout=4)
+                await self.reload()
+                self.rt_app.open_run(run_id)
+
+        default = str(self.rt_app.demo_path) if self.rt_app.demo_path else ""
+        self.app.push_screen(NewRunDialog(default), started)
