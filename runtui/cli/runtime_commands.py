@@ -128,25 +128,40 @@ async def open_runtime(
         yield rt
 
 
+def _idle(rt: Runtime) -> bool:
+    """`Runtime.is_idle`, plus: no attempt is between its dispatch and its analysis."""
+    return rt.is_idle() and not any(g.inflight for g in rt.analyzer.graphs.values())
+
+
 async def drive(rt: Runtime) -> None:
     """Return once the runtime is idle and stays idle for SETTLE_S with nothing committed.
 
-    `Runtime.is_idle` looks at the actors' state, which can read idle for an instant while a
-    message is still travelling between actors (an attempt's end on its way from the
-    dispatcher to the analyzer while another branch waits for approval). Every such hop ends
-    in a commit within milliseconds, so a quiet moment without one is the real idle point.
+    `Runtime.is_idle` reads the actors' state, which looks idle for an instant while a message
+    is still travelling between actors: with a gate waiting in one branch, a task of another
+    branch can sit in the dispatcher's mailbox, not yet counted anywhere, so `wait_idle`
+    returns before it runs. The analyzer's in-flight set covers dispatch to analysis; a quiet
+    moment with no commit covers the remaining hops (each ends in a commit within
+    milliseconds).
     """
     import anyio
 
     while True:
         await rt.wait_idle()
+        if not _idle(rt):
+            sub = rt.subscribe()
+            try:
+                with anyio.move_on_after(0.5):  # re-check on the next commit, or soon
+                    await sub.receive()
+            finally:
+                sub.close()
+            continue
         sub = rt.subscribe()
         try:
             with anyio.move_on_after(SETTLE_S) as quiet:
                 await sub.receive()
         finally:
             sub.close()
-        if quiet.cancel_called and rt.is_idle():
+        if quiet.cancel_called and _idle(rt):
             return
 
 
@@ -821,6 +836,9 @@ def serve_cmd(c: Context) -> None:
     async def go() -> None:
         import anyio
 
+        from runtui.domain.status import RunStatus
+
+        waits = RunStatus.AWAITING_APPROVAL
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with open_runtime(c, resume=False) as rt:
                 resumed = await rt.resume_interrupted()
@@ -828,6 +846,12 @@ def serve_cmd(c: Context) -> None:
                     f"runtui serve: pid {os.getpid()} owns {c.db}; resumed {len(resumed)}"
                     " interrupted run(s)"
                 )
+                waiting = [r for r in rt.active_runs if rt.status_of(r) is waits]
+                if waiting:
+                    _log(
+                        f"{len(waiting)} run(s) wait for an approval"
+                        f" (`{c.command('approvals')}` lists them)"
+                    )
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(_log_runs, rt)
                     async for signum in signals:

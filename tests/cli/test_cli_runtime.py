@@ -132,6 +132,38 @@ def test_reject_fails_the_run_with_approval_rejected(db_path: Path) -> None:
     assert "reject by bo: not this week" in show.stdout
 
 
+def test_cancel_ends_a_waiting_run_and_withdraws_its_approval(
+    db_path: Path,
+) -> None:
+    run = runtui(db_path, "run", str(DEMO))
+    assert run.returncode == 7, run.stderr
+    approval_id = approval_id_in(run.stdout)
+    run_id = only_run(db_path)
+    cancel = runtui(db_path, "cancel", run_id)
+    assert cancel.returncode == 0, cancel.stderr
+    assert f"run {run_id} (demo): cancelled" in cancel.stdout
+    assert runtui(db_path, "cancel", run_id).returncode == 2  # already ended
+    assert "no pending approvals" in runtui(db_path, "approvals").stdout
+    late = runtui(db_path, "approve", approval_id)
+    assert late.returncode == 2
+    assert f"approval {approval_id} was already decided: reject by runtui" in late.stderr
+
+
+def test_run_exits_at_a_gate_only_after_the_other_branches_ran(
+    db_path: Path, tmp_path: Path
+) -> None:
+    wf = tmp_path / "branches.toml"
+    wf.write_text(
+        'name = "branches"\n\n[[tasks]]\nid = "gate"\nkind = "gate"\nprompt = "go?"\n\n'
+        '[[tasks]]\nid = "a"\nkind = "shell"\ncmd = "sleep 0.2; echo a"\n\n'
+        '[[tasks]]\nid = "b"\nkind = "shell"\nneeds = ["a"]\ncmd = "echo b"\n'
+    )
+    run = runtui(db_path, "run", str(wf))
+    assert run.returncode == 7, run.stderr
+    tasks = dict(query(db_path, "SELECT task_id, status FROM tasks"))
+    assert tasks == {"gate": "awaiting_approval", "a": "done", "b": "done"}
+
+
 def test_failing_run_exits_5_and_follow_prints_events_and_output(db_path: Path) -> None:
     run = runtui(db_path, "run", str(FAILING), "--follow")
     assert run.returncode == 5, run.stderr

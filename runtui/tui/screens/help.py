@@ -26,6 +26,7 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, under: Screen[object]) -> None:
         super().__init__()
         self.under = under
+        self.rows: list[tuple[str, str]] = []
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=True, header_style="bold", expand=True)
@@ -38,8 +39,10 @@ class HelpScreen(ModalScreen[None]):
                     continue
                 seen.add(binding.key)
                 key = binding.key_display or binding.key
-                table.add_row(key, binding.description or binding.action)
-        table.add_row("ctrl+p", "command palette: every action by name")
+                self.rows.append((key, binding.description or binding.action))
+        self.rows.append(("ctrl+p", "command palette: every action by name"))
+        for key, what in self.rows:
+            table.add_row(key, what)
         name = type(self.under).__name__.removesuffix("Screen").lower() or "screen"
         yield Static(table, id="help-body")
         self.border_title = f"keys: {name}"

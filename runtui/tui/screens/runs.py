@@ -63,6 +63,7 @@ class RunsScreen(RuntuiScreen):
         self.rows: dict[str, RunRow] = {}
         self.next_cursor: str | None = None
         self._status_due = 0.0
+        self._status_timer_set = False
         self._loading = False
 
     def compose(self) -> ComposeResult:
@@ -209,10 +210,22 @@ class RunsScreen(RuntuiScreen):
         if message.lagged or kinds & RUN_LEVEL:
             await self.reload()
         if message.lagged or kinds & STATUS_LEVEL:
-            now = time.monotonic()
-            if now >= self._status_due:
-                self._status_due = now + 0.5
-                await self.refresh_status_bar()
+            self._status_soon()
+
+    def _status_soon(self) -> None:
+        """Refresh the status bar at most twice a second, but never drop the last change."""
+        now = time.monotonic()
+        if self._status_timer_set:
+            return
+        delay = max(0.01, self._status_due - now)
+        self._status_timer_set = True
+
+        async def refresh() -> None:
+            self._status_timer_set = False
+            self._status_due = time.monotonic() + 0.5
+            await self.refresh_status_bar()
+
+        self.set_timer(delay, refresh)
 
     async def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         table = self.query_one("#runs", DataTable)

@@ -1,0 +1,135 @@
+"""The runs screen with the real runtime: listing, live updates, filters, paging, new run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from actors.runtime import Runtime
+from runtui.demo import demo_workflow_path
+from runtui.tui.app import RuntuiApp
+from runtui.tui.client import EmbeddedClient
+from runtui.tui.screens.runs import RunsScreen
+from tests.actors.conftest import finish, wf
+from tests.tui.conftest import until
+
+pytestmark = pytest.mark.anyio
+
+OK = 'name = "ok-flow"\n[[tasks]]\nid = "a"\nkind = "noop"'
+BAD = 'name = "bad-flow"\n[[tasks]]\nid = "a"\nkind = "shell"\ncmd = "exit 2"'
+GATE = 'name = "gated"\n[[tasks]]\nid = "g"\nkind = "gate"'
+
+
+def rows(app: RuntuiApp) -> list[list[str]]:
+    table = app.screen.query_one("#runs", DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_lists_runs_newest_first_and_updates_live(
+    runtime: Runtime, client: EmbeddedClient
+) -> None:
+    first = await runtime.submit(wf(OK))
+    await finish(runtime, first)
+    app = RuntuiApp(client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen) and len(rows(app)) == 1)
+        assert rows(app)[0][0] == "✓"
+        assert rows(app)[0][2] == "ok-flow"
+        second = await runtime.submit(wf(BAD))
+        await until(pilot, lambda: len(rows(app)) == 2 and rows(app)[0][3] == "failed")
+        assert rows(app)[0][0] == "✗"
+        assert rows(app)[0][4] == "FAILED"
+        gated = await runtime.submit(wf(GATE))
+        await until(pilot, lambda: len(rows(app)) == 3 and rows(app)[0][3] == "awaiting_approval")
+        assert rows(app)[0][0] == "⏸"
+        bar = str(app.screen.query_one("#status-bar", Static).render())
+        await until(
+            pilot,
+            lambda: (
+                "1 approval waiting" in str(app.screen.query_one("#status-bar", Static).render())
+            ),
+        )
+        assert "runtime up" in bar
+        del second, gated
+
+
+async def test_filters_by_text_and_result(runtime: Runtime, client: EmbeddedClient) -> None:
+    for text in (OK, OK, BAD):
+        await finish(runtime, await runtime.submit(wf(text)))
+    app = RuntuiApp(client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: len(rows(app)) == 3)
+        await pilot.press("4")  # failed
+        await until(pilot, lambda: len(rows(app)) == 1)
+        assert rows(app)[0][2] == "bad-flow"
+        await pilot.press("1")
+        await until(pilot, lambda: len(rows(app)) == 3)
+        await pilot.press("slash")
+        await pilot.press(*"ok-f")
+        await until(pilot, lambda: len(rows(app)) == 2)
+        assert {r[2] for r in rows(app)} == {"ok-flow"}
+        await pilot.press("escape")
+        await until(pilot, lambda: len(rows(app)) == 3)
+
+
+async def test_pages_through_many_runs(runtime: Runtime, client: EmbeddedClient) -> None:
+    for _ in range(230):
+        await runtime.submit(wf(GATE))  # stays waiting: cheap, and each is a row
+    app = RuntuiApp(client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: len(rows(app)) == 200)
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        assert screen.next_cursor is not None
+        for _ in range(8):  # page down to the end of what is loaded: the next page follows
+            await pilot.press("pagedown")
+        await until(pilot, lambda: len(rows(app)) == 230)
+        assert len(set(screen.rows)) == 230
+
+
+async def test_fresh_database_offers_the_demo(runtime: Runtime, client: EmbeddedClient) -> None:
+    demo = demo_workflow_path()
+    assert demo is not None
+    app = RuntuiApp(client, demo_path=demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        empty = str(app.screen.query_one("#empty", Static).render())
+        assert "No runs yet" in empty
+        assert "demo workflow" in empty
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press("enter")  # the dialog is pre-filled with the demo
+        await until(pilot, lambda: bool(runtime.active_runs))
+        (run_id,) = runtime.active_runs
+        assert (await runtime.reader.get_run(run_id)).workflow == "demo"
+
+
+async def test_read_only_refuses_a_new_run(
+    runtime: Runtime, client: EmbeddedClient, tmp_path: Path
+) -> None:
+    app = RuntuiApp(client, read_only=True, demo_path=demo_workflow_path())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, RunsScreen)  # no dialog opened
+        assert runtime.active_runs == []
+
+
+async def test_help_lists_the_screen_keys(runtime: Runtime, client: EmbeddedClient) -> None:
+    app = RuntuiApp(client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        from runtui.tui.screens.help import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+        body = " ".join(f"{k} {w}" for k, w in app.screen.rows)
+        for text in ("n New run", "/ Filter", "q Quit", "i Inbox", "command palette"):
+            assert text in body
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, RunsScreen)
