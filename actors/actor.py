@@ -82,6 +82,7 @@ class Actor(Generic[M]):
         self._send, self._recv = anyio.create_memory_object_stream[M](mailbox_size)
         self.restarts = 0
         self._stopping = False
+        self._busy = False
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -116,6 +117,11 @@ class Actor(Generic[M]):
 
     # --- lifecycle ---------------------------------------------------------------------------
 
+    @property
+    def quiet(self) -> bool:
+        """Nothing queued and nothing being handled (its effects are committed)."""
+        return not self._busy and self._recv.statistics().current_buffer_used == 0
+
     def stop(self) -> None:
         """Stop taking messages; the loop handles what is queued, then returns."""
         self._stopping = True
@@ -142,6 +148,7 @@ class Actor(Generic[M]):
                         batch.append(self._recv.receive_nowait())
                     except (anyio.WouldBlock, anyio.EndOfStream):
                         break
+                self._busy = True
                 try:
                     await self.handle_batch(batch)
                 except Exception as exc:
@@ -150,6 +157,8 @@ class Actor(Generic[M]):
                         if reply is not None:
                             reply.fail(exc)
                     raise
+                finally:
+                    self._busy = False
             await self.on_stop()
         finally:
             if self._stopping:  # stopped for good: nobody will answer what is left

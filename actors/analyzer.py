@@ -110,6 +110,13 @@ class Analyzer(StepActor[Any]):
             if task_id:
                 g.status[task_id] = TaskStatus.AWAITING_APPROVAL
         g.executed = [t for t, s in status.items() if s is TaskStatus.DONE]
+        for wave in range(wf.wave_count):  # finished before a restart: announced back then
+            if (
+                msg.carried
+                and all(status[t] in FINAL for t, w in g.waves.items() if w == wave)
+                and any(t in msg.carried for t, w in g.waves.items() if w == wave)
+            ):
+                g.waves_done.add(wave)
         self.graphs[msg.run_id] = g
         self._advance(g, out)
 

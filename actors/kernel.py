@@ -74,6 +74,7 @@ class RunCtl:
     failed: list[str] = field(default_factory=list)
     pending_approvals: dict[str, str] = field(default_factory=dict)  # approval id → kind
     carried: dict[str, TaskStatus] = field(default_factory=dict)  # results kept from a parent
+    plan_approved: bool = False
     halted: bool = False
     finalized: bool = False
 
@@ -236,7 +237,28 @@ class Kernel(StepActor[Any]):
             self._finalize(ctl, out, early=True)
             return
         self._move(ctl, RunPhase.AUTHORIZED, out, msg.reason or "policies allow")
-        if ctl.workflow.hitl >= HitlMode.APPROVE_PLAN:
+        self._after_authorized(ctl, out, msg.gate)
+
+    def _after_authorized(
+        self, ctl: RunCtl, out: Outbox, gate: ViolationData | None = None
+    ) -> None:
+        """Before execution: a human for a pre-run violation gate, then for the plan."""
+        if gate is not None:
+            self._request_approval(
+                m.RequestApproval(
+                    run_id=ctl.run_id,
+                    approval_id=new_id(self.clock()),
+                    approval_kind=ApprovalKind.VIOLATION.value,
+                    task_id=None,
+                    prompt=f"Policy violation before the run: {gate.reason}. Run anyway?",
+                    timeout_s=None,
+                    default_action=ApprovalDecision.REJECT,
+                    unblocks=[t.id for t in ctl.workflow.tasks],
+                ),
+                out,
+            )
+            return
+        if ctl.workflow.hitl >= HitlMode.APPROVE_PLAN and not ctl.plan_approved:
             approval_id = new_id(self.clock())
             self._request_approval(
                 m.RequestApproval(
@@ -256,11 +278,16 @@ class Kernel(StepActor[Any]):
         self._begin_execution(ctl, out, ctl.carried)
 
     def _begin_execution(
-        self, ctl: RunCtl, out: Outbox, carried: dict[str, TaskStatus], **resume: Any
+        self,
+        ctl: RunCtl,
+        out: Outbox,
+        carried: dict[str, TaskStatus],
+        status: RunStatus = RunStatus.RUNNING,
+        **resume: Any,
     ) -> None:
         if ctl.machine.phase is RunPhase.AUTHORIZED:
             self._move(ctl, RunPhase.EXECUTING, out)
-        self._set_status(ctl, RunStatus.RUNNING, out)
+        self._set_status(ctl, status, out)
         out.send(
             self.p.analyzer,
             m.BeginExecution(run_id=ctl.run_id, workflow=ctl.workflow, carried=carried, **resume),
@@ -510,6 +537,8 @@ class Kernel(StepActor[Any]):
         kind = ctl.pending_approvals[msg.approval_id].split("|")[0]
         if msg.decision is ApprovalDecision.APPROVE_WITH_EDITS and kind != ApprovalKind.PLAN.value:
             raise RuntuiError(f"approve_with_edits applies to plan approvals, not {kind} approvals")
+        for task_id in (msg.edits or {}).get("skip", []):
+            ctl.workflow.task(str(task_id))  # NotFoundError names an unknown id, before anything
         self._apply_decision(
             ctl, msg.approval_id, msg.decision, msg.reason, msg.decided_by, msg.edits, out
         )
@@ -544,7 +573,22 @@ class Kernel(StepActor[Any]):
                 RunStatus.RUNNING if ctl.machine.phase is RunPhase.EXECUTING else RunStatus.QUEUED
             )
             self._set_status(ctl, waiting_status, out, f"approval {decision.value}")
+        pre_run = kind == ApprovalKind.VIOLATION.value and ctl.machine.phase is RunPhase.AUTHORIZED
+        if pre_run:
+            if decision is ApprovalDecision.REJECT:
+                self._stop(
+                    m.StopRun(
+                        run_id=ctl.run_id,
+                        reason=RunTerminationReason.APPROVAL_REJECTED,
+                        error=f"pre-run violation gate rejected by {decided_by}: {reason}",
+                    ),
+                    out,
+                )
+            else:
+                self._after_authorized(ctl, out)
+            return
         if kind == ApprovalKind.PLAN.value:
+            ctl.plan_approved = True
             if decision is ApprovalDecision.REJECT:
                 self._stop(
                     m.StopRun(
@@ -628,11 +672,10 @@ class Kernel(StepActor[Any]):
                 ctl,
                 out,
                 plan.carried,
+                RunStatus.AWAITING_APPROVAL if waiting else RunStatus.RUNNING,
                 attempts_so_far=plan.attempts_so_far,
                 pending_approvals=task_approvals,
             )
-            if waiting:
-                self._set_status(ctl, RunStatus.AWAITING_APPROVAL, out, "approval pending")
         elif phase is RunPhase.GOVERNANCE_CHECK:
             self._set_status(ctl, RunStatus.RUNNING, out, "resumed")
             self._check_governance(ctl, out, deadline_passed=True)

@@ -50,6 +50,7 @@ class AuthorizationResult(Msg, frozen=True):
     allowed: bool
     violation: ViolationData | None = None
     reason: str = ""
+    gate: ViolationData | None = None  # allowed, but a human must agree first
 
 
 class ExecutionComplete(Msg, frozen=True):

@@ -361,7 +361,23 @@ class Runtime:
             ctl.status is RunStatus.AWAITING_APPROVAL for ctl in self.kernel.runs.values()
         )
         d = self.dispatcher
-        return waiting and not d.queue and d.active == 0 and not self.poller.watches
+        actors = (
+            self.kernel,
+            self.analyzer,
+            d,
+            self.poller,
+            self.governance,
+            self.incident,
+            self.trace,
+        )
+        return (
+            waiting
+            and all(a.quiet for a in actors)
+            and not any(g.inflight for g in self.analyzer.graphs.values())
+            and not d.queue
+            and d.active == 0
+            and not self.poller.watches
+        )
 
     async def wait_idle(self) -> None:
         """Return once the runtime is idle (see `is_idle`): the point where a one-shot CLI

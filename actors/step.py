@@ -89,9 +89,12 @@ class StepActor(Actor[M], Generic[M]):
     async def handle_batch(self, batch: Sequence[M]) -> None:
         out = Outbox(self.clock)
         for message in batch:
+            marks = (len(out.events), len(out.sends), len(out.replies), len(out.after))
             try:
                 await self.on_message(message, out)
-            except RuntuiError as exc:  # refused on purpose: tell the asker, keep going
+            except RuntuiError as exc:  # refused on purpose: undo its effects, tell the asker
+                del out.events[marks[0] :], out.sends[marks[1] :]
+                del out.replies[marks[2] :], out.after[marks[3] :]
                 reply = reply_of(message)
                 if reply is None:
                     log.warning("%s refused %s: %s", self.name, type(message).__name__, exc)

@@ -49,7 +49,7 @@ class OwnerLock:
             os.close(fd)
             raise DatabaseLockedError(
                 f"database {self.path.with_suffix('')} is owned by {holder}; "
-                "stop that process or use its API (runtui --server URL)"
+                "stop it first; read-only commands (runs ls, runs show, approvals) work beside it"
             ) from None
         try:
             self._describe_holder(fd)

@@ -97,6 +97,7 @@ class GovernanceFacade(StepActor[Any]):
     def _authorize(self, msg: m.Authorize, out: Outbox) -> None:
         gov = self.runs.setdefault(msg.run_id, RunGovernance(msg.workflow))
         denial: ViolationData | None = None
+        gate: ViolationData | None = None
         for task in msg.workflow.tasks:
             commands = _commands_of(task)
             for policy in msg.workflow.policies:
@@ -109,6 +110,8 @@ class GovernanceFacade(StepActor[Any]):
                     )
                     if policy.action is ViolationAction.STOP and denial is None:
                         denial = v
+                    elif policy.action is ViolationAction.APPROVE and gate is None:
+                        gate = v
         ack(out, self.kernel, msg.run_id, *POLICY_EXPECTATION)
         assert self.kernel is not None
         out.send(
@@ -117,6 +120,7 @@ class GovernanceFacade(StepActor[Any]):
                 run_id=msg.run_id,
                 allowed=denial is None,
                 violation=denial,
+                gate=gate if denial is None else None,
                 reason=denial.reason if denial else "policies allow",
             ),
         )

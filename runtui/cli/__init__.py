@@ -187,18 +187,13 @@ class Context:
         if self._logging:
             return
         self._logging = True
-        path = Path(self.settings.log_file)
-        root = logging.getLogger()
+        from runtui.logs import log_to_file
+
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
-        except OSError:
-            handler = logging.NullHandler()  # an unwritable log dir must not stop a run
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-        )
-        root.addHandler(handler)
-        root.setLevel(self.settings.log_level.value)
+            log_to_file(Path(self.settings.log_file), self.settings.log_level.value)
+        except OSError as exc:  # an unwritable log dir must not stop a run
+            click.echo(f"runtui: warning: not logging to {self.settings.log_file}: {exc}", err=True)
+            logging.getLogger().addHandler(logging.NullHandler())
 
 
 def _quote(word: str) -> str:

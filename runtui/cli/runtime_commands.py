@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from runtui.domain.events import EventEnvelope
     from runtui.domain.health import WorkflowHealth
     from store.queries import StoreReader
-    from store.rows import RunRow
+    from store.rows import ApprovalRow, RunRow
 
 #: How long the runtime must stay idle, with nothing committed, before a command exits. Covers
 #: the moment between one actor's commit and the next actor's reaction (see `drive`).
@@ -425,7 +425,7 @@ def approvals_cmd(c: Context, as_json: bool) -> None:
     _run(go)
 
 
-async def _decidable(c: Context, approval_id: str) -> Any:
+async def _decidable(c: Context, approval_id: str) -> ApprovalRow:
     """The approval, checked from the store before anything is owned: unknown (exit 3),
     already decided (exit 2, naming the first decision, as the runtime would), or pending for
     a run that has ended (exit 2)."""
@@ -446,7 +446,7 @@ async def _decidable(c: Context, approval_id: str) -> Any:
     return ap
 
 
-async def _check_edits(c: Context, ap: Any, edits: dict[str, Any]) -> None:
+async def _check_edits(c: Context, ap: ApprovalRow, edits: dict[str, Any]) -> None:
     """Plan edits name tasks of the run's workflow: checked here, before the runtime sees
     them, so a typo is refused without deciding anything."""
     from actors.resume import load_workflow_of
@@ -472,7 +472,7 @@ async def _check_edits(c: Context, ap: Any, edits: dict[str, Any]) -> None:
         )
 
 
-def _what(ap: Any) -> str:
+def _what(ap: ApprovalRow) -> str:
     return f"{ap.kind.value} approval" + (f" for {ap.task_id}" if ap.task_id else "")
 
 
@@ -660,6 +660,8 @@ def resume_cmd(c: Context, run_id: str | None, follow: bool, as_json: bool) -> N
         from runtui.domain.status import RunStatus
 
         if run_id is None:
+            if follow or as_json:
+                raise UsageProblem("--follow and --json need a RUN_ID")
             async with open_runtime(c, resume=False) as rt:
                 resumed = await rt.resume_interrupted()
                 if not resumed:

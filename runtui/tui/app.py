@@ -21,6 +21,7 @@ from actors.bus import Lagged
 from runtui.domain.errors import RuntuiError
 from runtui.domain.events import EventEnvelope
 from runtui.tui.client import RuntimeClient
+from runtui.tui.commands import RuntuiCommands
 from runtui.tui.messages import EventsArrived
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class RuntuiApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "runtui"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {RuntuiCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help", key_display="?"),

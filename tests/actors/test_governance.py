@@ -155,3 +155,20 @@ async def test_python_task_usage_counts_toward_budget(runtime: Runtime) -> None:
     run = await finish(runtime, run_id)
     assert run.termination_reason is RunTerminationReason.BUDGET_EXCEEDED
     assert run.stopped_at_step == 0
+
+
+async def test_high_safety_violation_asks_before_the_run(runtime: Runtime) -> None:
+    policy = (
+        'id = "careful"\nseverity = "high"\ntype = "safety_violation"\ncommands = ["rm\\\\s+-rf"]'
+    )
+    tasks = '[[tasks]]\nid = "clean"\nkind = "shell"\ncmd = "echo rm -rf /nothing"'
+    run_id = await runtime.submit(wf(policy_wf(policy, tasks)))
+    approval = await next_approval(runtime, run_id)
+    assert approval.kind.value == "violation"
+    assert "before the run" in approval.prompt
+    assert (await runtime.reader.get_run(run_id)).phase is RunPhase.AUTHORIZED
+    assert await runtime.reader.attempts_of(run_id) == []  # nothing ran yet
+    await runtime.reject(approval.approval_id, reason="no deletes today")
+    run = await finish(runtime, run_id)
+    assert run.termination_reason is RunTerminationReason.APPROVAL_REJECTED
+    assert await runtime.reader.attempts_of(run_id) == []

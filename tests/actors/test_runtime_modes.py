@@ -192,3 +192,30 @@ poll_interval_s = 0.1
     assert run.status is RunStatus.SUCCEEDED
     (attempt,) = await runtime.reader.attempts_of(run.run_id)
     assert (attempt.status, attempt.external_id) == ("completed", str(job))
+
+
+async def test_refused_plan_edits_record_nothing(runtime: Runtime) -> None:
+    from runtui.domain.errors import NotFoundError
+
+    run_id = await runtime.submit(wf('name = "p"\nhitl = "approve_plan"\n' + TWO_TASKS))
+    approval = await next_approval(runtime, run_id)
+    with pytest.raises(NotFoundError, match="no task 'zz'"):
+        await runtime.approve(approval.approval_id, edits={"skip": ["zz"]})
+    row = (await runtime.reader.approvals_of(run_id))[0]
+    assert row.decision is None  # still pending, nothing half-recorded
+    await runtime.approve(approval.approval_id, edits={"skip": ["nop"]})
+    assert (await finish(runtime, run_id)).status is RunStatus.SUCCEEDED
+
+
+async def test_idle_waits_for_a_parallel_branch(runtime: Runtime) -> None:
+    text = (
+        'name = "par"\n[[tasks]]\nid = "gate"\nkind = "gate"\n'
+        '[[tasks]]\nid = "a"\nkind = "shell"\ncmd = "sleep 0.3"\n'
+        '[[tasks]]\nid = "b"\nkind = "noop"\nneeds = ["a"]\n'
+        '[[tasks]]\nid = "c"\nkind = "noop"\nneeds = ["b"]'
+    )
+    run_id = await runtime.submit(wf(text))
+    with anyio.fail_after(20):
+        await runtime.wait_idle()
+    status = {t.task_id: t.status for t in await runtime.reader.tasks_of(run_id)}
+    assert status == {"gate": "awaiting_approval", "a": "done", "b": "done", "c": "done"}

@@ -160,7 +160,7 @@ def test_run_exits_at_a_gate_only_after_the_other_branches_ran(
     )
     run = runtui(db_path, "run", str(wf))
     assert run.returncode == 7, run.stderr
-    tasks = dict(query(db_path, "SELECT task_id, status FROM tasks"))
+    tasks = {str(t): str(s) for t, s in query(db_path, "SELECT task_id, status FROM tasks")}
     assert tasks == {"gate": "awaiting_approval", "a": "done", "b": "done"}
 
 

@@ -52,7 +52,8 @@ class EditsDialog(ModalScreen[dict[str, Any] | None]):
             listing.append(", ".join(self.tasks) or "none", style="not bold")
             yield Static(listing, id="tasks")
             yield Label("Skip these tasks (ids, comma-separated):")
-            yield Input(placeholder="e.g. docs, announce", id="skip")
+            example = ", ".join(self.tasks[-2:]) or "task-id"
+            yield Input(placeholder=f"e.g. {example}", id="skip")
             yield Static("", id="problem")
             with Horizontal():
                 yield Button("Approve with edits", variant="primary", id="approve")

@@ -1,0 +1,421 @@
+"""One run: its phases, its waves of tasks, what governance saw, and its event log, live.
+
+On open it reads the run, its tasks and governance records, and only the TAIL of its events
+(plus the first few, for the phase times), so a run with 100k events opens as fast as a small
+one. Each coalesced `EventsArrived` tick appends this run's new events to the log and re-reads
+only what those kinds can change (never on output lines), at most once per tick; a `lagged`
+tick re-reads everything. The keys act on the run through the runtime client; read-only mode
+hides them and says so when pressed.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Footer, Input, Static
+
+from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated
+from runtui.domain.views import ApprovalRow, AuditRows, IncidentRow, RunRow, TaskRow, ViolationRow
+from runtui.tui.glyphs import RUN_STYLE, duration, run_glyph, short_id
+from runtui.tui.messages import EventsArrived
+from runtui.tui.screens.base import RuntuiScreen
+from runtui.tui.widgets.event_log import EventLog
+from runtui.tui.widgets.phase_diagram import PhaseDiagram, PhaseState, PhaseStep
+from runtui.tui.widgets.violations_panel import ViolationsPanel
+from runtui.tui.widgets.waves_view import WavesView
+
+TAIL = 2000  # events rendered on open
+HEAD = 200  # first events read on open, for the early phase changes
+PAGE = 1000  # older events per `[`
+NARROW_BELOW = 100  # columns: stack the panels
+SHORT_BELOW = 32  # rows: shrink the panels
+
+#: What each kind of event can change, so a tick re-reads only that (output changes nothing).
+RUN_KINDS = frozenset(
+    {
+        "run.status",
+        "phase.changed",
+        "run.terminated",
+        "run.summary",
+        "wave.completed",
+        "violation.recorded",
+        "approval.requested",
+        "approval.decided",
+    }
+)
+TASK_KINDS = frozenset({"task.declared", "task.status", "attempt.started", "attempt.status"})
+GOVERNANCE_KINDS = frozenset(
+    {"violation.recorded", "incident.opened", "audit.expected", "audit.acked", "run.terminated"}
+)
+APPROVAL_KINDS = frozenset({"approval.requested", "approval.decided", "run.terminated"})
+MUTATING_ACTIONS = frozenset({"approve", "reject", "rewind", "cancel", "resume"})
+MUTATING_KEYS = frozenset({"a", "x", "w", "c", "R"})
+
+
+class RunScreen(RuntuiScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "approve", "Approve", id="run.approve", tooltip="approve the oldest pending"),
+        Binding("x", "reject", "Reject", id="run.reject", tooltip="reject (asks for a reason)"),
+        Binding("w", "rewind", "Rewind", id="run.rewind", tooltip="fork the run from a wave"),
+        Binding("c", "cancel", "Cancel", id="run.cancel", tooltip="stop the run"),
+        Binding("R", "resume", "Resume", id="run.resume", tooltip="resume an interrupted run"),
+        Binding("f", "follow", "Follow", id="run.follow", tooltip="keep the newest event in view"),
+        Binding("slash", "filter", "Filter", id="run.filter", key_display="/"),
+        Binding("left_square_bracket", "older", "Older", id="run.older", key_display="["),
+        Binding("t", "time", "Time", id="run.time", tooltip="run-relative or wall-clock times"),
+        Binding(
+            "z", "zoom", "Zoom", id="run.zoom", tooltip="fill the screen with the focused panel"
+        ),
+        Binding("escape", "back", "Back", id="run.back", tooltip="back to the previous screen"),
+    ]
+    DEFAULT_CSS = """
+    RunScreen #run-header { height: auto; max-height: 2; padding: 0 1; background: $panel; }
+    RunScreen #approval-line { height: 1; padding: 0 1; color: $warning; display: none; }
+    RunScreen #middle { height: auto; max-height: 16; }
+    RunScreen #waves { width: 1fr; max-height: 16; }
+    RunScreen #violations { width: 1fr; max-height: 16; }
+    RunScreen #log-filter { height: 3; margin: 0 1; display: none; }
+    RunScreen #events { height: 1fr; min-height: 5; }
+    RunScreen.short #middle { max-height: 10; }
+    RunScreen.short #waves, RunScreen.short #violations { max-height: 10; }
+    RunScreen.narrow #middle { layout: vertical; max-height: 12; }
+    RunScreen.narrow #waves, RunScreen.narrow #violations { width: 1fr; max-height: 7; }
+    RunScreen.narrow.short #waves, RunScreen.narrow.short #violations { max-height: 5; }
+    RunScreen.short PhaseDiagram, RunScreen.short WavesView, RunScreen.short ViolationsPanel,
+    RunScreen.short EventLog { border: none; border-top: round $primary-darken-1; }
+    RunScreen.short WavesView:focus, RunScreen.short ViolationsPanel:focus,
+    RunScreen.short EventLog:focus { border: none; border-top: round $accent; }
+    """
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.run: RunRow | None = None
+        self.tasks: list[TaskRow] = []
+        self.violations: list[ViolationRow] = []
+        self.incidents: list[IncidentRow] = []
+        self.audit = AuditRows(expectations=[], acks=[])
+        self.approvals: list[ApprovalRow] = []
+        self.forks: list[RunRow] = []
+        self.steps: dict[int, PhaseStep] = {}
+        self.reloads = 0  # data re-reads (tests check that output alone causes none)
+        self.header = Text()
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="run-header")
+        yield Static(id="approval-line")
+        yield PhaseDiagram(clock=self.rt_app.clock, id="phases")
+        with Horizontal(id="middle"):
+            yield WavesView(id="waves")
+            yield ViolationsPanel(id="violations")
+        yield Input(
+            placeholder="filter the log: a kind or any text (enter: keep, esc: clear)",
+            id="log-filter",
+        )
+        yield EventLog(id="events")
+        yield Footer()
+
+    @property
+    def log_view(self) -> EventLog:
+        return self.query_one("#events", EventLog)
+
+    async def on_mount(self) -> None:
+        self._fit(self.size.width, self.size.height)
+        self.log_view.focus()
+        await self.reload_everything()
+        self.set_interval(1.0, self._tick)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        narrow = 0 < width < NARROW_BELOW
+        self.set_class(narrow, "narrow")
+        self.set_class(0 < height < SHORT_BELOW, "short")
+        for footer in self.query(Footer):
+            footer.compact = narrow
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def reload_everything(self) -> None:
+        """Open, or re-read after the feed lagged: the run, its records and the log's tail."""
+        run = await self.rt_app.attempt(self.client.get_run(self.run_id))
+        if run is None:
+            self.query_one("#run-header", Static).update(
+                Text(f"run {self.run_id} not found (esc: back)", style="bold red")
+            )
+            return
+        self.run = run
+        total = await self.client.count_events(self.run_id)
+        last = max(run.last_seq, total)
+        tail = await self.client.events_after(self.run_id, max(0, last - TAIL), TAIL)
+        if tail and tail[0].seq > 1:
+            self._note_phases(await self.client.events_after(self.run_id, 0, HEAD))
+        self._note_phases(tail)
+        self.log_view.set_events(tail, total=total, origin=run.created_at)
+        await self._reload(run=False, tasks=True, governance=True, approvals=True, forks=True)
+
+    async def _reload(
+        self,
+        *,
+        run: bool = True,
+        tasks: bool = False,
+        governance: bool = False,
+        approvals: bool = False,
+        forks: bool = False,
+    ) -> None:
+        self.reloads += 1
+        client, rid = self.client, self.run_id
+        if run:
+            fresh = await self.rt_app.attempt(client.get_run(rid))
+            if fresh is None:
+                return
+            self.run = fresh
+        if tasks:
+            self.tasks = await client.tasks_of(rid)
+        if governance:
+            self.violations = await client.violations_of(rid)
+            self.incidents = await client.incidents_of(rid)
+            self.audit = await client.audit_of(rid)
+        if approvals:
+            self.approvals = sorted(
+                (a for a in await client.approvals_of(rid) if a.pending),
+                key=lambda a: (a.requested_at, a.approval_id),
+            )
+        if forks:
+            self.forks = await client.forks_of(rid)
+        self._show(tasks=tasks, governance=governance or run)
+
+    def _note_phases(self, events: list[EventEnvelope]) -> None:
+        for env in events:
+            if isinstance(env.body, PhaseChanged):
+                b = env.body
+                self.steps[env.seq] = PhaseStep(env.ts, b.from_phase, b.to_phase, b.reason)
+
+    # --- showing -----------------------------------------------------------------------------
+
+    def _show(self, *, tasks: bool = True, governance: bool = True) -> None:
+        run = self.run
+        if run is None:
+            return
+        self._show_header()
+        self.query_one("#phases", PhaseDiagram).show(
+            PhaseState(
+                created_at=run.created_at,
+                current=run.phase,
+                steps=tuple(self.steps[s] for s in sorted(self.steps)),
+                ended_at=run.ended_at,
+                glyph=run_glyph(run.status),
+                style=RUN_STYLE[run.status],
+            )
+        )
+        if tasks:
+            self.query_one("#waves", WavesView).show(self.tasks)
+        if governance:
+            self.query_one("#violations", ViolationsPanel).show(
+                run, self.violations, self.incidents, self.audit, now=self.rt_app.clock()
+            )
+
+    def _show_header(self) -> None:
+        run = self.run
+        if run is None:
+            return
+        style = RUN_STYLE[run.status]
+        end = run.ended_at if run.ended_at is not None else self.rt_app.clock()
+        waves = sorted({t.wave for t in self.tasks})
+        text = Text(no_wrap=False, end="")
+        text.append(f"run {short_id(run.run_id)}", style="bold")
+        text.append(f"  {run.workflow}", style="bold")
+        text.append(f"  {run_glyph(run.status)} {run.status.value}", style=style)
+        text.append(f"  {run.phase.value}")
+        if waves:
+            current = "—" if run.wave_index is None else str(run.wave_index)
+            text.append(f"  wave {current}/{waves[-1]}")
+        text.append(f"  {duration(max(0.0, end - run.created_at))}")
+        text.append("     parent: ", style="dim")
+        if run.parent_run_id:
+            text.append(short_id(run.parent_run_id))
+            if run.rewound_from_wave is not None:
+                text.append(f" (rewind@{run.rewound_from_wave})", style="dim")
+        else:
+            text.append("—")
+        text.append("  forks: ", style="dim")
+        text.append(str(len(self.forks)))
+        if self.forks:
+            ids = ", ".join(short_id(f.run_id) for f in self.forks[:2])
+            more = "…" if len(self.forks) > 2 else ""
+            text.append(f" ({ids}{more})", style="dim")
+        self.header = text
+        self.query_one("#run-header", Static).update(text)
+        line = self.query_one("#approval-line", Static)
+        line.display = bool(self.approvals)
+        if self.approvals:
+            a = self.approvals[0]
+            what = f"{a.kind.value} gate" + (f" {a.task_id}" if a.task_id else "")
+            more = f" (+{len(self.approvals) - 1} more)" if len(self.approvals) > 1 else ""
+            keys = "" if self.rt_app.read_only else "   a approve · x reject"
+            line.update(f"⏸ waiting for approval: {what}: {a.prompt or '—'}{more}{keys}")
+
+    def _tick(self) -> None:
+        if self.run is not None and not self.run.status.is_terminal:
+            self._show_header()
+
+    # --- live --------------------------------------------------------------------------------
+
+    async def on_events_arrived(self, message: EventsArrived) -> None:
+        if message.lagged:
+            await self.reload_everything()
+            return
+        mine = [e for e in message.events if e.run_id == self.run_id]
+        forked = any(
+            isinstance(e.body, RunCreated) and e.body.parent_run_id == self.run_id
+            for e in message.events
+        )
+        if not mine and not forked:
+            return
+        log = self.log_view
+        if mine and mine[0].seq > log.last_seq + 1 and log.last_seq:  # a gap: fill it
+            missed = await self.client.events_after(self.run_id, log.last_seq, TAIL)
+            self._note_phases(missed)
+            log.append(missed)
+        self._note_phases(mine)
+        log.append(mine)
+        kinds = {e.kind for e in mine}
+        if kinds & (RUN_KINDS | TASK_KINDS | GOVERNANCE_KINDS | APPROVAL_KINDS) or forked:
+            await self._reload(
+                tasks=bool(kinds & TASK_KINDS),
+                governance=bool(kinds & GOVERNANCE_KINDS),
+                approvals=bool(kinds & APPROVAL_KINDS),
+                forks=forked,
+            )
+
+    async def on_event_log_older_wanted(self, message: EventLog.OlderWanted) -> None:
+        log = self.log_view
+        if log.is_full:
+            self.notify("the log holds its maximum; filter to narrow it", severity="warning")
+            return
+        older = await self.rt_app.attempt(
+            self.client.events_before(self.run_id, message.before, PAGE)
+        )
+        if older:
+            self._note_phases(older)
+            log.prepend(older)
+
+    # --- read-only ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Mutating actions do not exist in read-only mode (the footer does not show them)."""
+        return not (action in MUTATING_ACTIONS and self.rt_app.read_only)
+
+    def on_key(self, event: events.Key) -> None:
+        # Hidden bindings do not fire; say why instead of ignoring the key silently.
+        if isinstance(self.focused, Input):
+            return
+        if event.key in MUTATING_KEYS and self.rt_app.read_only:
+            event.stop()
+            self.rt_app.refuse_read_only()
+
+    # --- actions on the run ------------------------------------------------------------------
+
+    async def _pending(self, verb: str) -> ApprovalRow | None:
+        await self._reload(run=False, approvals=True)
+        if not self.approvals:
+            self.notify(f"nothing to {verb}: this run has no pending approval", severity="warning")
+            return None
+        return self.approvals[0]
+
+    async def action_approve(self) -> None:
+        if self.rt_app.refuse_read_only() or (a := await self._pending("approve")) is None:
+            return
+        label = a.task_id or a.kind.value
+        await self.rt_app.attempt(self.client.approve(a.approval_id), success=f"approved: {label}")
+        await self._reload(approvals=True)
+
+    async def action_reject(self) -> None:
+        if self.rt_app.refuse_read_only() or (a := await self._pending("reject")) is None:
+            return
+        from runtui.tui.dialogs.reject import RejectDialog
+
+        async def rejected(reason: str | None) -> None:
+            if not reason:
+                return
+            await self.rt_app.attempt(
+                self.client.reject(a.approval_id, reason=reason),
+                success=f"rejected: {a.task_id or a.kind.value}",
+            )
+            await self._reload(approvals=True)
+
+        what = f"{a.kind.value} gate" + (f" {a.task_id}" if a.task_id else "")
+        self.app.push_screen(RejectDialog(f"{what}: {a.prompt or '—'}"), rejected)
+
+    def action_rewind(self) -> None:
+        from runtui.tui.dialogs.rewind import rewind_and_open
+
+        rewind_and_open(self.rt_app, self.run_id, len({t.wave for t in self.tasks}))
+
+    async def action_cancel(self) -> None:
+        if self.rt_app.refuse_read_only():
+            return
+        if self.run is not None and self.run.status.is_terminal:
+            self.notify(f"the run already ended ({self.run.status.value})", severity="warning")
+            return
+        await self.rt_app.attempt(self.client.cancel(self.run_id), success="cancel requested")
+
+    async def action_resume(self) -> None:
+        if self.rt_app.refuse_read_only():
+            return
+        await self.rt_app.attempt(self.client.resume(self.run_id), success="resumed")
+
+    # --- the log -----------------------------------------------------------------------------
+
+    def action_follow(self) -> None:
+        log = self.log_view
+        log.follow = not log.follow
+
+    def action_time(self) -> None:
+        log = self.log_view
+        log.relative_time = not log.relative_time
+
+    def action_older(self) -> None:
+        log = self.log_view
+        if not log.has_older:
+            self.notify("the log starts at the first event", timeout=3)
+        log.request_older()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#log-filter", Input)
+        box.display = True
+        box.value = self.log_view.filter_text
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "log-filter":
+            self.log_view.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "log-filter":
+            event.input.display = False
+            self.log_view.focus()
+
+    def action_zoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            return
+        focused = self.focused
+        target = focused if isinstance(focused, WavesView | ViolationsPanel) else self.log_view
+        self.maximize(target, container=False)
+
+    def action_back(self) -> None:
+        box = self.query_one("#log-filter", Input)
+        if box.display:
+            box.display = False
+            box.value = ""
+            self.log_view.set_filter("")
+            self.log_view.focus()
+            return
+        self.app.pop_screen()

@@ -1,0 +1,142 @@
+"""What governance saw: violations, how the run was stopped, the audit reconciliation, incidents.
+
+▲ critical  token_limit  "10k token budget"  step 2
+  threshold 10,000 tokens · actual 12,000 tokens
+  12000 tokens used, budget 10000
+  → stopped the run
+Stopped  budget_exceeded at step 2
+  10k token budget: 12000 tokens used, budget 10000
+Audit  4/4 acked · missing — · drift — · stale no
+Incidents (2) ...
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from runtui.domain.audit import AckStatus, AuditExpectation, DomainAck, Reconciliation, reconcile
+from runtui.domain.termination import RunTerminationReason
+from runtui.domain.views import AuditRows, IncidentRow, RunRow, ViolationRow
+from runtui.tui.glyphs import SEVERITY_STYLE
+from runtui.tui.widgets.event_lines import quantity
+
+ACTION_TEXT = {
+    "stop": "→ stopped the run",
+    "approve": "→ asked a human (approval gate)",
+    "warn": "→ warning only; the run went on",
+}
+
+
+def reconcile_rows(audit: AuditRows, *, now: float) -> Reconciliation:
+    expectations = [
+        AuditExpectation(d, a, deadline, bool(live)) for d, a, deadline, live in audit.expectations
+    ]
+    acks = [DomainAck(d, a, AckStatus(s), r, e) for d, a, s, r, e in audit.acks]
+    return reconcile(expectations, acks, now=now)
+
+
+def audit_line(audit: AuditRows, *, now: float, live: bool) -> Text:
+    """`Audit  N/M acked · missing … · drift … · stale …`; while the run is live the liveness
+    expectation (acked at finalize) is not counted as missing."""
+    rec = reconcile_rows(audit, now=now)
+    liveness = {(d, a) for d, a, _, is_live in audit.expectations if is_live}
+    missing = [k for k in rec.missing if not (live and k in liveness and k not in rec.stale)]
+    acked = len(rec.expected) - len(rec.missing)
+
+    def names(keys: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> str:
+        return ", ".join(action for _, action in keys) or "—"
+
+    text = Text(no_wrap=False, end="")
+    text.append("Audit  ", style="bold")
+    ok = not (missing or rec.drift or rec.stale or rec.failed)
+    text.append(f"{acked}/{len(rec.expected)} acked", style="green" if ok else "yellow")
+    text.append(f" · missing {names(missing)}", style="red" if missing else "")
+    text.append(f" · drift {names(rec.drift)}", style="yellow" if rec.drift else "")
+    text.append(
+        f" · stale {names(rec.stale) if rec.stale else 'no'}", style="bold red" if rec.stale else ""
+    )
+    if rec.failed:
+        text.append(f" · failed {names(rec.failed)}", style="red")
+    return text
+
+
+def violation_text(v: ViolationRow) -> Text:
+    style = SEVERITY_STYLE[v.severity]
+    text = Text(end="")
+    text.append("▲ ", style=style)
+    text.append(f"{v.severity.value}", style=style)
+    text.append(f"  {v.violation_type.value}", style="bold")
+    text.append(f'  "{v.policy_name}"  step {v.step_index}')
+    if v.threshold_value is not None or v.actual_value is not None:
+        text.append(
+            f"\n  threshold {quantity(v.violation_type, v.threshold_value)}"
+            f" · actual {quantity(v.violation_type, v.actual_value)}"
+        )
+    if v.reason:
+        text.append(f"\n  {v.reason}", style="italic")
+    text.append(f"\n  {ACTION_TEXT.get(v.action, '→ ' + v.action)}", style=style)
+    return text
+
+
+def termination_text(run: RunRow) -> Text | None:
+    reason = run.termination_reason
+    if reason is None or reason is RunTerminationReason.COMPLETED:
+        return None
+    text = Text(end="")
+    text.append("Stopped  " if run.status.value == "cancelled" else "Ended  ", style="bold")
+    text.append(reason.value, style="bold red")
+    if run.stopped_at_step is not None:
+        text.append(f" at step {run.stopped_at_step}")
+    if run.error_message:
+        text.append(f"\n  {run.error_message}")
+    return text
+
+
+class ViolationsPanel(VerticalScroll):
+    DEFAULT_CSS = """
+    ViolationsPanel { border: round $primary-darken-1; padding: 0 1; height: auto; }
+    ViolationsPanel:focus { border: round $accent; }
+    ViolationsPanel > Static { width: 1fr; height: auto; }
+    """
+
+    text = Text()  # what is shown (tests read it)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("loading…", style="dim"), id="violations-body")
+
+    def on_mount(self) -> None:
+        self.border_title = "Violations"
+
+    def show(
+        self,
+        run: RunRow,
+        violations: list[ViolationRow],
+        incidents: list[IncidentRow],
+        audit: AuditRows,
+        *,
+        now: float,
+    ) -> None:
+        parts: list[Text] = []
+        ended = termination_text(run)
+        if ended is not None:  # first: it is why the run is over
+            parts.append(ended)
+        if violations:
+            parts += [violation_text(v) for v in violations]
+        else:
+            parts.append(Text("✓ no violations", style="green"))
+        parts.append(audit_line(audit, now=now, live=not run.status.is_terminal))
+        incident_text = Text(end="")
+        incident_text.append("Incidents  ", style="bold")
+        if not incidents:
+            incident_text.append("none", style="dim")
+        for inc in incidents:
+            incident_text.append("\n  ▲ ", style=SEVERITY_STYLE[inc.severity])
+            incident_text.append(f"{inc.severity.value:<8}", style=SEVERITY_STYLE[inc.severity])
+            incident_text.append(f" {inc.title}")
+        parts.append(incident_text)
+        self.border_title = f"Violations ({len(violations)})"
+        self.text = Text("\n", end="").join(parts)
+        self.query_one("#violations-body", Static).update(self.text)
