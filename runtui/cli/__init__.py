@@ -214,14 +214,38 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.version_option(__version__, prog_name="runtui")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="SQLite database file.")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="TOML config file.")
+@click.option("--read-only", is_flag=True, help="The terminal UI without mutating actions.")
 @click.pass_context
-def main(ctx: click.Context, db: Path | None, config: Path | None) -> None:
-    """runtui: governed runs, orchestrated and watched from the terminal."""
+def main(ctx: click.Context, db: Path | None, config: Path | None, read_only: bool) -> None:
+    """runtui: governed runs, orchestrated and watched from the terminal.
+
+    With no command, opens the terminal UI on the database, with the runtime embedded (it
+    resumes interrupted runs and drives them while the UI is open).
+    """
     ctx.obj = Context(db, config)
     if ctx.invoked_subcommand is None:
-        from runtui.cli.store_commands import db_info
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            from runtui.cli.store_commands import db_info
 
-        ctx.invoke(db_info)
+            click.echo("runtui: not a terminal; showing the database instead of the UI", err=True)
+            ctx.invoke(db_info)
+            return
+        ctx.invoke(tui, read_only=read_only)
+
+
+@main.command("tui")
+@click.option("--read-only", is_flag=True, help="Hide and refuse mutating actions.")
+@click.pass_context
+def tui(ctx: click.Context, read_only: bool) -> None:
+    """The terminal UI (what `runtui` with no command opens)."""
+    c: Context = ctx.obj
+
+    async def go() -> None:
+        from runtui.tui.launch import run_embedded
+
+        await run_embedded(c.settings, read_only=read_only)
+
+    _run(go)
 
 
 # Register the commands (they import their heavy dependencies lazily, inside each command).
