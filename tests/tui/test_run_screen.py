@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from actors.runtime import Runtime
 from runtui.domain.events import AttemptOutput, EventEnvelope
@@ -19,6 +19,7 @@ from runtui.tui.messages import EventsArrived
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.widgets.event_log import EventLog
 from runtui.tui.widgets.phase_diagram import PhaseDiagram
+from runtui.tui.widgets.run_header import RunHeader
 from runtui.tui.widgets.violations_panel import ViolationsPanel
 from runtui.tui.widgets.waves_view import WavesView
 from tests.actors.conftest import finish, next_approval, wf
@@ -176,7 +177,8 @@ async def test_failed_run_draws_the_failed_branch(runtime: Runtime, client: Embe
         await open_run(app, pilot, run_id)
         flow, times, branch = phase_text(app)
         assert "▐" not in flow  # the current phase is FAILED, on the branch
-        assert "▐FAILED▌" in branch and "task_failed" in branch
+        assert "▐FAILED▌" in branch
+        assert "task_failed" in branch
         # the branch leaves from the phase the run fell from, marked ✗ with its time
         column = flow.index("FINALIZING")
         assert times[column] == "✗"
@@ -184,7 +186,8 @@ async def test_failed_run_draws_the_failed_branch(runtime: Runtime, client: Embe
         assert times.count("✓") == 4  # CREATED .. GOVERNANCE_CHECK passed
         waves = waves_text(app)
         assert "✗ docs (allowed)" in waves
-        assert "✗ compile " in waves and "compile (allowed)" not in waves
+        assert "✗ compile " in waves
+        assert "compile (allowed)" not in waves
         assert "⊘ test" in waves
         assert "Ended  task_failed" in violations_text(app)
         assert "run failed: task_failed" in violations_text(app)  # the incident
@@ -223,8 +226,10 @@ async def test_live_events_then_approve_with_a(runtime: Runtime, client: Embedde
         flow, times = phase_text(app)
         assert "▐EXECUTING▌" in flow
         assert times[flow.index("EXECUTING")] == "⏸"  # the run's glyph under the live phase
-        assert "⏸ waiting for approval: task gate publish-gate: Publish?" in str(
-            screen.query_one("#approval-line", Static).render()
+        approval = screen.query_one(RunHeader).approval
+        assert (
+            approval
+            == "⏸ approval waiting (a approve · x reject): task gate publish-gate: Publish?"
         )
         assert "⏸ publish-gate" in waves_text(app)
         before = log_of(app).last_seq
@@ -270,10 +275,12 @@ async def test_follow_toggles_and_filter_narrows(runtime: Runtime, client: Embed
     async with app.run_test(size=(120, 40)) as pilot:
         await open_run(app, pilot, run_id)
         log = log_of(app)
-        assert log.follow and "● follow" in str(log.border_title)
+        assert log.follow
+        assert "● follow" in str(log.border_title)
         assert log.scroll_y == log.max_scroll_y > 0  # following: the newest line is in view
         await pilot.press("f")
-        assert not log.follow and "paused" in str(log.border_title)
+        assert not log.follow
+        assert "paused" in str(log.border_title)
         await pilot.press("home")
         assert log.scroll_y == 0
         await pilot.press("f")
@@ -290,7 +297,8 @@ async def test_follow_toggles_and_filter_narrows(runtime: Runtime, client: Embed
         assert all("wave" in line for line in shown)
         assert "filter: /wave" in str(log.border_title)
         await pilot.press("enter")
-        assert not box.display and log.has_focus
+        assert not box.display
+        assert log.has_focus
         assert log.plain_lines() == shown  # enter keeps the filter
         await pilot.press("slash", "escape")  # esc in the filter clears it, stays here
         assert isinstance(app.screen, RunScreen)
@@ -385,7 +393,8 @@ async def test_read_only_hides_and_refuses_approve(
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_run(app, pilot, run_id)
         shown = {b.binding.action for b in screen.active_bindings.values()}
-        assert "approve" not in shown and "cancel" not in shown
+        assert "approve" not in shown
+        assert "cancel" not in shown
         assert "follow" in shown
         await pilot.press("a", "c")
         await pilot.pause()
@@ -407,7 +416,8 @@ async def test_narrow_terminal_stacks_the_panels(
     app = RuntuiApp(client, demo_path=None)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_run(app, pilot, run_id)
-        assert screen.has_class("narrow") and screen.has_class("short")
+        assert screen.has_class("narrow")
+        assert screen.has_class("short")
         waves = screen.query_one("#waves", WavesView)
         violations = screen.query_one("#violations", ViolationsPanel)
         assert violations.region.y >= waves.region.bottom  # stacked, not side by side
@@ -416,7 +426,8 @@ async def test_narrow_terminal_stacks_the_panels(
         assert "GOV_CHECK" in lines[0]
         assert all(len(line) <= diagram.content_region.width for line in lines)
         log = log_of(app)
-        assert log.region.height >= 5 and log.region.bottom <= 23
+        assert log.region.height >= 5
+        assert log.region.bottom <= 23
         assert len(log.plain_lines()) > 0
         await pilot.press("z")  # zoom: the log fills the screen
         assert screen.maximized is log
@@ -425,3 +436,28 @@ async def test_narrow_terminal_stacks_the_panels(
         await pilot.resize_terminal(120, 40)
         await until(pilot, lambda: not screen.has_class("narrow"))
         assert "GOVERNANCE_CHECK" in phase_text(app)[0]
+
+
+def test_phase_diagram_wraps_when_very_narrow() -> None:
+    from runtui.domain.phases import RunPhase
+    from runtui.tui.widgets.phase_diagram import PhaseState, PhaseStep
+
+    steps = (
+        PhaseStep(1.0, RunPhase.CREATED, RunPhase.AUTHORIZED),
+        PhaseStep(2.0, RunPhase.AUTHORIZED, RunPhase.EXECUTING),
+        PhaseStep(65.0, RunPhase.EXECUTING, RunPhase.FAILED, "timeout"),
+    )
+    diagram = PhaseDiagram(clock=lambda: 100.0)
+    diagram.state = PhaseState(0.0, RunPhase.FAILED, steps, ended_at=65.0, style="red")
+    lines = [line.plain for line in diagram.lines(50)]
+    assert all(len(line) <= 50 for line in lines)
+    assert lines[0].startswith("CREATED")
+    assert lines[0].endswith("▶")
+    assert lines[1].split() == ["✓", "1.00s", "✓", "1.00s", "✗", "1m03s"]
+    assert lines[2].strip() == "└─▶ ▐FAILED▌  timeout"  # no room for the total here
+    assert lines[2].index("└") == lines[0].index("EXECUTING")  # the branch leaves EXECUTING
+    assert "GOV_CHECK" in lines[3] or "GOVERNANCE_CHECK" in lines[3]
+    assert lines[4].strip() == ""  # nothing after the failure was passed
+    wide = [line.plain for line in diagram.lines(120)]
+    assert len(wide) == 3
+    assert wide[2].strip() == "└─▶ ▐FAILED▌  timeout · total 1m05s"

@@ -26,9 +26,7 @@ from runtui.tui.widgets.status_bar import StatusBar
 
 # Events after which the list of pending approvals may differ (a cancelled or stopped run
 # drops its pending approvals without deciding them).
-RELOAD_ON = frozenset(
-    {"approval.requested", "approval.decided", "run.terminated", "run.summary", "run.status"}
-)
+RELOAD_ON = frozenset({"approval.requested", "approval.decided", "run.terminated", "run.summary"})
 DECIDING_ACTIONS = frozenset({"approve", "reject", "approve_with_edits"})
 DECIDING_KEYS = frozenset({"a", "x", "e"})
 
@@ -115,7 +113,7 @@ class ApprovalsScreen(RuntuiScreen):
     async def on_mount(self) -> None:
         await self.reload()
         await self.refresh_status_bar()
-        self.set_interval(AGE_EVERY_S, self._render_rows)
+        self.set_interval(AGE_EVERY_S, self._tick_ages)
         self.query_one("#approvals", DataTable).focus()
 
     # --- data --------------------------------------------------------------------------------
@@ -129,6 +127,8 @@ class ApprovalsScreen(RuntuiScreen):
         for run_id in {a.run_id for a in rows} - self.workflows.keys():
             run = await self.rt_app.attempt(self.client.get_run(run_id))
             self.workflows[run_id] = run.workflow if run is not None else "?"
+        if rows == self.approvals and self.query_one("#approvals", DataTable).columns:
+            return  # nothing changed: keep the table (and its scroll) as it is
         self.approvals = rows
         self._render_rows()
 
@@ -162,10 +162,9 @@ class ApprovalsScreen(RuntuiScreen):
         table.clear()
         now = self.rt_app.clock()
         for a in self.approvals:
-            requested = time.strftime("%H:%M", time.localtime(a.requested_at))
             cells: list[Any] = [
                 Text("⏸", style="yellow"),
-                f"{requested} {age(now - a.requested_at):>4}",
+                self._requested(a, now),
                 f"{cut(self.workflows.get(a.run_id, '?'), 12)} {short_id(a.run_id)}",
                 KIND_LABEL[a.kind],
                 cut(a.prompt, self._prompt_w),
@@ -185,8 +184,23 @@ class ApprovalsScreen(RuntuiScreen):
         empty.display = n == 0
         table.display = n > 0
         self.query_one("#approval-detail", Static).display = n > 0
+        self.refresh_bindings()
         if n == 0:
             empty.update("No approvals waiting.\n\nRuns that need a decision will show up here.")
+        self._show_detail()
+
+    @staticmethod
+    def _requested(a: ApprovalRow, now: float) -> str:
+        clock = time.strftime("%H:%M", time.localtime(a.requested_at))
+        return f"{clock} {age(now - a.requested_at):>4}"
+
+    def _tick_ages(self) -> None:
+        """Ages move on without any event: update those cells only, not the whole table."""
+        table = self.query_one("#approvals", DataTable)
+        now = self.rt_app.clock()
+        for a in self.approvals:
+            if a.approval_id in table.rows:
+                table.update_cell(a.approval_id, "requested", self._requested(a, now))
         self._show_detail()
 
     def _current(self) -> ApprovalRow | None:
@@ -253,8 +267,11 @@ class ApprovalsScreen(RuntuiScreen):
     # --- read-only ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Deciding actions do not exist in read-only mode (so the footer does not show them)."""
-        return not (action in DECIDING_ACTIONS and self.rt_app.read_only)
+        """Deciding actions do not exist in read-only mode (so the footer does not show them),
+        and nothing acts on a row while there is none."""
+        if action in DECIDING_ACTIONS and self.rt_app.read_only:
+            return False
+        return not (action in DECIDING_ACTIONS | {"open"} and not self.approvals)
 
     def on_key(self, event: events.Key) -> None:
         # Hidden bindings do not fire; say why instead of ignoring the key silently.

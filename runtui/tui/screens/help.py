@@ -37,6 +37,8 @@ class HelpScreen(ModalScreen[None]):
             for binding in node.BINDINGS:
                 if not isinstance(binding, Binding) or binding.key in seen:
                     continue
+                if not node.check_action(binding.action.split("(")[0], ()):
+                    continue  # hidden here (e.g. a mutating key in read-only mode)
                 seen.add(binding.key)
                 key = binding.key_display or binding.key
                 self.rows.append((key, binding.description or binding.action))

@@ -17,15 +17,16 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input
 
 from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated
 from runtui.domain.views import ApprovalRow, AuditRows, IncidentRow, RunRow, TaskRow, ViolationRow
-from runtui.tui.glyphs import RUN_STYLE, duration, run_glyph, short_id
+from runtui.tui.glyphs import RUN_STYLE, run_glyph
 from runtui.tui.messages import EventsArrived
 from runtui.tui.screens.base import RuntuiScreen
 from runtui.tui.widgets.event_log import EventLog
 from runtui.tui.widgets.phase_diagram import PhaseDiagram, PhaseState, PhaseStep
+from runtui.tui.widgets.run_header import RunHeader
 from runtui.tui.widgets.violations_panel import ViolationsPanel
 from runtui.tui.widgets.waves_view import WavesView
 
@@ -66,16 +67,12 @@ class RunScreen(RuntuiScreen):
         Binding("R", "resume", "Resume", id="run.resume", tooltip="resume an interrupted run"),
         Binding("f", "follow", "Follow", id="run.follow", tooltip="keep the newest event in view"),
         Binding("slash", "filter", "Filter", id="run.filter", key_display="/"),
+        Binding("z", "zoom", "Zoom", id="run.zoom", tooltip="fill the screen with a panel"),
         Binding("left_square_bracket", "older", "Older", id="run.older", key_display="["),
-        Binding("t", "time", "Time", id="run.time", tooltip="run-relative or wall-clock times"),
-        Binding(
-            "z", "zoom", "Zoom", id="run.zoom", tooltip="fill the screen with the focused panel"
-        ),
+        Binding("t", "time", "Time", id="run.time", show=False, tooltip="relative or wall clock"),
         Binding("escape", "back", "Back", id="run.back", tooltip="back to the previous screen"),
     ]
     DEFAULT_CSS = """
-    RunScreen #run-header { height: auto; max-height: 2; padding: 0 1; background: $panel; }
-    RunScreen #approval-line { height: 1; padding: 0 1; color: $warning; display: none; }
     RunScreen #middle { height: auto; max-height: 16; }
     RunScreen #waves { width: 1fr; max-height: 16; }
     RunScreen #violations { width: 1fr; max-height: 16; }
@@ -104,11 +101,9 @@ class RunScreen(RuntuiScreen):
         self.forks: list[RunRow] = []
         self.steps: dict[int, PhaseStep] = {}
         self.reloads = 0  # data re-reads (tests check that output alone causes none)
-        self.header = Text()
 
     def compose(self) -> ComposeResult:
-        yield Static(id="run-header")
-        yield Static(id="approval-line")
+        yield RunHeader(id="header")
         yield PhaseDiagram(clock=self.rt_app.clock, id="phases")
         with Horizontal(id="middle"):
             yield WavesView(id="waves")
@@ -139,6 +134,8 @@ class RunScreen(RuntuiScreen):
         self.set_class(0 < height < SHORT_BELOW, "short")
         for footer in self.query(Footer):
             footer.compact = narrow
+        if self.run is not None:
+            self._show_header()  # the lineage is left out when narrow and empty
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -146,9 +143,9 @@ class RunScreen(RuntuiScreen):
         """Open, or re-read after the feed lagged: the run, its records and the log's tail."""
         run = await self.rt_app.attempt(self.client.get_run(self.run_id))
         if run is None:
-            self.query_one("#run-header", Static).update(
-                Text(f"run {self.run_id} not found (esc: back)", style="bold red")
-            )
+            self.query_one(RunHeader).missing(self.run_id)
+            for panel in self.query("#phases, #middle, #events"):
+                panel.display = False
             return
         self.run = run
         total = await self.client.count_events(self.run_id)
@@ -222,44 +219,20 @@ class RunScreen(RuntuiScreen):
             )
 
     def _show_header(self) -> None:
-        run = self.run
-        if run is None:
-            return
-        style = RUN_STYLE[run.status]
-        end = run.ended_at if run.ended_at is not None else self.rt_app.clock()
-        waves = sorted({t.wave for t in self.tasks})
-        text = Text(no_wrap=False, end="")
-        text.append(f"run {short_id(run.run_id)}", style="bold")
-        text.append(f"  {run.workflow}", style="bold")
-        text.append(f"  {run_glyph(run.status)} {run.status.value}", style=style)
-        text.append(f"  {run.phase.value}")
-        if waves:
-            current = "—" if run.wave_index is None else str(run.wave_index)
-            text.append(f"  wave {current}/{waves[-1]}")
-        text.append(f"  {duration(max(0.0, end - run.created_at))}")
-        text.append("     parent: ", style="dim")
-        if run.parent_run_id:
-            text.append(short_id(run.parent_run_id))
-            if run.rewound_from_wave is not None:
-                text.append(f" (rewind@{run.rewound_from_wave})", style="dim")
-        else:
-            text.append("—")
-        text.append("  forks: ", style="dim")
-        text.append(str(len(self.forks)))
-        if self.forks:
-            ids = ", ".join(short_id(f.run_id) for f in self.forks[:2])
-            more = "…" if len(self.forks) > 2 else ""
-            text.append(f" ({ids}{more})", style="dim")
-        self.header = text
-        self.query_one("#run-header", Static).update(text)
-        line = self.query_one("#approval-line", Static)
-        line.display = bool(self.approvals)
-        if self.approvals:
-            a = self.approvals[0]
-            what = f"{a.kind.value} gate" + (f" {a.task_id}" if a.task_id else "")
-            more = f" (+{len(self.approvals) - 1} more)" if len(self.approvals) > 1 else ""
-            keys = "" if self.rt_app.read_only else "   a approve · x reject"
-            line.update(f"⏸ waiting for approval: {what}: {a.prompt or '—'}{more}{keys}")
+        if self.run is not None:
+            self.query_one(RunHeader).show(
+                self.run,
+                self.tasks,
+                self.forks,
+                self.approvals,
+                now=self.rt_app.clock(),
+                lineage=not self.has_class("narrow"),
+                read_only=self.rt_app.read_only,
+            )
+
+    @property
+    def header(self) -> Text:
+        return self.query_one(RunHeader).text
 
     def _tick(self) -> None:
         if self.run is not None and not self.run.status.is_terminal:

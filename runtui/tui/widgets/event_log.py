@@ -155,8 +155,10 @@ class EventLog(ScrollView, can_focus=True):
         query = text.strip().lower()
         if query == self._query:
             return
+        # typing narrows: a longer query only looks at what the shorter one kept
+        source = self._shown if self._query and query.startswith(self._query) else self._all
         self._query = query
-        self._shown = [line for line in self._all if self._matches(line)]
+        self._shown = [line for line in source if self._matches(line)]
         self.virtual_size = Size(self._width, len(self._shown))
         self._cache.clear()
         if self.follow:

@@ -176,6 +176,8 @@ class PhaseDiagram(Widget):
                 label, style = self._time_label(state, phase, spent)
                 col = starts[phase] + (1 if phase is state.current else 0)
                 if label:
+                    # short of room on the right: start further left, never over the previous
+                    col = max(times.cell_len + 1 if i else 0, min(col, limit - len(label)))
                     times.append(" " * max(0, col - times.cell_len))
                     times.append(label[: max(0, limit - col)], style=style)
             out += [flow, times]
@@ -222,24 +224,27 @@ class PhaseDiagram(Widget):
     def _branch(
         self, state: PhaseState, spent: dict[RunPhase, float], col: int, width: int
     ) -> Text:
+        """`└─▶ ▐FAILED▌  reason · total` from column `col`, or leftwards (`… ◀─┘`) when the
+        right side is short of room; the total goes first when neither fits."""
+        reason = state.failed_reason or "failed"
         total = spent.get(RunPhase.FAILED)
-        note = state.failed_reason or "failed"
-        if total is not None:
-            note += f" · total {seconds(total)}"
+        notes = [f"{reason} · total {seconds(total)}", reason] if total is not None else [reason]
+        head, tail = "└─▶ ", " ◀─┘"
         line = Text(no_wrap=True, end="")
-        head = "└─▶ "
-        if col + len(head) + 8 + 2 + len(note) <= width or col < width // 2:
-            line.append(" " * col)
-            line.append(head, style="red")
-            self._append_failed(line, state)
-            line.append(f"  {note}", style="red")
-        else:  # not enough room on the right: draw the branch leftwards to the phase
-            tail = " ◀─┘"
-            body_len = 8 + 2 + len(note) + len(tail)
-            line.append(" " * max(0, col + 1 - body_len))
-            self._append_failed(line, state)
-            line.append(f"  {note}", style="red")
-            line.append(tail, style="red")
+        for note in notes:
+            body = 8 + 2 + len(note)  # ▐FAILED▌, two spaces, the note
+            if col + len(head) + body <= width:
+                break
+            if body + len(tail) <= col + 1:
+                line.append(" " * (col + 1 - body - len(tail)))
+                self._append_failed(line, state)
+                line.append(f"  {note}", style="red")
+                line.append(tail, style="red")
+                return line
+        line.append(" " * col)
+        line.append(head, style="red")
+        self._append_failed(line, state)
+        line.append(f"  {note}", style="red")
         line.truncate(width)
         return line
 

@@ -12,6 +12,8 @@ Incidents (2) ...
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -39,25 +41,30 @@ def reconcile_rows(audit: AuditRows, *, now: float) -> Reconciliation:
 
 
 def audit_line(audit: AuditRows, *, now: float, live: bool) -> Text:
-    """`Audit  N/M acked · missing … · drift … · stale …`; while the run is live the liveness
-    expectation (acked at finalize) is not counted as missing."""
-    rec = reconcile_rows(audit, now=now)
-    liveness = {(d, a) for d, a, _, is_live in audit.expectations if is_live}
-    missing = [k for k in rec.missing if not (live and k in liveness and k not in rec.stale)]
-    acked = len(rec.expected) - len(rec.missing)
+    """`Audit  N/M acked · missing … · drift … · stale …`.
 
-    def names(keys: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> str:
+    While the run is live, an expectation not acked yet is `pending`, not missing: the kernel
+    acks the incident check at governance and the liveness one at finalize. Only an overdue
+    liveness expectation (stale) is a problem before the run ends.
+    """
+    rec = reconcile_rows(audit, now=now)
+    acked = len(rec.expected) - len(rec.missing)
+    unacked = [k for k in rec.missing if k not in rec.stale]
+
+    def names(keys: Sequence[tuple[str, str]]) -> str:
         return ", ".join(action for _, action in keys) or "—"
 
-    text = Text(no_wrap=False, end="")
+    text = Text(end="")
     text.append("Audit  ", style="bold")
-    ok = not (missing or rec.drift or rec.stale or rec.failed)
+    ok = not (unacked or rec.drift or rec.stale or rec.failed)
     text.append(f"{acked}/{len(rec.expected)} acked", style="green" if ok else "yellow")
-    text.append(f" · missing {names(missing)}", style="red" if missing else "")
+    if live:
+        text.append(f" · pending {names(unacked)}", style="dim" if unacked else "")
+    else:
+        text.append(f" · missing {names(unacked)}", style="red" if unacked else "")
     text.append(f" · drift {names(rec.drift)}", style="yellow" if rec.drift else "")
-    text.append(
-        f" · stale {names(rec.stale) if rec.stale else 'no'}", style="bold red" if rec.stale else ""
-    )
+    stale = names(rec.stale) if rec.stale else "no"
+    text.append(f" · stale {stale}", style="bold red" if rec.stale else "")
     if rec.failed:
         text.append(f" · failed {names(rec.failed)}", style="red")
     return text
@@ -96,13 +103,17 @@ def termination_text(run: RunRow) -> Text | None:
 
 
 class ViolationsPanel(VerticalScroll):
+    ALLOW_MAXIMIZE = True
+
     DEFAULT_CSS = """
     ViolationsPanel { border: round $primary-darken-1; padding: 0 1; height: auto; }
     ViolationsPanel:focus { border: round $accent; }
     ViolationsPanel > Static { width: 1fr; height: auto; }
     """
 
-    text = Text()  # what is shown (tests read it)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = Text()  # what is shown (tests read it)
 
     def compose(self) -> ComposeResult:
         yield Static(Text("loading…", style="dim"), id="violations-body")

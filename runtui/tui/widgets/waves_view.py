@@ -60,6 +60,8 @@ def wave_lines(tasks: list[TaskRow], width: int) -> list[Text]:
 
 
 class WavesView(VerticalScroll):
+    ALLOW_MAXIMIZE = True
+
     DEFAULT_CSS = """
     WavesView { border: round $primary-darken-1; padding: 0 1; height: auto; }
     WavesView:focus { border: round $accent; }

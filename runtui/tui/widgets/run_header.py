@@ -1,0 +1,98 @@
+"""The run's top lines: who it is, where it is, how long it has taken, its lineage, and, when
+it waits for a human, what for and which keys answer.
+
+    run 2b9e…04  release  ⏸ awaiting_approval  EXECUTING  wave 3/4  1m12s     parent: —  forks: 1
+    ⏸ approval waiting (a approve · x reject): task gate publish-gate: Publish?
+
+`wave i/n` counts from 0 like the waves view and the rewind dialog: n is the last wave.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from runtui.domain.views import ApprovalRow, RunRow, TaskRow
+from runtui.tui.glyphs import RUN_STYLE, duration, run_glyph, short_id
+
+
+def header_text(
+    run: RunRow, tasks: list[TaskRow], forks: list[RunRow], *, now: float, lineage: bool
+) -> Text:
+    """The first line; without `lineage` (narrow screens) an empty lineage is left out."""
+    end = run.ended_at if run.ended_at is not None else now
+    waves = sorted({t.wave for t in tasks})
+    text = Text(end="")
+    text.append(f"run {short_id(run.run_id)}", style="bold")
+    text.append(f"  {run.workflow}", style="bold")
+    text.append(f"  {run_glyph(run.status)} {run.status.value}", style=RUN_STYLE[run.status])
+    text.append(f"  {run.phase.value}")
+    if waves:
+        current = "—" if run.wave_index is None else str(run.wave_index)
+        text.append(f"  wave {current}/{waves[-1]}")
+    text.append(f"  {duration(max(0.0, end - run.created_at))}")
+    if not lineage and not (run.parent_run_id or forks):
+        return text
+    text.append("     parent: ", style="dim")
+    if run.parent_run_id:
+        text.append(short_id(run.parent_run_id))
+        if run.rewound_from_wave is not None:
+            text.append(f" (rewind@{run.rewound_from_wave})", style="dim")
+    else:
+        text.append("—")
+    text.append("  forks: ", style="dim")
+    text.append(str(len(forks)))
+    if forks:
+        ids = ", ".join(short_id(f.run_id) for f in forks[:2])
+        text.append(f" ({ids}{'…' if len(forks) > 2 else ''})", style="dim")
+    return text
+
+
+def approval_text(approvals: list[ApprovalRow], *, read_only: bool) -> str:
+    a = approvals[0]
+    what = f"{a.kind.value} gate" + (f" {a.task_id}" if a.task_id else "")
+    more = f" (+{len(approvals) - 1} more)" if len(approvals) > 1 else ""
+    keys = "" if read_only else " (a approve · x reject)"
+    return f"⏸ approval waiting{keys}: {what}: {a.prompt or '—'}{more}"
+
+
+class RunHeader(Vertical):
+    DEFAULT_CSS = """
+    RunHeader { height: auto; }
+    RunHeader > #header-line { height: auto; max-height: 2; padding: 0 1; background: $panel; }
+    RunHeader > #approval-line { height: 1; padding: 0 1; color: $warning; display: none; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = Text()
+        self.approval = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="header-line")
+        yield Static(id="approval-line")
+
+    def show(
+        self,
+        run: RunRow,
+        tasks: list[TaskRow],
+        forks: list[RunRow],
+        approvals: list[ApprovalRow],
+        *,
+        now: float,
+        lineage: bool,
+        read_only: bool,
+    ) -> None:
+        self.text = header_text(run, tasks, forks, now=now, lineage=lineage)
+        self.query_one("#header-line", Static).update(self.text)
+        self.approval = approval_text(approvals, read_only=read_only) if approvals else ""
+        line = self.query_one("#approval-line", Static)
+        line.display = bool(self.approval)
+        line.update(self.approval)
+
+    def missing(self, run_id: str) -> None:
+        self.query_one("#header-line", Static).update(
+            Text(f"run {run_id} not found (esc: back)", style="bold red")
+        )
