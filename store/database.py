@@ -22,10 +22,18 @@ log = logging.getLogger(__name__)
 class Store:
     """An open database: `writer` appends events, `reader` answers queries."""
 
-    def __init__(self, path: Path, writer: EventWriter, reader: StoreReader) -> None:
+    def __init__(
+        self, path: Path, writer: EventWriter, reader: StoreReader, lock: OwnerLock | None = None
+    ) -> None:
         self.path = path
         self.writer = writer
         self.reader = reader
+        self._lock = lock
+
+    def announce(self, **facts: object) -> None:
+        """Publish facts about this owner (its API URL) in the lock file."""
+        if self._lock is not None:
+            self._lock.announce(**facts)
 
     async def replay(self, run_id: str) -> ReplayReport:
         """Rebuild `run_id` from its events and compare with the stored projections."""
@@ -65,7 +73,7 @@ async def open_store(
                 async with anyio.create_task_group() as tg:
                     await tg.start(writer.run)
                     try:
-                        yield Store(db_path, writer, reader)
+                        yield Store(db_path, writer, reader, lock)
                     finally:
                         writer.close()
             except BaseExceptionGroup as group:

@@ -73,6 +73,17 @@ class OwnerLock:
         os.write(fd, json.dumps(info).encode())
         os.fsync(fd)
 
+    def announce(self, **extra: object) -> None:
+        """Add facts about the owner (e.g. its API's URL) to the lock file for others to read."""
+        if self._fd is None:
+            return
+        raw = os.pread(self._fd, 4096, 0)
+        info = json.loads(raw.decode() or "{}")
+        info.update(extra)
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, json.dumps(info).encode(), 0)
+        os.fsync(self._fd)
+
     def release(self) -> None:
         if self._fd is None:
             return
@@ -80,6 +91,29 @@ class OwnerLock:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
         fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def read_owner(db_path: Path) -> dict[str, object] | None:
+    """What the current owner of `db_path` wrote about itself, or None if nobody owns it."""
+    path = lock_path_for(db_path)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:  # held: someone owns it
+            raw = os.pread(fd, 4096, 0)
+            try:
+                info = json.loads(raw.decode() or "{}")
+            except ValueError:
+                info = {}
+            return info if isinstance(info, dict) else {}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
         os.close(fd)
 
 

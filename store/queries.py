@@ -239,6 +239,16 @@ class StoreReader:
             params.append(limit)
         return [summary_from_row(r) for r in await self._all(sql, tuple(params))]
 
+    async def get_summary(self, run_id: str) -> RunSummary:
+        rows = await self._all("SELECT * FROM run_summaries WHERE run_id = ?", (run_id,))
+        if not rows:
+            raise NotFoundError(f"no summary for run {run_id} (not found, or not finished)")
+        return summary_from_row(rows[0])
+
+    async def count_transitions(self) -> int:
+        rows = await self._all("SELECT COUNT(*) FROM phase_transitions")
+        return int(rows[0][0])
+
     async def count_summaries(self, result: RunResult | str | None = None) -> int:
         if result is None:
             rows = await self._all("SELECT COUNT(*) FROM run_summaries")

@@ -10,6 +10,7 @@ has finished or waits for a human) and exits; what still waits is persisted, for
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -825,15 +826,29 @@ def _log(text: str) -> None:
 
 
 @main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Required to listen on an address other than loopback (prints a warning).",
+)
+@click.option("--no-api", is_flag=True, help="Run the runtime without the HTTP API.")
 @pass_ctx
-def serve_cmd(c: Context) -> None:
-    """Headless: own the database and drive runs until SIGTERM or SIGINT.
+def serve_cmd(c: Context, host: str, port: int, allow_remote: bool, no_api: bool) -> None:
+    """Headless: own the database, serve the HTTP API and drive runs until SIGTERM or SIGINT.
 
     Resumes interrupted runs at start, logs one line per run that finishes (stderr), and on a
-    signal drains: waits up to ROK_GRACE_PERIOD_MS for running attempts to end, then stops.
-    Runs still active stay live and resume at the next start. A second signal stops at once.
+    signal stops accepting connections, tells event-stream clients `shutdown`, and drains:
+    waits up to ROK_GRACE_PERIOD_MS for running attempts to end, then stops. Runs still active
+    stay live and resume at the next start. A second signal stops at once. Every endpoint but
+    /healthz needs the bearer token kept (0600) in the user config dir (or RUNTUI_TOKEN).
     """
     import signal
+
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    if not no_api and not loopback and not allow_remote:
+        raise click.UsageError(f"--host {host} is not loopback; add --allow-remote to mean it")
 
     async def go() -> None:
         import anyio
@@ -842,7 +857,19 @@ def serve_cmd(c: Context) -> None:
 
         waits = RunStatus.AWAITING_APPROVAL
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async with open_runtime(c, resume=False) as rt:
+            async with open_runtime(c, resume=False) as rt, contextlib.AsyncExitStack() as stack:
+                api = None
+                if not no_api:
+                    from runtui.server.serve import ServerStartError, http_api
+
+                    try:
+                        api = await stack.enter_async_context(http_api(rt, host=host, port=port))
+                    except ServerStartError as exc:
+                        raise UsageProblem(str(exc)) from None
+                    rt.store.announce(url=api.url)
+                    if not loopback:
+                        _log(f"warning: listening on {host}, reachable from other machines")
+                    _log(f"API on {api.url} (bearer token: {_token_hint()})")
                 resumed = await rt.resume_interrupted()
                 _log(
                     f"runtui serve: pid {os.getpid()} owns {c.db}; resumed {len(resumed)}"
@@ -862,6 +889,8 @@ def serve_cmd(c: Context) -> None:
                     else:  # pragma: no cover - the receiver never ends by itself
                         name = "end of signals"
                     grace = c.settings.rok_grace_period_ms / 1000
+                    if api is not None:
+                        api.stop_accepting()
                     _log(f"{name}: draining (up to {grace:g}s for running attempts)")
                     with anyio.move_on_after(grace) as timer:
                         async with anyio.create_task_group() as drain:
@@ -878,6 +907,12 @@ def serve_cmd(c: Context) -> None:
                 )
 
     _run(go)
+
+
+def _token_hint() -> str:
+    from runtui.server.security import token_path
+
+    return "RUNTUI_TOKEN" if os.environ.get("RUNTUI_TOKEN") else str(token_path())
 
 
 async def _until_drained(rt: Runtime, scope: Any) -> None:

@@ -1,0 +1,97 @@
+"""The HTTP API embedded in the runtime's task group, with runtui (not uvicorn) owning signals.
+
+`http_api(runtime, ...)` starts uvicorn beside the actors and yields once it listens. Stopping
+it (`stop_accepting`, or leaving the block) closes the listener, tells stream clients
+`shutdown` (their streams end) and lets open requests finish; the runtime's own exit then
+flushes the writer. `runtui serve` drives this from SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import anyio
+import uvicorn
+
+from actors.runtime import Runtime
+from runtui.server.app import build_app
+from runtui.server.security import load_or_create_token
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn, minus its own signal handling: runtui decides how to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class ServerStartError(RuntimeError):
+    pass
+
+
+@dataclass
+class ApiServer:
+    url: str
+    port: int
+    token: str
+    shutdown: anyio.Event
+    server: EmbeddedServer
+
+    def stop_accepting(self) -> None:
+        self.shutdown.set()
+        self.server.should_exit = True
+
+
+def allowed_hosts(host: str, port: int) -> list[str]:
+    names = {host, f"{host}:{port}"}
+    if host in LOOPBACK or host in ("0.0.0.0", "::"):
+        for name in ("127.0.0.1", "localhost", "[::1]"):
+            names |= {name, f"{name}:{port}"}
+    return sorted(names)
+
+
+@contextlib.asynccontextmanager
+async def http_api(
+    runtime: Runtime, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None
+) -> AsyncIterator[ApiServer]:
+    token = token or load_or_create_token()
+    shutdown = anyio.Event()
+    app = build_app(runtime, token=token, hosts=allowed_hosts(host, port), shutdown=shutdown)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+    )
+    server = EmbeddedServer(config)
+    # Bind here, not in uvicorn: a bind error is ours to report, and once the socket listens,
+    # connections queue in its backlog, so the API is reachable from this line on.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ServerStartError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    bound = int(sock.getsockname()[1])
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.serve, [sock])
+        api = ApiServer(f"http://{host}:{bound}", bound, token, shutdown, server)
+        try:
+            yield api
+        finally:
+            api.stop_accepting()
