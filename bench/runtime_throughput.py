@@ -1,7 +1,8 @@
 """Runtime throughput benchmark (run by hand; not part of the test suite).
 
     .venv/bin/python bench/runtime_throughput.py [--runs N] [--tasks T] [--concurrency C]
-                                                 [--approvals K] [--shape chain|wide]
+                                                 [--approvals K] [--settle-ms MS]
+                                                 [--shape chain|wide]
                                                  [--durability full|fast] [--repeat R]
 
 Everything runs through the public `Runtime` (submit, approve, the event bus) with full
@@ -16,9 +17,12 @@ best is reported.
 (b) per-task overhead: the same N runs with T `noop` tasks each, as a chain t0 → t1 → … (every
     task its own wave; `--shape wide` puts all T in wave 0 instead). Per task =
     (wall_b − wall_a) / (N × (T − 1)): what each task adds beyond the run's fixed cost.
-(c) approve → next task: K runs of `gate → noop`, one at a time. From just before
-    `runtime.approve()` until the bus delivers the committed batch holding the noop's
-    `attempt.started`. Also counted: the commits the writer made in that interval.
+(c) approve → next task: K runs of `gate → noop`, one at a time. Once the approval request is
+    on the bus the benchmark waits `--settle-ms` (a human is never that fast; the run's own
+    trailing commits land meanwhile), then times from just before `runtime.approve()` until the
+    bus delivers the committed batch holding the noop's `attempt.started` (the bus hands a batch
+    over right after its commit, one event-loop wakeup later). Also counted: the writer's
+    commits in that interval.
 (d) the raw limits, measured in the same process on the same disk with the same pragmas (WAL,
     synchronous=FULL or NORMAL): K sequential single-row commits into the runtui `events` table
     (the fsync latency), the same through a worker thread (the writer's path), and the events/s
@@ -171,6 +175,7 @@ class Batch:
     runs: int
     tasks: int
     seconds: float
+    cpu_seconds: float  # process CPU time (all threads) in the same window
     commits: int
     commit_seconds: float
     events_in_window: int
@@ -218,6 +223,7 @@ async def bench_runs(
         async with anyio.create_task_group() as tg:
             tg.start_soon(watcher.run)
             commits0, events0 = writer.commits, writer.events_committed
+            cpu0 = time.process_time()
             started = time.perf_counter()
             with anyio.move_on_after(STALL_S + runs * len(workflow.tasks) * 0.01) as guard:
                 async with anyio.create_task_group() as submitters:
@@ -231,6 +237,7 @@ async def bench_runs(
                     f" (e.g. {stuck[:3]}, status {[runtime.status_of(r) for r in stuck[:3]]})"
                 )
             seconds = time.perf_counter() - started
+            cpu_seconds = time.process_time() - cpu0
             commits = writer.commits - commits0
             events = writer.events_committed - events0
             commit_seconds = sum(writer.commit_seconds[-commits:]) if commits else 0.0
@@ -240,6 +247,7 @@ async def bench_runs(
         runs=runs,
         tasks=len(workflow.tasks),
         seconds=seconds,
+        cpu_seconds=cpu_seconds,
         commits=commits,
         commit_seconds=commit_seconds,
         events_in_window=events,
@@ -264,7 +272,9 @@ class Approvals:
         return xs[min(len(xs) - 1, math.ceil(q * len(xs)) - 1)] * 1e3
 
 
-async def bench_approvals(db: Path, durability: Durability, k: int) -> Approvals:
+async def bench_approvals(
+    db: Path, durability: Durability, k: int, settle_s: float = 0.01
+) -> Approvals:
     workflow = gate_workflow()
     latencies: list[float] = []
     calls: list[float] = []
@@ -278,6 +288,9 @@ async def bench_approvals(db: Path, durability: Durability, k: int) -> Approvals
                 run_id = await runtime.submit(workflow)
                 await watcher.approval_seen[run_id].wait()
                 approval_id = watcher.approval[run_id]
+                # A human never answers within microseconds: let the run's trailing commits
+                # (trace spans of the request) land first, so they are not on the timed path.
+                await anyio.sleep(settle_s)
                 key = (run_id, "next")
                 commits0 = writer.commits
                 started = time.perf_counter()
@@ -411,6 +424,12 @@ def main() -> None:
         "--concurrency", type=int, default=None, help="runs in flight at once (default: all)"
     )
     parser.add_argument("--approvals", type=int, default=200, help="sequential runs in (c)")
+    parser.add_argument(
+        "--settle-ms",
+        type=float,
+        default=10.0,
+        help="(c): pause between the approval request and approve() (0: contended)",
+    )
     parser.add_argument("--shape", choices=["chain", "wide"], default="chain")
     parser.add_argument("--durability", choices=["full", "fast"], default="full")
     parser.add_argument("--repeat", type=int, default=3)
@@ -441,11 +460,19 @@ def main() -> None:
         tag = f"run {i + 1}/{args.repeat}"
         a = fresh(lambda p: bench_runs(p, durability, one, n, concurrency))
         check("(a)", a.statuses, n)
-        print(f"  (a) {tag}: {a.seconds:6.2f} s  {a.ms_per_run:6.3f} ms/run", flush=True)
+        print(
+            f"  (a) {tag}: {a.seconds:6.2f} s  {a.ms_per_run:6.3f} ms/run  "
+            f"cpu {a.cpu_seconds:.2f} s",
+            flush=True,
+        )
         b = fresh(lambda p: bench_runs(p, durability, many, n, concurrency))
         check("(b)", b.statuses, n)
-        print(f"  (b) {tag}: {b.seconds:6.2f} s  {b.ms_per_run:6.3f} ms/run", flush=True)
-        c = fresh(lambda p: bench_approvals(p, durability, k))
+        print(
+            f"  (b) {tag}: {b.seconds:6.2f} s  {b.ms_per_run:6.3f} ms/run  "
+            f"cpu {b.cpu_seconds:.2f} s",
+            flush=True,
+        )
+        c = fresh(lambda p: bench_approvals(p, durability, k, args.settle_ms / 1000))
         check("(c)", c.statuses, k)
         print(f"  (c) {tag}: p50 {c.p(0.5):6.3f} ms  p95 {c.p(0.95):6.3f} ms", flush=True)
         d = fresh(lambda p: bench_raw(p, durability, RAW_COMMITS))
@@ -508,6 +535,20 @@ def report(a: Batch, b: Batch, c: Approvals, d: Raw, t: int) -> None:
         f"floor = {ev_task:.1f} events/task x {event_ms * 1e3:.1f} us/event",
     )
     row(
+        "    cpu per run (all threads)",
+        a.cpu_seconds / n * 1e3,
+        None,
+        floor_run,
+        "process CPU time in the window / runs",
+    )
+    row(
+        "    cpu per task (all threads)",
+        (b.cpu_seconds - a.cpu_seconds) / (n * (t - 1)) * 1e3,
+        None,
+        floor_task,
+        "",
+    )
+    row(
         "(c) approve -> attempt.started p50",
         c.p(0.5),
         TARGET_APPROVE_MS,
@@ -543,6 +584,7 @@ def report(a: Batch, b: Batch, c: Approvals, d: Raw, t: int) -> None:
             f"{r.runs * 1000 / r.seconds / 1000:,.0f} runs/s, "
             f"{r.commits:,} commits ({r.events_in_window / max(1, r.commits):.1f} events/commit), "
             f"commit time {r.commit_seconds:.2f} s ({busy:.0f}% of wall), "
+            f"process cpu {r.cpu_seconds:.2f} s ({r.cpu_seconds / r.seconds * 100:.0f}% of wall), "
             f"{r.events_per_run:.1f} events/run in the database"
         )
     print(

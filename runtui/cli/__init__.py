@@ -14,6 +14,10 @@ Two kinds of commands:
   run finished or waiting for a human), then exits. `serve` instead keeps driving until
   SIGTERM/SIGINT.
 
+With `--server URL` (or `RUNTUI_SERVER`) commands go to that server's HTTP API instead; and
+when a `runtui serve` owns the database (its lock file names its URL), the runtime commands
+find it and go through its API rather than failing with exit 4 (`runtui.cli.remote`).
+
 Exit codes:
 
     0  ok; for commands that drive a run: the run succeeded (`cancel`: the run is cancelled)
@@ -94,6 +98,11 @@ def _exit_code_for(exc: BaseException) -> int | None:
     """The exit code for an error runtui raises on purpose, or None for a bug."""
     if isinstance(exc, NotFoundError):
         return EXIT_NOT_FOUND
+    if "runtui.client.errors" in sys.modules:
+        from runtui.client.errors import ConflictError, UnauthorizedError
+
+        if isinstance(exc, ConflictError | UnauthorizedError):
+            return EXIT_USAGE
     if isinstance(exc, DatabaseLockedError):
         return EXIT_LOCKED
     if isinstance(exc, _usage_errors()):
@@ -152,9 +161,11 @@ def _fail(message: str, code: int) -> NoReturn:
 class Context:
     """What every command needs: settings (loaded lazily, once) and the database path."""
 
-    def __init__(self, db: Path | None, config: Path | None) -> None:
+    def __init__(self, db: Path | None, config: Path | None, server: str | None = None) -> None:
         self._db = db
         self._config = config
+        #: `--server URL` / `RUNTUI_SERVER`: every command that can goes through this API.
+        self.server = server.rstrip("/") if server else None
         self._settings: Any = None
         self._logging = False
 
@@ -173,9 +184,24 @@ class Context:
     def db(self) -> Path:
         return Path(self.settings.db)
 
+    def server_of_db(self) -> str | None:
+        """The API URL of the `runtui serve` that owns the database now, if one does."""
+        from store.files import read_owner
+
+        owner = read_owner(self.db)
+        url = owner.get("url") if owner else None
+        return url if isinstance(url, str) and url else None
+
+    def remote_url(self) -> str | None:
+        """Where a runtime command must go instead of owning the database: `--server`, else
+        the server that owns it (None: own it, embedded)."""
+        return self.server or self.server_of_db()
+
     def command(self, *args: str) -> str:
         """`runtui ARGS` as the user should type it to reach the same database."""
         words = ["runtui"]
+        if self.server is not None:
+            words += ["--server", _quote(self.server)]
         if self._db is not None:
             words += ["--db", _quote(str(self._db))]
         if self._config is not None:
@@ -214,15 +240,26 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.version_option(__version__, prog_name="runtui")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="SQLite database file.")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="TOML config file.")
+@click.option(
+    "--server",
+    metavar="URL",
+    envvar="RUNTUI_SERVER",
+    help="Talk to this runtui server's HTTP API (env RUNTUI_SERVER); token: RUNTUI_TOKEN or"
+    " the token file. Without it, runtime commands still use the API of a `runtui serve` that"
+    " owns the database.",
+)
 @click.option("--read-only", is_flag=True, help="The terminal UI without mutating actions.")
 @click.pass_context
-def main(ctx: click.Context, db: Path | None, config: Path | None, read_only: bool) -> None:
+def main(
+    ctx: click.Context, db: Path | None, config: Path | None, server: str | None, read_only: bool
+) -> None:
     """runtui: governed runs, orchestrated and watched from the terminal.
 
     With no command, opens the terminal UI on the database, with the runtime embedded (it
-    resumes interrupted runs and drives them while the UI is open).
+    resumes interrupted runs and drives them while the UI is open); when a server owns the
+    database (or with --server), attaches to that server instead.
     """
-    ctx.obj = Context(db, config)
+    ctx.obj = Context(db, config, server)
     if ctx.invoked_subcommand is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             from runtui.cli.store_commands import db_info
@@ -239,11 +276,46 @@ def main(ctx: click.Context, db: Path | None, config: Path | None, read_only: bo
 def tui(ctx: click.Context, read_only: bool) -> None:
     """The terminal UI (what `runtui` with no command opens)."""
     c: Context = ctx.obj
+    url = c.remote_url()
+    if url is not None:
+        ctx.invoke(attach_cmd, url=url, token=None, read_only=read_only)
+        return
 
     async def go() -> None:
         from runtui.tui.launch import run_embedded
 
         await run_embedded(c.settings, read_only=read_only)
+
+    _run(go)
+
+
+@main.command("attach")
+@click.argument("url", required=False)
+@click.option("--token", help="The server's bearer token (default: RUNTUI_TOKEN, else the file).")
+@click.option("--read-only", is_flag=True, help="Hide and refuse mutating actions.")
+@click.pass_context
+def attach_cmd(ctx: click.Context, url: str | None, token: str | None, read_only: bool) -> None:
+    """The terminal UI on a runtui server (`runtui serve`), through its HTTP API and live event
+    stream. URL defaults to --server, else the server that owns the database. When the server
+    goes away the status bar says "disconnected, retrying"; when it is back the UI catches up
+    with no event lost. Exit 1 if the server cannot be reached, 2 if the token is refused.
+    """
+    c: Context = ctx.obj
+    target = url or c.remote_url()
+    if target is None:
+        _fail(
+            "attach to which server? give its URL (runtui attach http://127.0.0.1:8765),"
+            " --server, or start `runtui serve` on this database",
+            EXIT_USAGE,
+        )
+
+    async def go() -> None:
+        from runtui.cli.remote import connect
+        from runtui.tui.launch import run_attached
+
+        async with connect(target, token, user="tui") as client:
+            c.setup_logging()
+            await run_attached(client, read_only=read_only)
 
     _run(go)
 

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 
@@ -48,8 +48,10 @@ from runtui.domain.errors import RuntuiError
 
 if TYPE_CHECKING:
     from actors.runtime import RewindPlan, Runtime
+    from runtui.client.http import RewindPlan as RemotePlan
     from runtui.domain.events import EventEnvelope
     from runtui.domain.health import WorkflowHealth
+    from runtui.domain.views import AttemptRow, TaskRow, ViolationRow
     from store.queries import StoreReader
     from store.rows import ApprovalRow, RunRow
 
@@ -166,6 +168,15 @@ async def drive(rt: Runtime) -> None:
             return
 
 
+def print_event(env: EventEnvelope, as_json: bool) -> None:
+    """One event as `--follow` prints it: a JSON line, or `time #seq kind summary` lines."""
+    if as_json:
+        click.echo(to_json(env))
+    else:
+        for line in event_lines(env):
+            click.echo(line)
+
+
 class Follower:
     """Prints one run's events as they commit, in seq order, none twice, none missed.
 
@@ -184,11 +195,7 @@ class Follower:
         if env.seq <= self.last_seq:
             return
         self.last_seq = env.seq
-        if self.as_json:
-            click.echo(to_json(env))
-        else:
-            for line in event_lines(env):
-                click.echo(line)
+        print_event(env, self.as_json)
 
     async def catch_up(self) -> None:
         while True:
@@ -240,7 +247,16 @@ async def drive_run(
     else:
         await drive(rt)
     run = await rt.reader.get_run(run_id)
-    lines = await outcome_lines(c, rt.reader, run)
+    return await report_run(
+        c, rt.reader, run, follow=follow, as_json=as_json, cancelled_ok=cancelled_ok
+    )
+
+
+async def report_run(
+    c: Context, reader: RunReads, run: RunRow, *, follow: bool, as_json: bool, cancelled_ok: bool
+) -> int:
+    """Print where the run stands (with `--json`, the run itself) and return its exit code."""
+    lines = await outcome_lines(c, reader, run)
     if as_json:
         if not follow:
             click.echo(to_json(run))
@@ -257,7 +273,16 @@ async def drive_run(
     return code
 
 
-async def outcome_lines(c: Context, reader: StoreReader, run: RunRow) -> list[str]:
+class RunReads(Protocol):
+    """What `outcome_lines` reads: the store's reader, or a server's `HttpClient`."""
+
+    async def tasks_of(self, run_id: str) -> list[TaskRow]: ...
+    async def attempts_of(self, run_id: str) -> list[AttemptRow]: ...
+    async def violations_of(self, run_id: str) -> list[ViolationRow]: ...
+    async def approvals_of(self, run_id: str) -> list[ApprovalRow]: ...
+
+
+async def outcome_lines(c: Context, reader: RunReads, run: RunRow) -> list[str]:
     """Where a run stands, in a few lines: status, tasks, failures, what to do next."""
     from runtui.domain.status import RunStatus
     from runtui.domain.termination import RunTerminationReason
@@ -355,6 +380,10 @@ def run_cmd(c: Context, file: Path, follow: bool, as_json: bool, force: bool) ->
     from runtui.workflows import load_workflow
 
     async def go() -> int:
+        if (url := c.remote_url()) is not None:
+            from runtui.cli.remote import run_remote
+
+            return await run_remote(c, url, file, follow=follow, as_json=as_json, force=force)
         from actors.runtime import WorkflowBlockedError
 
         workflow = load_workflow(file)  # before owning anything: a bad file changes nothing
@@ -390,10 +419,10 @@ def run_cmd(c: Context, file: Path, follow: bool, as_json: bool, force: bool) ->
 @pass_ctx
 def approvals_cmd(c: Context, as_json: bool) -> None:
     """Pending approvals of live runs, oldest first."""
-    from store import open_reader
+    from runtui.cli.remote import reads
 
     async def go() -> None:
-        async with open_reader(c.db) as reader:
+        async with reads(c) as reader:
             pending = []
             for ap in await reader.pending_approvals():
                 run = await reader.get_run(ap.run_id)
@@ -512,6 +541,20 @@ def approve_cmd(
         parsed = value
 
     async def go() -> int:
+        if (url := c.remote_url()) is not None:
+            from runtui.cli.remote import decide_remote
+
+            return await decide_remote(
+                c,
+                url,
+                approval_id,
+                approve=True,
+                by=by,
+                reason=reason,
+                edits=parsed,
+                follow=follow,
+                as_json=as_json,
+            )
         ap = await _decidable(c, approval_id)
         if parsed is not None:
             await _check_edits(c, ap, parsed)
@@ -541,6 +584,20 @@ def reject_cmd(
         raise click.BadParameter("must say why", param_hint="--reason")
 
     async def go() -> int:
+        if (url := c.remote_url()) is not None:
+            from runtui.cli.remote import decide_remote
+
+            return await decide_remote(
+                c,
+                url,
+                approval_id,
+                approve=False,
+                by=by,
+                reason=reason,
+                edits=None,
+                follow=follow,
+                as_json=as_json,
+            )
         ap = await _decidable(c, approval_id)
         async with open_runtime(c, about=ap.run_id) as rt:
             seen = (await rt.reader.get_run(ap.run_id)).last_seq
@@ -555,7 +612,7 @@ def reject_cmd(
 # --- rewind, retry, resume, cancel --------------------------------------------------------------
 
 
-def plan_lines(plan: RewindPlan) -> list[str]:
+def plan_lines(plan: RewindPlan | RemotePlan) -> list[str]:
     waves = sorted(set(plan.kept) | set(plan.rerun))
     rows = []
     for w in waves:
@@ -579,9 +636,36 @@ def rewind_cmd(
     rest. The original run is never changed. Exit code as for `run` (of the new run)."""
 
     async def go() -> int:
+        url = c.remote_url()
+        if url is not None and c.server is not None:  # the server's database: ask it
+            from runtui.cli.remote import rewind_remote
+
+            return await rewind_remote(
+                c,
+                url,
+                run_id,
+                wave,
+                dry_run=dry_run,
+                force=force,
+                follow=follow,
+                as_json=as_json,
+            )
         waves = await _wave_count(c, run_id)
         if not 0 <= wave < waves:
             raise UsageProblem(f"--wave: run {run_id} has waves 0..{waves - 1}, not {wave}")
+        if url is not None:
+            from runtui.cli.remote import rewind_remote
+
+            return await rewind_remote(
+                c,
+                url,
+                run_id,
+                wave,
+                dry_run=dry_run,
+                force=force,
+                follow=follow,
+                as_json=as_json,
+            )
         async with open_runtime(c, resume=not dry_run, about=run_id) as rt:
             if dry_run:
                 plan = await rt.rewind_plan(run_id, wave)
@@ -631,6 +715,10 @@ def retry_cmd(c: Context, run_id: str, force: bool, follow: bool, as_json: bool)
     from runtui.domain.status import RunStatus
 
     async def go() -> int:
+        if (url := c.remote_url()) is not None:
+            from runtui.cli.remote import retry_remote
+
+            return retry_remote(c, url, run_id)
         run = await _stored_run(c, run_id)
         if run.status is RunStatus.SUCCEEDED:
             raise UsageProblem(
@@ -660,6 +748,10 @@ def resume_cmd(c: Context, run_id: str | None, follow: bool, as_json: bool) -> N
     async def go() -> int:
         from runtui.domain.status import RunStatus
 
+        if (url := c.remote_url()) is not None:
+            from runtui.cli.remote import resume_remote
+
+            return await resume_remote(c, url, run_id, follow=follow, as_json=as_json)
         if run_id is None:
             if follow or as_json:
                 raise UsageProblem("--follow and --json need a RUN_ID")
@@ -705,6 +797,10 @@ def cancel_cmd(c: Context, run_id: str) -> None:
     it is cancelled; if it ended otherwise first, its status code as for `run`."""
 
     async def go() -> int:
+        if (url := c.remote_url()) is not None:
+            from runtui.cli.remote import cancel_remote
+
+            return await cancel_remote(c, url, run_id)
         run = await _stored_run(c, run_id)
         if run.status.is_terminal:
             raise UsageProblem(f"run {run_id} has already ended ({run.status.value})")
@@ -788,6 +884,16 @@ def health_cmd(c: Context, as_json: bool, clear: str | None) -> None:
     from store import open_reader
 
     async def go() -> None:
+        if c.server is not None:
+            if clear is not None:
+                raise UsageProblem(
+                    f"the server at {c.server} has no endpoint to clear a workflow's health;"
+                    " run `runtui health --clear` where the database is, with the server stopped"
+                )
+            from runtui.cli.remote import reads
+
+            async with reads(c) as client:
+                healths = await client.health()
         if clear is not None:
             async with open_reader(c.db) as reader:
                 known = await reader.workflows()
@@ -797,8 +903,9 @@ def health_cmd(c: Context, as_json: bool, clear: str | None) -> None:
                 await rt.clear_health(clear, by=_user())
             click.echo(f"cleared the health of {clear}: only runs from now on count")
             return
-        async with open_reader(c.db) as reader:
-            healths = [await health_of(reader, w) for w in await reader.workflows()]
+        if c.server is None:
+            async with open_reader(c.db) as reader:
+                healths = [await health_of(reader, w) for w in await reader.workflows()]
         if as_json:
             for h in healths:
                 click.echo(to_json(h))

@@ -79,10 +79,10 @@ def runs_ls(
     as_json: bool,
 ) -> None:
     """Runs, newest first, with the worst policy violation each one recorded."""
-    from store import open_reader
+    from runtui.cli.remote import reads
 
     async def go() -> None:
-        async with open_reader(c.db) as reader:
+        async with reads(c) as reader:
             page = await reader.list_runs(
                 limit=limit,
                 result=result,
@@ -234,10 +234,10 @@ def details_lines(d: dict[str, Any]) -> list[str]:
 def runs_show(c: Context, run_id: str, with_events: bool, as_json: bool) -> None:
     """One run: its state, tasks, violations, incidents, audit and lineage; with --events,
     its event log."""
-    from store import open_reader
+    from runtui.cli.remote import reads
 
     async def go() -> None:
-        async with open_reader(c.db) as reader:
+        async with reads(c) as reader:
             details = await run_details(reader, run_id)
             events = [e async for e in reader.iter_events(run_id)] if with_events else []
         if as_json:

@@ -8,90 +8,263 @@ parameters 422, a second decision on an approval 409 naming the first. Mutations
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
 import msgspec
 from fastapi import Body, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, Field
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from actors.kernel import ApprovalAlreadyDecided
-from actors.runtime import RunActiveError, Runtime, WorkflowBlockedError
+from actors.resume import load_workflow_of
+from actors.runtime import RewindPlan, RunActiveError, Runtime, WorkflowBlockedError
 from runtui import __version__
+from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.errors import NotFoundError, RuntuiError, UnknownValueError, WorkflowError
-from runtui.domain.events import EventEnvelope
+from runtui.domain.events import TYPE_TO_KIND, EventEnvelope
 from runtui.domain.health import WorkflowHealth
-from runtui.domain.summary import RunResult
-from runtui.domain.views import ApprovalRow, RunPage, RunRow
+from runtui.domain.status import RunStatus
+from runtui.domain.summary import RunResult, RunSummary
+from runtui.domain.views import (
+    ApprovalRow,
+    AttemptRow,
+    AuditRows,
+    IncidentRow,
+    RunPage,
+    RunRow,
+    TaskRow,
+    ViolationRow,
+)
 from runtui.server.metrics import Metrics
-from runtui.server.schemas import install, openapi_responses
-from runtui.server.security import PROBLEM, GuardMiddleware, problem
-from runtui.server.streams import event_stream
+from runtui.server.schemas import PROBLEM, install, openapi_responses, problems
+from runtui.server.security import GuardMiddleware, problem
+from runtui.server.streams import EventStreamResponse, StreamHub, event_stream
 from runtui.workflows import parse_workflow
 
+log = logging.getLogger(__name__)
 _json = msgspec.json.Encoder()
 
+#: Largest value SQLite stores in an INTEGER column (seqs, positions).
+MAX_ID = 2**63 - 1
+EXAMPLE_WORKFLOW = """name = "api-example"
 
-def js(value: Any, status: int = 200) -> Response:
-    return Response(_json.encode(value), status_code=status, media_type="application/json")
+[[tasks]]
+id = "build"
+kind = "noop"
+
+[[tasks]]
+id = "release-gate"
+kind = "gate"
+needs = ["build"]
+prompt = "Release?"
+"""
+
+
+#: One server-sent event, as OpenAPI (3.1: `schema` of an event stream) describes each event.
+SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["data", "event"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "event": {"type": "string", "enum": [*sorted(TYPE_TO_KIND.values()), "shutdown"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/EventEnvelope"},
+        },
+        "retry": {"type": "integer"},
+    },
+}
+
+
+def js(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        _json.encode(value), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+# --- bodies and answers --------------------------------------------------------------------------
 
 
 class SubmitBody(BaseModel):
-    toml: str = Field(description="The workflow file's text (TOML).", min_length=1)
+    model_config = ConfigDict(
+        strict=True, json_schema_extra={"examples": [{"toml": EXAMPLE_WORKFLOW}]}
+    )
+
+    toml: str = Field(
+        description="The workflow file's text (TOML).", min_length=1, max_length=1_000_000
+    )
     force: bool = Field(False, description="Run even if the workflow is blocked by its health.")
 
 
+class PlanEdits(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    skip: list[str] = Field(default_factory=list, description="Task ids to skip.")
+
+
 class DecideBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     approval_id: str | None = Field(None, description="Which approval; default: the run's oldest.")
     reason: str = ""
     by: str = "api"
-    edits: dict[str, Any] | None = Field(None, description='Plan approvals only: {"skip": [...]}')
+    edits: PlanEdits | None = Field(None, description="Plan approvals only.")
 
 
 class RejectBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     approval_id: str | None = None
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, pattern=r"\S")
     by: str = "api"
 
 
 class RewindBody(BaseModel):
-    wave: int = Field(ge=0)
+    model_config = ConfigDict(strict=True)
+
+    wave: int = Field(ge=0, le=1_000_000)
     dry_run: bool = False
     force: bool = False
 
 
 class Empty(BaseModel):
-    pass
+    model_config = ConfigDict(strict=True)
+
+
+class Submitted(msgspec.Struct, frozen=True):
+    run_id: str
+
+
+class Decided(msgspec.Struct, frozen=True):
+    approval_id: str
+    decision: ApprovalDecision
+
+
+class Resumed(msgspec.Struct, frozen=True):
+    run_id: str
+    resumed: bool
+
+
+class Cancelled(msgspec.Struct, frozen=True):
+    run_id: str
+    cancelled: bool
+
+
+class RunDetail(msgspec.Struct, frozen=True):
+    tasks: list[TaskRow]
+    attempts: list[AttemptRow]
+    violations: list[ViolationRow]
+    incidents: list[IncidentRow]
+    audit: AuditRows
+    approvals: list[ApprovalRow]
+    forks: list[RunRow]
+    events: int
+
+
+class Liveness(msgspec.Struct, frozen=True):
+    status: str
+
+
+class Readiness(msgspec.Struct, frozen=True):
+    status: str
+    checks: dict[str, bool]
+
+
+class PipelineRuns(BaseModel):
+    """The run-history list, exactly as the source document gives it."""
+
+    runs: list[RunSummary]
+    total: int
+
+
+# --- idempotency ---------------------------------------------------------------------------------
 
 
 class Idempotency:
-    """The first answer to each `Idempotency-Key` (bounded; a retry within the window)."""
+    """The first answer to each `Idempotency-Key`, per method and path (bounded: a retry
+    within the window). A key reused with a different body is refused (422); concurrent
+    requests with one key run one at a time, so the second gets the first's answer."""
 
     def __init__(self, size: int = 4096) -> None:
-        self._seen: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str], tuple[bytes, int, bytes, dict[str, str]]] = (
+            OrderedDict()
+        )
+        self._locks: dict[tuple[str, str], anyio.Lock] = {}
         self._size = size
 
-    def get(self, key: str | None) -> Response | None:
-        if key is None or key not in self._seen:
-            return None
-        status, body = self._seen[key]
-        return Response(
-            body,
-            status_code=status,
-            media_type="application/json",
-            headers={"Idempotent-Replay": "true"},
-        )
+    async def once(
+        self,
+        key: str | None,
+        where: str,
+        body: BaseModel | None,
+        action: Callable[[], Awaitable[Response]],
+    ) -> Response:
+        if key is None:
+            return await action()
+        slot = (where, key)
+        fingerprint = hashlib.sha256(body.model_dump_json().encode() if body else b"").digest()
+        lock = self._locks.setdefault(slot, anyio.Lock())
+        try:
+            async with lock:
+                if (seen := self._seen.get(slot)) is not None:
+                    first, status, content, headers = seen
+                    if first != fingerprint:
+                        return problem(
+                            422,
+                            "Unprocessable Content",
+                            "Idempotency-Key: already used for a different request body",
+                        )
+                    return Response(
+                        content,
+                        status_code=status,
+                        media_type="application/json",
+                        headers={**headers, "Idempotent-Replay": "true"},
+                    )
+                response = await action()
+                if response.status_code < 400:
+                    kept = {k: v for k, v in response.headers.items() if k in ("location",)}
+                    stored = bytes(response.body)
+                    self._seen[slot] = (fingerprint, response.status_code, stored, kept)
+                    while len(self._seen) > self._size:
+                        self._seen.popitem(last=False)
+                return response
+        finally:
+            if not lock.statistics().tasks_waiting and not lock.locked():
+                self._locks.pop(slot, None)
 
-    def put(self, key: str | None, response: Response) -> Response:
-        if key is not None and response.status_code < 500:
-            self._seen[key] = (response.status_code, bytes(response.body))
-            while len(self._seen) > self._size:
-                self._seen.popitem(last=False)
-        return response
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        description="A retried request with the same key (and body) gets the first answer,"
+        " with `Idempotent-Replay: true`.",
+    ),
+]
+
+
+LastEventId = Annotated[
+    str | None,
+    Header(
+        pattern=r"^[0-9]{1,18}$",
+        description="Resume after this event id (sent by EventSource on reconnect).",
+    ),
+]
+
+
+# --- the app -------------------------------------------------------------------------------------
 
 
 def build_app(
@@ -105,12 +278,21 @@ def build_app(
     app = FastAPI(
         title="runtui",
         version=__version__,
-        description="Governed runs: queries, live event streams, approvals, rewind.",
+        description=(
+            "Governed runs: queries, live event streams, approvals, rewind. Every endpoint but"
+            " /healthz needs `Authorization: Bearer <token>`; errors are problem+json."
+        ),
     )
-    app.add_middleware(GuardMiddleware, token=token, hosts=hosts)
+
+    def accepts(scope: Scope) -> bool:
+        return any(route.matches(scope)[0] is Match.FULL for route in app.router.routes)
+
+    app.add_middleware(GuardMiddleware, token=token, hosts=hosts, accepts=accepts)
     idem = Idempotency()
     stats = metrics or Metrics(runtime)
+    hub = StreamHub()
     app.state.metrics = stats
+    app.state.streams = hub
     reader = runtime.reader
 
     # --- errors as problem+json ----------------------------------------------------------------
@@ -137,7 +319,14 @@ def build_app(
 
     @app.exception_handler(WorkflowError)
     async def _workflow(_: Request, exc: WorkflowError) -> Response:
-        return problem(422, "Unprocessable Content", str(exc))
+        return problem(
+            422,
+            "Unprocessable Content",
+            str(exc),
+            source=exc.source,
+            line=exc.line,
+            field=exc.field,
+        )
 
     @app.exception_handler(ValueError)
     async def _value(_: Request, exc: ValueError) -> Response:
@@ -145,6 +334,8 @@ def build_app(
 
     @app.exception_handler(RuntuiError)
     async def _runtui(_: Request, exc: RuntuiError) -> Response:
+        if isinstance(exc, ValueError):  # a bad parameter (e.g. a cursor this server never gave)
+            return problem(422, "Unprocessable Content", str(exc))
         return problem(409, "Conflict", str(exc))
 
     @app.exception_handler(RequestValidationError)
@@ -157,38 +348,117 @@ def build_app(
         where = ".".join(str(p) for p in first["loc"])
         return problem(422, "Unprocessable Content", f"{where}: {first['msg']}", errors=errors)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # FastAPI could not decode the body: a bad body, like others
+            return problem(422, "Unprocessable Content", "body: not valid JSON text (UTF-8)")
+        response = problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        if exc.status_code == 405:  # every method of the path (Starlette names one route's)
+            allowed: set[str] = set()
+            for route in app.router.routes:
+                if route.matches(request.scope)[0] is not Match.NONE:
+                    allowed |= getattr(route, "methods", None) or set()
+            if allowed:
+                response.headers["Allow"] = ", ".join(sorted(allowed))
+        return response
+
+    @app.exception_handler(Exception)
+    async def _crash(_: Request, exc: Exception) -> Response:
+        log.error("request failed: %s: %s", type(exc).__name__, exc)
+        return problem(500, "Internal Server Error", "the server failed; see its log")
+
     # --- probes --------------------------------------------------------------------------------
 
-    @app.get("/healthz", tags=["probes"], responses=openapi_responses("Liveness", None))
+    @app.get(
+        "/healthz",
+        tags=["probes"],
+        operation_id="healthz",
+        summary="Liveness (no token needed)",
+        openapi_extra={"security": []},
+        responses=openapi_responses("Alive", Liveness, errors=(403,)),
+    )
     async def healthz() -> Response:
-        return js({"status": "ok"})
+        return js(Liveness("ok"))
 
-    @app.get("/readyz", tags=["probes"], responses=openapi_responses("Readiness", None))
+    @app.get(
+        "/readyz",
+        tags=["probes"],
+        operation_id="readyz",
+        summary="Readiness: database writable, migrations applied, supervisor up",
+        responses={
+            **openapi_responses("Ready", Readiness, errors=(401, 403)),
+            **openapi_responses("Not ready (or shutting down)", Readiness, status=503),
+        },
+    )
     async def readyz() -> Response:
+        from store.schema import SCHEMA_VERSION
+
+        try:
+            rows = await reader._all("PRAGMA user_version")
+            migrated = int(rows[0][0]) == SCHEMA_VERSION
+        except Exception:
+            migrated = False
         checks = {
             "supervisor": runtime.supervisor.running,
             "writer": not runtime.store.writer._closed,
-            "migrations": True,
+            "migrations": migrated,
         }
         ok = all(checks.values()) and not shutdown.is_set()
-        return js({"status": "ready" if ok else "not ready", "checks": checks}, 200 if ok else 503)
+        return js(Readiness("ready" if ok else "not ready", checks), 200 if ok else 503)
 
-    @app.get("/metrics", tags=["probes"], response_class=Response)
+    @app.get(
+        "/metrics",
+        tags=["probes"],
+        operation_id="metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The Prometheus text format",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            **problems(401, 403),
+        },
+    )
     async def metrics_endpoint() -> Response:
         return Response(await stats.render(), media_type="text/plain; version=0.0.4")
 
     # --- runs ----------------------------------------------------------------------------------
 
-    @app.get("/api/runs", tags=["runs"], responses=openapi_responses("A page of runs", RunPage))
+    run_links = {
+        name: {"operationId": op, "parameters": {"run_id": "$response.body#/run_id"}}
+        for name, op in (
+            ("GetRun", "getRun"),
+            ("GetRunDetail", "getRunDetail"),
+            ("GetRunEvents", "getRunEvents"),
+            ("ApproveRun", "approveRun"),
+            ("RejectRun", "rejectRun"),
+            ("RewindRun", "rewindRun"),
+            ("CancelRun", "cancelRun"),
+            ("ResumeRun", "resumeRun"),
+        )
+    }
+
+    @app.get(
+        "/api/runs",
+        tags=["runs"],
+        operation_id="listRuns",
+        summary="Runs, newest first, filtered; `next_cursor` fetches the next page",
+        responses=openapi_responses("A page of runs", RunPage, errors=(401, 403, 422)),
+    )
     async def list_runs(
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         result: RunResult | None = None,
-        status: str | None = None,
-        since: float | None = None,
-        workflow: str | None = None,
-        cursor: str | None = None,
+        status: RunStatus | None = None,
+        since: Annotated[
+            float | None, Query(allow_inf_nan=False, description="Created at or after (epoch s)")
+        ] = None,
+        workflow: Annotated[str | None, Query(max_length=200)] = None,
+        cursor: Annotated[str | None, Query(max_length=500)] = None,
         live: bool | None = None,
-        text: str | None = None,
+        text: Annotated[str | None, Query(max_length=200)] = None,
     ) -> Response:
         page = await reader.list_runs(
             limit=limit,
@@ -202,72 +472,137 @@ def build_app(
         )
         return js(page)
 
-    @app.get("/api/runs/{run_id}", tags=["runs"], responses=openapi_responses("A run", RunRow))
+    @app.get(
+        "/api/runs/{run_id}",
+        tags=["runs"],
+        operation_id="getRun",
+        responses=openapi_responses("A run", RunRow, errors=(401, 403, 404)),
+    )
     async def get_run(run_id: str) -> Response:
         return js(await reader.get_run(run_id))
 
-    @app.get("/api/runs/{run_id}/detail", tags=["runs"])
+    @app.get(
+        "/api/runs/{run_id}/detail",
+        tags=["runs"],
+        operation_id="getRunDetail",
+        summary="A run's tasks, attempts, violations, incidents, audit, approvals and forks",
+        responses=openapi_responses("The run's details", RunDetail, errors=(401, 403, 404)),
+    )
     async def run_detail(run_id: str) -> Response:
         await reader.get_run(run_id)
         return js(
-            {
-                "tasks": await reader.tasks_of(run_id),
-                "attempts": await reader.attempts_of(run_id),
-                "violations": await reader.violations_of(run_id),
-                "incidents": await reader.incidents_of(run_id),
-                "audit": await reader.audit_of(run_id),
-                "approvals": await reader.approvals_of(run_id),
-                "forks": await reader.forks_of(run_id),
-                "events": await reader.count_events(run_id),
-            }
+            RunDetail(
+                tasks=await reader.tasks_of(run_id),
+                attempts=await reader.attempts_of(run_id),
+                violations=await reader.violations_of(run_id),
+                incidents=await reader.incidents_of(run_id),
+                audit=await reader.audit_of(run_id),
+                approvals=await reader.approvals_of(run_id),
+                forks=await reader.forks_of(run_id),
+                events=await reader.count_events(run_id),
+            )
         )
 
     @app.get(
         "/api/runs/{run_id}/events",
         tags=["events"],
-        responses=openapi_responses("Events after a seq", list[EventEnvelope]),
+        operation_id="getRunEvents",
+        summary="A run's events with seq > `after`, oldest first",
+        responses=openapi_responses(
+            "Events after a seq", list[EventEnvelope], errors=(401, 403, 404, 422)
+        ),
     )
     async def run_events(
         run_id: str,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
         limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     ) -> Response:
         await reader.get_run(run_id)
         return js(await reader.events_after(run_id, after, limit=limit))
 
-    @app.get("/api/runs/{run_id}/events/stream", tags=["events"], response_class=StreamingResponse)
+    sse_doc = (
+        "Server-sent events: `id` is the event's {what}, `event` its kind, `data` the event"
+        " (JSON). Reconnect with `Last-Event-ID` to resume with no gap and no duplicate; at"
+        " server shutdown the stream ends with `event: shutdown`."
+    )
+
+    @app.get(
+        "/api/runs/{run_id}/events/stream",
+        tags=["events"],
+        operation_id="streamRunEvents",
+        summary="One run's events, live (SSE)",
+        description=sse_doc.format(what="seq in its run"),
+        response_class=EventStreamResponse,
+        responses={
+            200: {
+                "description": "An endless text/event-stream",
+                "content": {"text/event-stream": {"schema": SSE_EVENT}},
+            },
+            **problems(401, 403, 404, 422),
+        },
+    )
     async def run_stream(
         run_id: str,
-        after: Annotated[int, Query(ge=0)] = 0,
-        last_event_id: Annotated[str | None, Header()] = None,
-    ) -> StreamingResponse:
+        after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+        last_event_id: LastEventId = None,
+    ) -> Response:
         await reader.get_run(run_id)
         start = _resume_point(last_event_id, after)
         return _stream(
-            event_stream(runtime, run_id=run_id, last_id=start, shutdown=shutdown), stats
+            event_stream(runtime, run_id=run_id, last_id=start, shutdown=shutdown, hub=hub),
+            stats,
         )
 
-    @app.get("/api/events/stream", tags=["events"], response_class=StreamingResponse)
+    @app.get(
+        "/api/events/stream",
+        tags=["events"],
+        operation_id="streamEvents",
+        summary="Every run's events, live (SSE); from now unless `after` or Last-Event-ID",
+        description=sse_doc.format(what="position in the database"),
+        response_class=EventStreamResponse,
+        responses={
+            200: {
+                "description": "An endless text/event-stream",
+                "content": {"text/event-stream": {"schema": SSE_EVENT}},
+            },
+            **problems(401, 403, 422),
+        },
+    )
     async def all_stream(
-        after: Annotated[int, Query(ge=0)] = 0,
-        last_event_id: Annotated[str | None, Header()] = None,
-    ) -> StreamingResponse:
-        start = _resume_point(last_event_id, after)
-        if start == 0 and after == 0 and last_event_id is None:
+        after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+        last_event_id: LastEventId = None,
+    ) -> Response:
+        if after is None and last_event_id is None:
             start = runtime.bus.last_position  # a new client starts at "now"
-        return _stream(event_stream(runtime, run_id=None, last_id=start, shutdown=shutdown), stats)
+        else:
+            start = _resume_point(last_event_id, after or 0)
+        return _stream(
+            event_stream(runtime, run_id=None, last_id=start, shutdown=shutdown, hub=hub), stats
+        )
 
     # --- mutations -----------------------------------------------------------------------------
 
-    @app.post("/api/runs", tags=["runs"], status_code=201)
-    async def submit(
-        body: SubmitBody, idempotency_key: Annotated[str | None, Header()] = None
-    ) -> Response:
-        if (cached := idem.get(idempotency_key)) is not None:
-            return cached
-        workflow = parse_workflow(body.toml, source="request body")
-        run_id = await runtime.submit(workflow, force=body.force, metadata={"via": "api"})
-        return idem.put(idempotency_key, js({"run_id": run_id}, 201))
+    @app.post(
+        "/api/runs",
+        tags=["runs"],
+        operation_id="submitRun",
+        summary="Submit a workflow (its TOML text); the run starts at once",
+        status_code=201,
+        responses=openapi_responses(
+            "The new run (its URL in Location)",
+            Submitted,
+            status=201,
+            errors=(401, 403, 409, 415, 422),
+            links=run_links,
+        ),
+    )
+    async def submit(body: SubmitBody, idempotency_key: IdempotencyKey = None) -> Response:
+        async def act() -> Response:
+            workflow = parse_workflow(body.toml, source="request body")
+            run_id = await runtime.submit(workflow, force=body.force, metadata={"via": "api"})
+            return js(Submitted(run_id), 201, {"Location": f"/api/runs/{run_id}"})
+
+        return await idem.once(idempotency_key, "POST /api/runs", body, act)
 
     async def _approval_of(run_id: str, approval_id: str | None) -> str:
         await reader.get_run(run_id)
@@ -281,62 +616,126 @@ def build_app(
             raise RuntuiError(f"run {run_id} has no pending approval")
         return pending[0].approval_id
 
-    @app.post("/api/runs/{run_id}/approve", tags=["approvals"])
+    @app.post(
+        "/api/runs/{run_id}/approve",
+        tags=["approvals"],
+        operation_id="approveRun",
+        summary="Approve the run's pending approval (or the one named)",
+        responses=openapi_responses("Decided", Decided, errors=(401, 403, 404, 409, 415, 422)),
+    )
     async def approve(
-        run_id: str, body: DecideBody, idempotency_key: Annotated[str | None, Header()] = None
+        run_id: str, body: DecideBody, idempotency_key: IdempotencyKey = None
     ) -> Response:
-        if (cached := idem.get(idempotency_key)) is not None:
-            return cached
-        approval_id = await _approval_of(run_id, body.approval_id)
-        await runtime.approve(approval_id, by=body.by, reason=body.reason, edits=body.edits)
-        return idem.put(
-            idempotency_key,
-            js(
-                {
-                    "approval_id": approval_id,
-                    "decision": "approve_with_edits" if body.edits else "approve",
-                }
-            ),
-        )
+        async def act() -> Response:
+            approval_id = await _approval_of(run_id, body.approval_id)
+            edits = body.edits.model_dump() if body.edits and body.edits.skip else None
+            await runtime.approve(approval_id, by=body.by, reason=body.reason, edits=edits)
+            decision = ApprovalDecision.APPROVE_WITH_EDITS if edits else ApprovalDecision.APPROVE
+            return js(Decided(approval_id, decision))
 
-    @app.post("/api/runs/{run_id}/reject", tags=["approvals"])
+        return await idem.once(idempotency_key, f"approve {run_id}", body, act)
+
+    @app.post(
+        "/api/runs/{run_id}/reject",
+        tags=["approvals"],
+        operation_id="rejectRun",
+        summary="Reject the run's pending approval (or the one named); a reason is required",
+        responses=openapi_responses("Decided", Decided, errors=(401, 403, 404, 409, 415, 422)),
+    )
     async def reject(
-        run_id: str, body: RejectBody, idempotency_key: Annotated[str | None, Header()] = None
+        run_id: str, body: RejectBody, idempotency_key: IdempotencyKey = None
     ) -> Response:
-        if (cached := idem.get(idempotency_key)) is not None:
-            return cached
-        approval_id = await _approval_of(run_id, body.approval_id)
-        await runtime.reject(approval_id, reason=body.reason, by=body.by)
-        return idem.put(idempotency_key, js({"approval_id": approval_id, "decision": "reject"}))
+        async def act() -> Response:
+            approval_id = await _approval_of(run_id, body.approval_id)
+            await runtime.reject(approval_id, reason=body.reason, by=body.by)
+            return js(Decided(approval_id, ApprovalDecision.REJECT))
 
-    @app.post("/api/runs/{run_id}/rewind", tags=["runs"])
+        return await idem.once(idempotency_key, f"reject {run_id}", body, act)
+
+    @app.post(
+        "/api/runs/{run_id}/rewind",
+        tags=["runs"],
+        operation_id="rewindRun",
+        summary="Fork the run: waves <= `wave` keep their results, later ones re-execute",
+        description="With `dry_run` (200) only the plan; otherwise the fork (201, its URL in"
+        " Location). The original run is never changed.",
+        responses={
+            **openapi_responses("The plan (dry run)", RewindPlan),
+            **openapi_responses(
+                "The fork's plan and new_run_id",
+                RewindPlan,
+                status=201,
+                errors=(401, 403, 404, 409, 415, 422),
+            ),
+        },
+    )
     async def rewind(
-        run_id: str, body: RewindBody, idempotency_key: Annotated[str | None, Header()] = None
+        run_id: str, body: RewindBody, idempotency_key: IdempotencyKey = None
     ) -> Response:
-        if (cached := idem.get(idempotency_key)) is not None:
-            return cached
-        if body.dry_run:
-            return js(await runtime.rewind_plan(run_id, body.wave))
-        plan = await runtime.rewind(run_id, body.wave, force=body.force)
-        return idem.put(idempotency_key, js(plan, 201))
+        async def act() -> Response:
+            workflow, _run = await load_workflow_of(reader, run_id)
+            if body.wave >= workflow.wave_count:
+                raise ValueError(
+                    f"wave: run {run_id} has waves 0..{workflow.wave_count - 1}, not {body.wave}"
+                )
+            if body.dry_run:
+                return js(await runtime.rewind_plan(run_id, body.wave))
+            plan = await runtime.rewind(run_id, body.wave, force=body.force)
+            return js(plan, 201, {"Location": f"/api/runs/{plan.new_run_id}"})
 
-    @app.post("/api/runs/{run_id}/resume", tags=["runs"])
-    async def resume(run_id: str, body: Annotated[Empty | None, Body()] = None) -> Response:
-        await runtime.resume(run_id)
-        return js({"run_id": run_id, "resumed": True})
+        return await idem.once(idempotency_key, f"rewind {run_id}", body, act)
 
-    @app.post("/api/runs/{run_id}/cancel", tags=["runs"])
-    async def cancel(run_id: str, body: Annotated[Empty | None, Body()] = None) -> Response:
-        await reader.get_run(run_id)
-        await runtime.cancel(run_id)
-        return js({"run_id": run_id, "cancelled": True})
+    @app.post(
+        "/api/runs/{run_id}/resume",
+        tags=["runs"],
+        operation_id="resumeRun",
+        summary="Resume a live run that this server is not driving",
+        responses=openapi_responses("Resumed", Resumed, errors=(401, 403, 404, 409, 415, 422)),
+    )
+    async def resume(
+        run_id: str,
+        body: Annotated[Empty | None, Body()] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        async def act() -> Response:
+            await runtime.resume(run_id)
+            return js(Resumed(run_id, True))
 
-    # --- approvals, health, history --------------------------------------------------------
+        return await idem.once(idempotency_key, f"resume {run_id}", None, act)
+
+    @app.post(
+        "/api/runs/{run_id}/cancel",
+        tags=["runs"],
+        operation_id="cancelRun",
+        summary="Cancel a live run (it ends as cancelled)",
+        responses=openapi_responses("Cancelling", Cancelled, errors=(401, 403, 404, 409, 415, 422)),
+    )
+    async def cancel(
+        run_id: str,
+        body: Annotated[Empty | None, Body()] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        async def act() -> Response:
+            run = await reader.get_run(run_id)
+            if run.status.is_terminal:
+                raise RuntuiError(f"run {run_id} is {run.status.value}; nothing to cancel")
+            try:
+                await runtime.cancel(run_id)
+            except NotFoundError:  # live in the database, but nobody drives it
+                raise RuntuiError(f"run {run_id} is not active in this server") from None
+            return js(Cancelled(run_id, True))
+
+        return await idem.once(idempotency_key, f"cancel {run_id}", None, act)
+
+    # --- approvals, health, history ------------------------------------------------------------
 
     @app.get(
         "/api/approvals",
         tags=["approvals"],
-        responses=openapi_responses("Pending approvals, oldest first", list[ApprovalRow]),
+        operation_id="listApprovals",
+        responses=openapi_responses(
+            "Pending approvals, oldest first", list[ApprovalRow], errors=(401, 403)
+        ),
     )
     async def approvals() -> Response:
         return js(await reader.pending_approvals())
@@ -344,12 +743,22 @@ def build_app(
     @app.get(
         "/api/health",
         tags=["health"],
-        responses=openapi_responses("Health per workflow", list[WorkflowHealth]),
+        operation_id="workflowHealth",
+        responses=openapi_responses("Health per workflow", list[WorkflowHealth], errors=(401, 403)),
     )
     async def health() -> Response:
         return js(await runtime.health())
 
-    @app.get("/api/pipeline/runs", tags=["history"])
+    @app.get(
+        "/api/pipeline/runs",
+        tags=["history"],
+        operation_id="pipelineRuns",
+        summary="Finished runs in the run-history format, most recently ended first",
+        responses={
+            200: {"model": PipelineRuns, "description": "`{runs: [RunSummary], total}`"},
+            **problems(401, 403, 422),
+        },
+    )
     async def pipeline_runs(
         limit: Annotated[int, Query(ge=1, le=1000)] = 100, result: RunResult | None = None
     ) -> Response:
@@ -362,7 +771,16 @@ def build_app(
         )
         return Response(body, media_type="application/json")
 
-    @app.get("/api/pipeline/runs/{run_id}", tags=["history"])
+    @app.get(
+        "/api/pipeline/runs/{run_id}",
+        tags=["history"],
+        operation_id="pipelineRun",
+        summary="One finished run's RunSummary",
+        responses={
+            200: {"model": RunSummary, "description": "The RunSummary"},
+            **problems(401, 403, 404),
+        },
+    )
     async def pipeline_run(run_id: str) -> Response:
         summary = await reader.get_summary(run_id)
         return Response(summary.model_dump_json(), media_type="application/json")
@@ -372,6 +790,15 @@ def build_app(
     return app
 
 
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def _resume_point(last_event_id: str | None, after: int) -> int:
     if last_event_id is None:
         return after
@@ -379,12 +806,12 @@ def _resume_point(last_event_id: str | None, after: int) -> int:
         value = int(last_event_id)
     except ValueError:
         raise ValueError(f"Last-Event-ID: not an event id: {last_event_id[:40]!r}") from None
-    if value < 0:
-        raise ValueError("Last-Event-ID: must not be negative")
+    if not 0 <= value <= MAX_ID:
+        raise ValueError("Last-Event-ID: out of range")
     return max(value, after)
 
 
-def _stream(frames: Any, stats: Metrics) -> StreamingResponse:
+def _stream(frames: Any, stats: Metrics) -> Response:
     async def counted() -> Any:
         stats.stream_clients += 1
         try:
@@ -392,8 +819,9 @@ def _stream(frames: Any, stats: Metrics) -> StreamingResponse:
                 yield frame
         finally:
             stats.stream_clients -= 1
+            await frames.aclose()
 
-    return StreamingResponse(
+    return EventStreamResponse(
         counted(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

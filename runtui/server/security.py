@@ -3,8 +3,8 @@
 The token is generated on first start and kept 0600 in the user config dir (or given by
 `RUNTUI_TOKEN`); it is compared in constant time and never logged. Requests whose `Host` header
 is not one of ours are refused (a browser tricked by DNS rebinding sends the attacker's name).
-Mutations must be `application/json`: an HTML form cannot send that without a CORS preflight,
-and the server grants no CORS at all.
+A mutation's body must be `application/json` (a POST with no body at all may leave the type
+out): an HTML form cannot send that without a CORS preflight, and the server grants no CORS.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import platformdirs
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.requests import Request
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 OPEN_PATHS = frozenset({"/healthz"})
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -51,31 +50,62 @@ def problem(status: int, title: str, detail: str, **extra: object) -> JSONRespon
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
-class GuardMiddleware(BaseHTTPMiddleware):
-    def __init__(self, app: ASGIApp, *, token: str, hosts: Iterable[str]) -> None:
-        super().__init__(app)
+RouteMatcher = Callable[[Scope], bool]
+
+
+class GuardMiddleware:
+    """Host, token and media-type checks in front of every route (pure ASGI: streamed
+    responses pass through untouched).
+
+    The JSON check applies to a mutating request only when a route takes that method at that
+    path (`accepts`), so a method a path does not take still gets its 405 from the router.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        token: str,
+        hosts: Iterable[str],
+        accepts: RouteMatcher | None = None,
+    ) -> None:
+        self.app = app
         self._token = token.encode()
         self._hosts = {h.lower() for h in hosts}
+        self._accepts = accepts
 
-    async def dispatch(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        host = request.headers.get("host", "").lower()
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self.refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def refusal(self, scope: Scope) -> Response | None:
+        headers = Headers(scope=scope)
+        host = headers.get("host", "").lower()
         if host not in self._hosts and host.rsplit(":", 1)[0] not in self._hosts:
-            return problem(403, "Forbidden", f"unknown Host header {host!r}")
-        if request.url.path not in OPEN_PATHS:
-            auth = request.headers.get("authorization", "")
-            scheme, _, given = auth.partition(" ")
+            return problem(403, "Forbidden", f"unknown Host header {host[:100]!r}")
+        if scope["path"] not in OPEN_PATHS:
+            scheme, _, given = headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(
                 given.strip().encode(), self._token
             ):
                 response = problem(401, "Unauthorized", "a valid bearer token is required")
                 response.headers["WWW-Authenticate"] = "Bearer"
                 return response
-        if request.method in MUTATING:
-            ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if ctype != "application/json":
+        if scope["method"] in MUTATING and (self._accepts is None or self._accepts(scope)):
+            ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+            bodyless = (
+                not ctype
+                and headers.get("content-length", "0").strip() == "0"
+                and "transfer-encoding" not in headers
+            )
+            if ctype != "application/json" and not bodyless:
                 return problem(
                     415, "Unsupported Media Type", "send the request body as application/json"
                 )
-        return await call_next(request)
+        return None

@@ -5,26 +5,125 @@ database (the all-runs stream). A client that reconnects with `Last-Event-ID` fi
 it missed from the store, then the live tail. To make the seam exact the stream subscribes to
 the bus *before* reading the store, and skips anything at or below the last id it sent; a
 `Lagged` marker (the client is slower than the runtime) sends it back to the store.
+
+Cheap per client, since every client of a busy server sees the same events: each committed
+batch becomes SSE frames once per server and goes to every client as one chunk (`StreamHub`
+keeps the recent chunks and event encodings), and waiting is one receive under a deadline (no
+task per batch). At
+shutdown the hub closes every stream's subscription: each stream sends what it still holds,
+then `event: shutdown`, and ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 
 import anyio
 import msgspec
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
-from actors.bus import Lagged
+from actors.bus import Lagged, Subscription
 from actors.runtime import Runtime
-from runtui.domain.events import EventEnvelope
+from runtui.domain.events import TYPE_TO_KIND, EventEnvelope
 
 _json = msgspec.json.Encoder()
 PAGE = 1000
 KEEPALIVE_S = 15.0
+CACHE_CHUNKS = 64
+CACHE_CHUNK_BYTES = 16 * 2**20
+SHUTDOWN = b"event: shutdown\ndata: {}\n\n"
+KEEPALIVE = b": keepalive\n\n"
+
+
+class StreamHub:
+    """The event streams of one server: their subscriptions and the shared encodings."""
+
+    def __init__(self) -> None:
+        self.subscriptions: set[Subscription] = set()
+        self._chunks: dict[tuple[bool, int, int], bytes] = {}
+        self._chunk_bytes = 0
+        self.closed = False
+
+    def chunk(self, batch: Sequence[EventEnvelope], per_run: bool) -> bytes:
+        """A committed batch as SSE frames, built once for every client that gets it whole.
+
+        A batch is known by its first and last position (positions are unique, and a
+        subscriber gets a commit's events, or one run's share of them, in order).
+        """
+        key = (per_run, batch[0].position, batch[-1].position)
+        cached = self._chunks.get(key)
+        if cached is None:
+            cached = self._chunks[key] = frames(batch, per_run)
+            self._chunk_bytes += len(cached)
+            while len(self._chunks) > CACHE_CHUNKS or self._chunk_bytes > CACHE_CHUNK_BYTES:
+                self._chunk_bytes -= len(self._chunks.pop(next(iter(self._chunks))))
+        return cached
+
+    def close(self) -> None:
+        """Shutdown: every stream sends what it holds, then `event: shutdown`, and ends."""
+        self.closed = True
+        for sub in list(self.subscriptions):
+            sub.close()
+
+
+_KIND = {t: k.encode() for t, k in TYPE_TO_KIND.items()}
+
+
+def frames(events: Sequence[EventEnvelope], per_run: bool) -> bytes:
+    """SSE frames for `events`: `id` (seq per run, else position), `event` (the kind),
+    `data` (the event as JSON). One msgspec call encodes them all (JSON has no raw newline)."""
+    datas = _json.encode_lines(events).split(b"\n")
+    if per_run:
+        return b"".join(
+            [
+                b"id: %d\nevent: %s\ndata: %s\n\n" % (e.seq, _KIND[type(e.body)], d)
+                for e, d in zip(events, datas, strict=False)
+            ]
+        )
+    return b"".join(
+        [
+            b"id: %d\nevent: %s\ndata: %s\n\n" % (e.position, _KIND[type(e.body)], d)
+            for e, d in zip(events, datas, strict=False)
+        ]
+    )
+
+
+def _drain(sub: Subscription, into: list[Delivery]) -> bool:
+    """Move what `sub` already holds into `into`, without waiting (up to a `Lagged` marker);
+    True if the subscription was closed (shutdown)."""
+    while not isinstance(into[-1], Lagged):
+        with anyio.CancelScope() as scope:
+            scope.cancel()  # a receive that would have to wait is cancelled at once
+            try:
+                into.append(_ready(sub.receive()))
+            except anyio.EndOfStream:
+                return True
+            except _NotReady:
+                return False
+    return False
+
+
+class _NotReady(Exception):
+    pass
+
+
+def _ready(receiving: Coroutine[Any, Any, Delivery]) -> Delivery:
+    """The coroutine's result if it completes without suspending; else `_NotReady`."""
+    try:
+        receiving.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    receiving.close()
+    raise _NotReady
 
 
 def sse(event: EventEnvelope, ident: int) -> bytes:
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (ident, event.kind.encode(), _json.encode(event))
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (
+        ident,
+        _KIND[type(event.body)],
+        _json.encode(event),
+    )
 
 
 async def event_stream(
@@ -34,15 +133,22 @@ async def event_stream(
     last_id: int,
     shutdown: anyio.Event,
     keepalive_s: float = KEEPALIVE_S,
-) -> AsyncIterator[bytes]:
+    hub: StreamHub | None = None,
+) -> AsyncGenerator[bytes, None]:
     """Yield SSE frames from after `last_id` on, until the client leaves or the server stops."""
+    hub = hub or StreamHub()
     key: Callable[[EventEnvelope], int] = (
         (lambda e: e.seq) if run_id is not None else (lambda e: e.position)
     )
+    per_run = run_id is not None
     sub = runtime.subscribe(run_id=run_id, max_batches=512)
+    hub.subscriptions.add(sub)
     sent = last_id
     try:
         yield b"retry: 1000\n\n"
+        if shutdown.is_set() or hub.closed:
+            yield SHUTDOWN
+            return
         while True:
             # catch up from the store
             while True:
@@ -50,40 +156,77 @@ async def event_stream(
                     page = await runtime.reader.events_after(run_id, sent, limit=PAGE)
                 else:
                     page = await runtime.reader.events_since(sent, limit=PAGE)
-                for env in page:
-                    sent = key(env)
-                    yield sse(env, sent)
+                if page:
+                    sent = key(page[-1])
+                    yield frames(page, per_run)
                 if len(page) < PAGE:
                     break
             # then the live tail, until lagged
             while True:
-                delivery: object = None
+                first: Delivery | None = None
+                ended = False
                 with anyio.move_on_after(keepalive_s):
-                    async with anyio.create_task_group() as tg:
-
-                        async def stop_on_shutdown() -> None:
-                            await shutdown.wait()
-                            tg.cancel_scope.cancel()
-
-                        async def receive() -> None:
-                            nonlocal delivery
-                            delivery = await sub.receive()
-                            tg.cancel_scope.cancel()
-
-                        tg.start_soon(stop_on_shutdown)
-                        tg.start_soon(receive)
-                if shutdown.is_set():
-                    yield b"event: shutdown\ndata: {}\n\n"
-                    return
-                if delivery is None:
-                    yield b": keepalive\n\n"
+                    try:
+                        first = await sub.receive()
+                    except anyio.EndOfStream:  # the hub closed it: shutdown
+                        ended = True
+                if first is None:
+                    if ended or shutdown.is_set():
+                        yield SHUTDOWN
+                        return
+                    yield KEEPALIVE
                     continue
-                if isinstance(delivery, Lagged):
-                    break
-                for env in delivery:  # type: ignore[attr-defined]
-                    ident = key(env)
-                    if ident > sent:
-                        sent = ident
-                        yield sse(env, sent)
+                deliveries = [first]
+                if linger_s > 0 and not isinstance(first, Lagged):
+                    await anyio.sleep(linger_s)  # let the next commits join this write
+                    ended = _drain(sub, deliveries)
+                lagged = isinstance(deliveries[-1], Lagged)
+                chunks = []
+                for delivery in deliveries:
+                    if isinstance(delivery, Lagged):
+                        break
+                    if key(delivery[0]) > sent:  # the common case: all of it is new
+                        sent = key(delivery[-1])
+                        chunks.append(hub.chunk(delivery, per_run))
+                        continue
+                    fresh = [env for env in delivery if key(env) > sent]  # the seam
+                    if fresh:
+                        sent = key(fresh[-1])
+                        chunks.append(frames(fresh, per_run))
+                if chunks:
+                    yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                if ended:
+                    yield SHUTDOWN
+                    return
+                if lagged:
+                    break  # back to the store
     finally:
         sub.close()
+        hub.subscriptions.discard(sub)
+
+
+class EventStreamResponse(StreamingResponse):
+    """A streamed response that notices a client leaving at once, not at its next write.
+
+    (Starlette relies on the next write failing under ASGI 2.4; an idle stream would then keep
+    its subscription, and count as a client, until the next keepalive.)
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with anyio.create_task_group() as tg:
+
+            async def stream() -> None:
+                try:
+                    await self.stream_response(send)
+                except OSError:  # the client went away mid-write
+                    pass
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        close = getattr(self.body_iterator, "aclose", None)
+                        if close is not None:
+                            await close()  # the stream's `finally`: unsubscribe now
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(stream)
+            await self.listen_for_disconnect(receive)
+            tg.cancel_scope.cancel()

@@ -4,6 +4,10 @@ Screens do the work. The feed reads the runtime's bounded, lossy subscription in
 hands the active screen one coalesced `EventsArrived` per tick (~75 ms), so a burst of ten
 thousand events costs the UI one refresh, and a UI that falls behind gets a `lagged` flag and
 re-reads from the store instead of slowing the runtime down.
+
+`connected` follows the client's own flag when it has one (the remote client's event stream):
+each tick compares the two and, on a change, tells every screen (`ConnectionChanged`) so the
+status bar says "disconnected, retrying" or "runtime up" again.
 """
 
 from __future__ import annotations
@@ -17,12 +21,11 @@ from typing import Any, ClassVar, TypeVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from actors.bus import Lagged
 from runtui.domain.errors import RuntuiError
-from runtui.domain.events import EventEnvelope
+from runtui.domain.events import AttemptOutput, EventEnvelope
 from runtui.tui.client import RuntimeClient
 from runtui.tui.commands import RuntuiCommands
-from runtui.tui.messages import EventsArrived
+from runtui.tui.messages import ConnectionChanged, EventsArrived
 
 log = logging.getLogger(__name__)
 
@@ -74,23 +77,37 @@ class RuntuiApp(App[None]):
 
     async def _feed(self) -> None:
         async for delivery in self.client.subscribe():
-            if isinstance(delivery, Lagged) or len(self._buffer) > MAX_BUFFERED:
+            # not a list: a `Lagged` (or remote `Resync`) marker: events were missed, re-read
+            if not isinstance(delivery, list) or len(self._buffer) > MAX_BUFFERED:
                 self._buffer.clear()
                 self._lagged = True
                 continue
             self._buffer.extend(delivery)
 
+    def _check_connection(self) -> None:
+        connected = bool(getattr(self.client, "connected", True))
+        if connected == self.connected:
+            return
+        self.connected = connected
+        for screen in self.screen_stack:
+            screen.post_message(ConnectionChanged(connected))
+
     def _deliver_events(self) -> None:
+        self._check_connection()
         if not self._buffer and not self._lagged:
             return
         events, self._buffer = self._buffer, []
         lagged, self._lagged = self._lagged, False
         self.events_seen += len(events)
-        message = EventsArrived(events, lagged)
-        for screen in self.screen_stack:
-            screen.post_message(
-                EventsArrived(events, lagged) if screen is not self.screen else message
-            )
+        self.screen.post_message(EventsArrived(events, lagged))
+        # Screens underneath are out of view (or dimmed under a dialog) and task output changes
+        # none of their rows, so they get the rest only: a message that wakes a covered screen
+        # makes Textual repaint the whole screen on top, which under a stream of output would be
+        # every tick. A run screen catches up on its output when it is shown again.
+        rest = [e for e in events if type(e.body) is not AttemptOutput]
+        if rest or lagged:
+            for screen in self.screen_stack[:-1]:
+                screen.post_message(EventsArrived(rest, lagged))
 
     # --- calling the runtime -----------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """What the terminal UI needs from a runtime, and the embedded implementation of it.
 
 The UI talks to this protocol only: in embedded mode `EmbeddedClient` wraps the in-process
-`Runtime`; a remote client (HTTP API + event stream) implements the same methods. Either way
-the UI never touches the store.
+`Runtime`; `runtui.client.HttpClient` (HTTP API + event stream) implements the same methods
+for `runtui attach`. Either way the UI never touches the store. A client may have a
+`connected` flag (the remote one does); the app shows it in the status bar.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 
 from actors.bus import Lagged
 from actors.runtime import RewindPlan, Runtime
+from runtui.client.http import Resync
 from runtui.domain.events import EventEnvelope
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.views import (
@@ -26,7 +28,23 @@ from runtui.domain.views import (
     ViolationRow,
 )
 
-Delivery = list[EventEnvelope] | Lagged
+#: Committed events, or a marker that some may have been missed (re-read the state instead).
+Delivery = list[EventEnvelope] | Lagged | Resync
+
+
+class RewindPlanView(Protocol):
+    """A rewind's plan: `actors.runtime.RewindPlan` embedded, its wire copy remotely."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def wave(self) -> int: ...
+    @property
+    def kept(self) -> dict[int, list[str]]: ...
+    @property
+    def rerun(self) -> dict[int, list[str]]: ...
+    @property
+    def new_run_id(self) -> str | None: ...
 
 
 class RuntimeClient(Protocol):
@@ -58,8 +76,8 @@ class RuntimeClient(Protocol):
     async def reject(self, approval_id: str, *, reason: str) -> None: ...
     async def cancel(self, run_id: str) -> None: ...
     async def resume(self, run_id: str) -> None: ...
-    async def rewind_plan(self, run_id: str, wave: int) -> RewindPlan: ...
-    async def rewind(self, run_id: str, wave: int, *, force: bool = False) -> RewindPlan: ...
+    async def rewind_plan(self, run_id: str, wave: int) -> RewindPlanView: ...
+    async def rewind(self, run_id: str, wave: int, *, force: bool = False) -> RewindPlanView: ...
     def subscribe(self, max_batches: int = 256) -> AsyncIterator[Delivery]: ...
 
 

@@ -24,3 +24,11 @@ class OpenRun(Message):
     def __init__(self, run_id: str) -> None:
         super().__init__()
         self.run_id = run_id
+
+
+class ConnectionChanged(Message):
+    """The client's connection to the runtime went down (`connected` False) or came back."""
+
+    def __init__(self, connected: bool) -> None:
+        super().__init__()
+        self.connected = connected

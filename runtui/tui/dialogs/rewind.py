@@ -21,9 +21,9 @@ from textual.widgets import Button, Input, Label, Static
 from runtui.tui.glyphs import short_id
 
 if TYPE_CHECKING:
-    from actors.runtime import RewindPlan
     from runtui.domain.views import TaskRow
     from runtui.tui.app import RuntuiApp
+    from runtui.tui.client import RewindPlanView
 
 MAX_IDS_PER_WAVE = 6
 
@@ -83,7 +83,7 @@ class RewindDialog(ModalScreen[str | None]):
         self.wave_count = wave_count
         self.active = False
         self.confirmed_cancel = False
-        self.plan: RewindPlan | None = None
+        self.plan: RewindPlanView | None = None
         self.busy = False
 
     @property

@@ -6,12 +6,19 @@ from typing import TYPE_CHECKING, cast
 
 from textual.screen import Screen
 
+from runtui.domain.errors import RuntuiError
+from runtui.tui.messages import ConnectionChanged
+
 if TYPE_CHECKING:
+    from runtui.domain.health import WorkflowHealth
     from runtui.tui.app import RuntuiApp
     from runtui.tui.client import RuntimeClient
 
 
 class RuntuiScreen(Screen[None]):
+    _status_approvals = 0
+    _status_health: list[WorkflowHealth] | None = None
+
     @property
     def rt_app(self) -> RuntuiApp:
         from runtui.tui.app import RuntuiApp
@@ -28,12 +35,19 @@ class RuntuiScreen(Screen[None]):
         bars = self.query(StatusBar)
         if not bars:
             return
-        approvals = await self.client.pending_approvals()
-        health = await self.client.health()
+        if self.rt_app.connected:
+            try:
+                self._status_approvals = len(await self.client.pending_approvals())
+                self._status_health = await self.client.health()
+            except RuntuiError:  # the server went away meanwhile: show what was last known
+                pass
         bars.first().show(
             where=self.client.description,
             connected=self.rt_app.connected,
-            approvals=len(approvals),
-            health=health,
+            approvals=self._status_approvals,
+            health=self._status_health or [],
             read_only=self.rt_app.read_only,
         )
+
+    async def on_connection_changed(self, message: ConnectionChanged) -> None:
+        await self.refresh_status_bar()

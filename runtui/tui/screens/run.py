@@ -68,7 +68,10 @@ class RunScreen(RuntuiScreen):
         Binding("f", "follow", "Follow", id="run.follow", tooltip="keep the newest event in view"),
         Binding("slash", "filter", "Filter", id="run.filter", key_display="/"),
         Binding("z", "zoom", "Zoom", id="run.zoom", tooltip="fill the screen with a panel"),
-        Binding("left_square_bracket", "older", "Older", id="run.older", key_display="["),
+        # a log key like home/end: in the help and the palette, kept out of a full footer
+        Binding(
+            "left_square_bracket", "older", "Older", id="run.older", key_display="[", show=False
+        ),
         Binding("t", "time", "Time", id="run.time", show=False, tooltip="relative or wall clock"),
         Binding("escape", "back", "Back", id="run.back", tooltip="back to the previous screen"),
     ]
@@ -266,6 +269,21 @@ class RunScreen(RuntuiScreen):
                 approvals=bool(kinds & APPROVAL_KINDS),
                 forks=forked,
             )
+
+    async def on_screen_resume(self) -> None:
+        """Shown again (a dialog closed): take the output that covered screens are not sent."""
+        log = self.log_view
+        if self.run is None or not log.last_seq:
+            return
+        run = await self.rt_app.attempt(self.client.get_run(self.run_id))
+        if run is None or run.last_seq <= log.last_seq:
+            return
+        if run.last_seq - log.last_seq > TAIL:
+            await self.reload_everything()
+            return
+        missed = await self.client.events_after(self.run_id, log.last_seq, TAIL)
+        self._note_phases(missed)
+        log.append(missed)
 
     async def on_event_log_older_wanted(self, message: EventLog.OlderWanted) -> None:
         log = self.log_view

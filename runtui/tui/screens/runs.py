@@ -11,6 +11,7 @@ import time
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Input, Static
@@ -33,6 +34,23 @@ RUN_LEVEL = frozenset(
     }
 )
 STATUS_LEVEL = frozenset({"approval.requested", "approval.decided", "run.status", "run.summary"})
+
+#: (key, label, width); the last one takes what is left. "↳ demo (rewind@3)" fits `workflow`.
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("glyph", " ", 1),
+    ("run", "run", 9),
+    ("workflow", "workflow", 18),
+    ("status", "status", 17),
+    ("phase", "phase", 16),
+    ("wave", "wave", 4),
+    ("started", "started", 8),
+    ("took", "took", 6),
+    ("worst", "worst", None),
+)
+#: Below this many columns the secondary ones go, so that the worst violation stays in view.
+NARROW_BELOW = 100
+NARROW_COLUMNS = frozenset({"glyph", "run", "workflow", "status", "worst"})
+NARROW_WORKFLOW = 17
 
 FILTERS: dict[str, dict[str, Any]] = {
     "all": {},
@@ -65,6 +83,7 @@ class RunsScreen(RuntuiScreen):
         self._status_due = 0.0
         self._status_timer_set = False
         self._loading = False
+        self._keys: list[str] = []  # the columns shown, by key
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
@@ -77,15 +96,7 @@ class RunsScreen(RuntuiScreen):
 
     async def on_mount(self) -> None:
         table = self.query_one("#runs", DataTable)
-        table.add_column(" ", key="glyph", width=1)
-        table.add_column("run", key="run", width=9)
-        table.add_column("workflow", key="workflow", width=16)
-        table.add_column("status", key="status", width=17)
-        table.add_column("phase", key="phase", width=16)
-        table.add_column("wave", key="wave", width=5)
-        table.add_column("started", key="started", width=8)
-        table.add_column("took", key="took", width=7)
-        table.add_column("worst", key="worst")
+        self._set_columns(self.size.width)
         self.query_one("#filter", Input).display = False
         await self.reload()
         await self.refresh_status_bar()
@@ -115,7 +126,7 @@ class RunsScreen(RuntuiScreen):
         self.rows = {r.run_id: r for r in runs}
         table.clear()
         for run in runs:
-            table.add_row(*self._cells(run), key=run.run_id)
+            self._add_row(table, run)
         if keep in self.rows:
             table.move_cursor(row=table.get_row_index(keep))
         self._show_filter_line()
@@ -133,12 +144,41 @@ class RunsScreen(RuntuiScreen):
             for run in page.runs:
                 if run.run_id not in self.rows:
                     self.rows[run.run_id] = run
-                    table.add_row(*self._cells(run), key=run.run_id)
+                    self._add_row(table, run)
             self.next_cursor = page.next_cursor
         finally:
             self._loading = False
 
-    def _cells(self, run: RunRow) -> list[Any]:
+    def _set_columns(self, width: int) -> bool:
+        """Lay out the columns for `width`; True when they changed (the rows must be re-added)."""
+        narrow = 0 < width < NARROW_BELOW
+        keys = [k for k, _, _ in COLUMNS if not narrow or k in NARROW_COLUMNS]
+        if keys == self._keys:
+            return False
+        table = self.query_one("#runs", DataTable)
+        table.clear(columns=True)
+        for key, label, size in COLUMNS:
+            if key in keys:
+                if narrow and key == "workflow":
+                    size = NARROW_WORKFLOW
+                table.add_column(label, key=key, width=size)
+        self._keys = keys
+        return True
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.is_mounted and self._set_columns(event.size.width):
+            keep = self._cursor_run()
+            table = self.query_one("#runs", DataTable)
+            for run in self.rows.values():
+                self._add_row(table, run)
+            if keep in self.rows:
+                table.move_cursor(row=table.get_row_index(keep))
+
+    def _add_row(self, table: DataTable[Any], run: RunRow) -> None:
+        cells = self._cells(run)
+        table.add_row(*(cells[k] for k in self._keys), key=run.run_id)
+
+    def _cells(self, run: RunRow) -> dict[str, Any]:
         style = RUN_STYLE[run.status]
         name = run.workflow
         if run.parent_run_id:
@@ -158,17 +198,17 @@ class RunsScreen(RuntuiScreen):
             if run.ended_at is not None
             else (None if run.status.is_terminal else self.rt_app.clock())
         )
-        return [
-            Text(run_glyph(run.status), style=style),
-            short_id(run.run_id),
-            name,
-            Text(run.status.value, style=style),
-            run.phase.value,
-            "—" if run.wave_index is None else str(run.wave_index),
-            clock_time(run.created_at),
-            duration(None if end is None else end - run.created_at),
-            worst,
-        ]
+        return {
+            "glyph": Text(run_glyph(run.status), style=style),
+            "run": short_id(run.run_id),
+            "workflow": name,
+            "status": Text(run.status.value, style=style),
+            "phase": run.phase.value,
+            "wave": "—" if run.wave_index is None else str(run.wave_index),
+            "started": clock_time(run.created_at),
+            "took": duration(None if end is None else end - run.created_at),
+            "worst": worst,
+        }
 
     def _cursor_run(self) -> str | None:
         table = self.query_one("#runs", DataTable)
@@ -235,6 +275,18 @@ class RunsScreen(RuntuiScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
             self.rt_app.open_run(str(event.row_key.value))
+
+    # --- read-only ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No new runs in read-only mode (so the footer does not offer one)."""
+        return not (action == "new_run" and self.rt_app.read_only)
+
+    def on_key(self, event: events.Key) -> None:
+        # Hidden bindings do not fire; say why instead of ignoring the key silently.
+        if event.key == "n" and self.rt_app.read_only and not isinstance(self.focused, Input):
+            event.stop()
+            self.rt_app.refuse_read_only()
 
     # --- actions -----------------------------------------------------------------------------
 

@@ -159,7 +159,7 @@ class EventLog(ScrollView, can_focus=True):
         source = self._shown if self._query and query.startswith(self._query) else self._all
         self._query = query
         self._shown = [line for line in source if self._matches(line)]
-        self.virtual_size = Size(self._width, len(self._shown))
+        self._set_virtual_size(Size(self._width, len(self._shown)))
         self._cache.clear()
         if self.follow:
             self._to_end()
@@ -212,7 +212,7 @@ class EventLog(ScrollView, can_focus=True):
         prefix = 12 + self._seq_width + KIND_WIDTH + 3
         if new_lines:
             self._width = max(self._width, prefix + max(len(line.text) for line in new_lines))
-        self.virtual_size = Size(self._width, len(self._shown))
+        self._set_virtual_size(Size(self._width, len(self._shown)))
         self._update_titles()
 
     def _update_titles(self) -> None:
@@ -226,6 +226,20 @@ class EventLog(ScrollView, can_focus=True):
             self.border_subtitle = "from the first event"
         else:
             self.border_subtitle = ""
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """Grow (or shrink) the scrollable area without a layout of the whole screen.
+
+        `virtual_size` is a layout reactive: assigning it re-lays out and repaints every widget
+        on the screen, which a live log would do every tick. Its size on screen does not depend
+        on how many lines it holds, so only its scrollbars and its own lines need updating (a
+        scrollbar that appears or goes still re-lays out, through its own reactive).
+        """
+        if size == self.virtual_size:
+            return
+        self.set_reactive(EventLog.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     # --- rendering ---------------------------------------------------------------------------
 

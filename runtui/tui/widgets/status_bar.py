@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -15,10 +17,23 @@ HEALTH_STYLE = {
 }
 
 
+#: Below this many columns the bar leaves out where it is connected (and says less), so the
+#: approvals and the health of the workflows still fit on its one line.
+NARROW_BELOW = 100
+
+
 class StatusBar(Static):
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: dict[str, Any] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(**self._shown)
 
     def show(
         self,
@@ -29,9 +44,17 @@ class StatusBar(Static):
         health: list[WorkflowHealth],
         read_only: bool,
     ) -> None:
+        self._shown = {
+            "where": where,
+            "connected": connected,
+            "approvals": approvals,
+            "health": health,
+            "read_only": read_only,
+        }
+        narrow = 0 < self.size.width < NARROW_BELOW
         text = Text()
         text.append(" runtui ", style="bold reverse")
-        text.append(f"  {where}  ")
+        text.append("  " if narrow else f"  {where}  ")
         text.append(
             "● runtime up" if connected else "○ disconnected, retrying",
             style="green" if connected else "bold red",
@@ -39,13 +62,14 @@ class StatusBar(Static):
         if read_only:
             text.append("  read-only", style="yellow")
         text.append("   ")
+        waiting = "" if narrow else " waiting"
         if approvals:
             text.append(
-                f"⏸ {approvals} approval{'s' if approvals != 1 else ''} waiting",
+                f"⏸ {approvals} approval{'s' if approvals != 1 else ''}{waiting}",
                 style="bold yellow",
             )
         else:
-            text.append("no approvals waiting", style="dim")
+            text.append(f"no approvals{waiting}", style="dim")
         if health:
             counts: dict[Health, int] = {}
             for h in health:

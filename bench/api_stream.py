@@ -1,0 +1,457 @@
+"""API event-stream benchmark (run by hand; not part of the test suite).
+
+    .venv/bin/python bench/api_stream.py [--clients 20] [--seconds 4] [--rounds 3]
+                                         [--producers 32] [--batch 100]
+                                         [--durability full|fast] [--client-nice 19]
+
+One process runs the runtime and the HTTP API (a real uvicorn on 127.0.0.1) on a fresh
+temporary database. A producer appends `attempt.output` events through the store writer at
+full speed (K tasks calling `append_many` with batches of B events, spread over 32 runs)
+for S seconds, twice per round. K defaults to 32 so that the writer always has a request
+queued: with few producers each commit waits for the event loop to hand it the next batches,
+and the writer's throughput measures the loop's round trip instead of the writer.
+
+(a) with no client attached;
+(b) with C server-sent-event clients on `/api/events/stream`. The clients are httpx streams in
+    a second process, niced (19 by default): they stand for operators on other machines, and
+    take only the CPU the server leaves (`--client-nice 0` makes them compete for it).
+
+Reported: the writer's throughput (events committed per second while the producer runs) in
+(a) and (b) and their ratio (target >= 0.90); per client, the events delivered per second
+(from its first event to the last one the producer wrote) and whether it got every event
+exactly once; commit→client latency: the client's receive time minus the event's `ts` (the
+same machine clock; `ts` is stamped when the producer creates the event, so this includes the
+writer's queue and the commit), sampled up to 8 events per received chunk, p50/p95/max over
+all clients; and how long after the producer stopped the slowest client had everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import anyio
+import httpx
+from anyio.abc import Process
+
+from actors.runtime import Runtime
+from runtui.config import load_settings
+from actors.bus import Lagged
+from runtui.domain.events import AttemptOutput, PendingEvent, RunCreated, RunStatusChanged
+from runtui.server.metrics import Metrics
+from runtui.server.serve import http_api
+from runtui.workflows import parse_workflow
+
+TOKEN = "bench-token"
+RUNS = 32
+TS = re.compile(rb'"ts":([0-9.]+),')
+LINES = [
+    f"2024-05-01T12:00:00.{n % 1000:03d}Z worker-{n % 16:02d} item {n:07d} ok" for n in range(1000)
+]
+
+
+# --- the server side ------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    events: int
+    seconds: float
+    cpu_s: float  # this process's CPU time (all threads) while the producer ran
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+async def produce(rt: Runtime, seconds: float, producers: int, batch: int) -> Phase:
+    """Append as fast as the writer takes them for `seconds`; events committed per second."""
+    writer = rt.store.writer
+    runs = [f"bench-run-{i:02d}" for i in range(RUNS)]
+    deadline = time.perf_counter() + seconds
+
+    async def producer(p: int) -> None:
+        n = 0
+        while time.perf_counter() < deadline:
+            now = time.time()
+            run_id = runs[(p + n) % RUNS]
+            await writer.append_many(
+                [
+                    PendingEvent(
+                        run_id,
+                        AttemptOutput(task_id="t0", attempt=0, lines=[LINES[(n + j) % 1000]]),
+                        now,
+                        0,
+                    )
+                    for j in range(batch)
+                ]
+            )
+            n += batch
+
+    before = writer.events_committed
+    started = time.perf_counter()
+    cpu = time.process_time()
+    async with anyio.create_task_group() as tg:
+        for p in range(producers):
+            tg.start_soon(producer, p)
+    return Phase(
+        writer.events_committed - before,
+        time.perf_counter() - started,
+        time.process_time() - cpu,
+    )
+
+
+NOOP_RUN = """
+name = "bench-noop"
+[[tasks]]
+id = "a"
+kind = "noop"
+"""
+
+
+async def run_noop_runs(rt: Runtime, seconds: float, in_flight: int) -> Phase:
+    """Submit 1-task no-op runs for `seconds`, `in_flight` at a time; events committed per
+    second while submitting. Waits for the runs still going before it returns."""
+    workflow = parse_workflow(NOOP_RUN, source="bench")
+    writer = rt.store.writer
+    room = anyio.Semaphore(in_flight)
+    live: set[str] = set()
+    ended: set[str] = set()
+    sub = rt.subscribe(max_batches=1 << 16)
+
+    async def reap() -> None:
+        async for delivery in sub:
+            if isinstance(delivery, Lagged):
+                raise RuntimeError("the benchmark's own subscription lagged")
+            for e in delivery:
+                if isinstance(e.body, RunStatusChanged) and e.body.status.is_terminal:
+                    if e.run_id in live:
+                        live.discard(e.run_id)
+                        room.release()
+                    else:
+                        ended.add(e.run_id)
+
+    before = writer.events_committed
+    started = time.perf_counter()
+    cpu = time.process_time()
+    deadline = started + seconds
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(reap)
+
+        async def submitter() -> None:
+            while time.perf_counter() < deadline:
+                await room.acquire()
+                run_id = await rt.submit(workflow, force=True)
+                if run_id in ended:
+                    ended.discard(run_id)
+                    room.release()
+                else:
+                    live.add(run_id)
+
+        async with anyio.create_task_group() as submitters:
+            for _ in range(4):
+                submitters.start_soon(submitter)
+        phase = Phase(
+            writer.events_committed - before,
+            time.perf_counter() - started,
+            time.process_time() - cpu,
+        )
+        with anyio.fail_after(60):
+            await rt.wait_idle()
+        sub.close()
+        tg.cancel_scope.cancel()
+    return phase
+
+
+async def load(rt: Runtime, args: argparse.Namespace) -> Phase:
+    if args.load == "runs":
+        return await run_noop_runs(rt, args.seconds, args.in_flight)
+    return await produce(rt, args.seconds, args.producers, args.batch)
+
+
+@dataclass
+class Round:
+    without: Phase
+    with_clients: Phase
+    clients: list[dict[str, Any]]
+    expected: int
+    catch_up_s: float
+    client_cpu_s: float
+
+
+async def read_line(proc: Process, buffer: bytearray, limit_s: float) -> str:
+    assert proc.stdout is not None
+    with anyio.fail_after(limit_s):
+        while b"\n" not in buffer:
+            buffer += await proc.stdout.receive()
+    line, _, rest = bytes(buffer).partition(b"\n")
+    buffer[:] = rest
+    return line.decode()
+
+
+async def one_round(rt: Runtime, url: str, metrics: Metrics, args: argparse.Namespace) -> Round:
+    without = await load(rt, args)
+    command = [sys.executable, __file__, "--client", url, "--clients", str(args.clients)]
+    command += ["--client-nice", str(args.client_nice)]
+    async with await anyio.open_process(command, stderr=None) as proc:
+        out = bytearray()
+        assert await read_line(proc, out, 30) == "ready"
+        with anyio.fail_after(10):  # the server has counted them all in
+            for _ in range(100_000):
+                if metrics.stream_clients >= args.clients:
+                    break
+                await anyio.sleep(0.01)
+        first = rt.bus.last_position
+        with_clients = await load(rt, args)
+        last = rt.bus.last_position
+        stopped = time.time()
+        assert proc.stdin is not None
+        await proc.stdin.send(f"{first} {last} {stopped}\n".encode())
+        report = json.loads(await read_line(proc, out, 120))
+        await proc.wait()
+    return Round(
+        without,
+        with_clients,
+        report["clients"],
+        last - first,
+        max(c["done_at"] for c in report["clients"]) - stopped,
+        report["cpu_s"],
+    )
+
+
+async def server_main(args: argparse.Namespace) -> list[Round]:
+    rounds = []
+    with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
+        settings = load_settings({"db": Path(tmp) / "bench.db", "durability": args.durability})
+        async with Runtime.open(settings) as rt, http_api(rt, port=0, token=TOKEN) as api:
+            metrics: Metrics = cast(Any, api.server.config.app).state.metrics
+            await rt.store.writer.append_many(
+                [
+                    PendingEvent(f"bench-run-{i:02d}", RunCreated(workflow="bench"), time.time())
+                    for i in range(RUNS)
+                ]
+            )
+            for i in range(args.rounds):
+                r = await one_round(rt, api.url, metrics, args)
+                print(
+                    f"  round {i + 1}/{args.rounds}: writer {r.without.rate:,.0f} events/s"
+                    f" alone, {r.with_clients.rate:,.0f} with {args.clients} clients",
+                    flush=True,
+                )
+                rounds.append(r)
+    return rounds
+
+
+# --- the clients (a second process) -------------------------------------------------------------
+
+
+@dataclass
+class Client:
+    events: int = 0
+    last_id: int = 0
+    first_at: float = 0.0
+    done_at: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+
+async def client_main(url: str, count: int) -> None:
+    clients = [Client() for _ in range(count)]
+    connected = 0
+    all_connected = anyio.Event()
+    target: list[float] = []  # first position, last position, when the producer stopped
+    target_known = anyio.Event()
+    done = [anyio.Event() for _ in range(count)]
+
+    async def follow(http: httpx.AsyncClient, c: Client, finished: anyio.Event) -> None:
+        nonlocal connected
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with http.stream("GET", f"{url}/api/events/stream", headers=headers) as r:
+            assert r.status_code == 200
+            tail = b""
+            async for chunk in r.aiter_raw():
+                now = time.time()
+                if not all_connected.is_set() and chunk.startswith(b"retry:"):
+                    connected += 1
+                    if connected == count:
+                        all_connected.set()
+                data = tail + chunk
+                n = data.count(b"\nid: ") + (not tail and data.startswith(b"id: "))
+                if n:
+                    if not c.events:
+                        c.first_at = now
+                    c.events += n
+                    stamps = TS.findall(chunk)
+                    step = max(1, len(stamps) // 8)
+                    c.latencies += [now - float(t) for t in stamps[::step]]
+                    at = data.rfind(b"id: ")
+                    end = data.find(b"\n", at)
+                    if end > 0:
+                        c.last_id = int(data[at + 4 : end])
+                tail = data[-4:]
+                if target_known.is_set() and c.last_id >= target[1]:
+                    c.done_at = now
+                    finished.set()
+                    return
+
+    async def read_target() -> None:
+        line = await anyio.to_thread.run_sync(sys.stdin.readline)
+        target.extend(float(x) for x in line.split())
+        target_known.set()
+
+    limits = httpx.Limits(max_connections=count + 4)
+    async with (
+        httpx.AsyncClient(timeout=None, limits=limits) as http,
+        anyio.create_task_group() as tg,
+    ):
+        for c, finished in zip(clients, done, strict=True):
+            tg.start_soon(follow, http, c, finished)
+        await all_connected.wait()
+        print("ready", flush=True)
+        await read_target()
+        with anyio.move_on_after(120):
+            for finished in done:
+                await finished.wait()
+        tg.cancel_scope.cancel()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report = {
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "clients": [
+            {
+                "events": c.events,
+                "last_id": c.last_id,
+                "first_at": c.first_at,
+                "done_at": c.done_at or time.time(),
+                "latencies": c.latencies,
+            }
+            for c in clients
+        ],
+    }
+    print(json.dumps(report), flush=True)
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def report(rounds: list[Round], args: argparse.Namespace) -> None:
+    a = statistics.mean(r.without.rate for r in rounds)
+    b = statistics.mean(r.with_clients.rate for r in rounds)
+    print()
+    head = "".join(f"{'round ' + str(i + 1):>14}" for i in range(len(rounds)))
+    print(f"{'writer throughput (events/s)':<40}{head}{'mean':>14}")
+    print(
+        f"{'(a) no client':<40}"
+        + "".join(f"{r.without.rate:>14,.0f}" for r in rounds)
+        + f"{a:>14,.0f}"
+    )
+    print(
+        f"{f'(b) {args.clients} SSE clients':<40}"
+        + "".join(f"{r.with_clients.rate:>14,.0f}" for r in rounds)
+        + f"{b:>14,.0f}"
+    )
+    print(
+        f"{'ratio b/a (target >= 0.90)':<40}"
+        + "".join(f"{r.with_clients.rate / r.without.rate:>14.2f}" for r in rounds)
+        + f"{b / a:>14.2f}"
+    )
+    print(
+        f"{'server process CPU, cores used: (a)':<40}"
+        + "".join(f"{r.without.cpu_s / r.without.seconds:>14.2f}" for r in rounds)
+    )
+    print(
+        f"{'server process CPU, cores used: (b)':<40}"
+        + "".join(f"{r.with_clients.cpu_s / r.with_clients.seconds:>14.2f}" for r in rounds)
+    )
+    print()
+    print(f"{'delivery, per client':<40}" + head)
+    rows: dict[str, list[str]] = {
+        "events expected (the producer's)": [],
+        "clients with every event, once": [],
+        "delivered events/s: min": [],
+        "delivered events/s: median": [],
+        "delivered events/s: max": [],
+        "latency commit→client p50 (ms)": [],
+        "latency commit→client p95 (ms)": [],
+        "latency commit→client max (ms)": [],
+        "slowest client done after stop (ms)": [],
+        "client process CPU (s)": [],
+    }
+    for r in rounds:
+        rates = [c["events"] / max(1e-9, c["done_at"] - c["first_at"]) for c in r.clients]
+        lat = [x * 1e3 for c in r.clients for x in c["latencies"]]
+        exact = sum(c["events"] == r.expected for c in r.clients)
+        rows["events expected (the producer's)"].append(f"{r.expected:,}")
+        rows["clients with every event, once"].append(f"{exact}/{len(r.clients)}")
+        rows["delivered events/s: min"].append(f"{min(rates):,.0f}")
+        rows["delivered events/s: median"].append(f"{statistics.median(rates):,.0f}")
+        rows["delivered events/s: max"].append(f"{max(rates):,.0f}")
+        rows["latency commit→client p50 (ms)"].append(f"{pct(lat, 0.50):.1f}")
+        rows["latency commit→client p95 (ms)"].append(f"{pct(lat, 0.95):.1f}")
+        rows["latency commit→client max (ms)"].append(f"{max(lat):.1f}")
+        rows["slowest client done after stop (ms)"].append(f"{r.catch_up_s * 1e3:.0f}")
+        rows["client process CPU (s)"].append(f"{r.client_cpu_s:.1f}")
+    for label, values in rows.items():
+        print(f"  {label:<38}" + "".join(f"{v:>14}" for v in values))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="runtui API event-stream benchmark")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--producers", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=100, help="events per append_many call")
+    parser.add_argument("--durability", choices=["full", "fast"], default="full")
+    parser.add_argument(
+        "--load",
+        choices=["output", "runs"],
+        default="output",
+        help="output: producers append attempt.output events through the writer at full"
+        " speed; runs: 1-task no-op runs through the whole runtime, --in-flight at a time",
+    )
+    parser.add_argument("--in-flight", type=int, default=64, help="--load runs: runs at once")
+    parser.add_argument(
+        "--client-nice",
+        type=int,
+        default=19,
+        help="niceness of the client process (default 19: the clients stand for machines"
+        " elsewhere, and take only CPU the server leaves; 0 to let them compete)",
+    )
+    parser.add_argument("--client", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        os.nice(args.client_nice)
+        anyio.run(client_main, args.client, args.clients)
+        return
+    what = (
+        f"{args.producers} producers x {args.batch} attempt.output events"
+        if args.load == "output"
+        else f"1-task no-op runs, {args.in_flight} at a time,"
+    )
+    print(
+        f"runtui API stream: {args.clients} SSE clients on /api/events/stream, {what} for"
+        f" {args.seconds:g}s per phase, {args.rounds} round(s), durability={args.durability},"
+        f" client process nice {args.client_nice};"
+        f" {os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
+        flush=True,
+    )
+    rounds = anyio.run(server_main, args)
+    report(rounds, args)
+
+
+if __name__ == "__main__":
+    main()

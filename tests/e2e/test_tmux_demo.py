@@ -1,0 +1,194 @@
+"""End to end in a real terminal: `runtui` in a tmux pane, driven by keys, read from the screen.
+
+Each test starts its own tmux server (a private socket in the test's temp dir), so nothing here
+touches a user's tmux. The app runs as `python -m runtui --db FILE` in a 120x40 pane with its
+own XDG dirs and log file. Every wait polls `capture-pane` for a condition (every 0.1 s, up to
+a deadline); a failed wait reports the last screen it saw.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from runtui.demo import demo_workflow_path
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+POLL_S = 0.1
+WAIT_S = 20.0
+
+
+class Pane:
+    """One tmux session on a private server, running one command."""
+
+    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+        self.socket = str(tmp / "tmux.sock")
+        self.conf = tmp / "tmux.conf"
+        self.status_file = tmp / "exit-status"
+        self.name = f"runtui-e2e-{uuid.uuid4().hex[:8]}"
+        self.env = env
+        self.last = ""
+
+    def tmux(self, *args: str, check: bool = True) -> str:
+        done = subprocess.run(
+            ["tmux", "-u", "-S", self.socket, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def start(self, command: str) -> None:
+        """Run `command` in a new 120x40 session; the shell around it records its exit status
+        (tmux's own pane_dead_status can lag far behind the pane closing)."""
+        self.conf.write_text("set -g remain-on-exit on\n")  # keep the last screen to read
+        wrapped = f"{command}; echo $? > {shlex.quote(str(self.status_file))}"
+        self.tmux(
+            "-f", str(self.conf), "new-session", "-d", "-x", "120", "-y", "40", "-s", self.name,
+            wrapped,
+        )  # fmt: skip
+
+    def screen(self) -> str:
+        self.last = self.tmux("capture-pane", "-p", "-t", self.name)
+        return self.last
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.name, *keys)
+
+    def wait(self, condition: Callable[[str], bool], what: str, timeout: float = WAIT_S) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if condition(text):
+                return text
+            time.sleep(POLL_S)
+        raise AssertionError(
+            f"{what}: not on screen after {timeout:.0f}s; last screen:\n{self.last}"
+        )
+
+    def exit_status(self, timeout: float = WAIT_S) -> int:
+        """Wait for the command to end; its exit status (written by the shell around it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.status_file.read_text() if self.status_file.exists() else ""
+            if text.endswith("\n"):
+                return int(text)
+            time.sleep(POLL_S)
+        self.screen()
+        raise AssertionError(f"runtui did not exit; last screen:\n{self.last}")
+
+    def kill(self) -> None:
+        self.tmux("kill-server", check=False)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    keep = {"PATH", "HOME", "LANG", "SHELL"}
+    out = {k: v for k, v in os.environ.items() if k in keep}
+    out.update(
+        {
+            "LC_ALL": "C.UTF-8",
+            "TERM": "xterm-256color",
+            "RUNTUI_LOG_FILE": str(tmp_path / "runtui.log"),
+            "RUNTUI_DURABILITY": "fast",
+        }
+    )
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        out[var] = str(tmp_path / "xdg" / var.lower())
+    return out
+
+
+@pytest.fixture
+def pane(tmp_path: Path, env: dict[str, str]) -> Iterator[Pane]:
+    p = Pane(tmp_path, env)
+    try:
+        yield p
+    finally:
+        p.kill()
+
+
+def runtui_command(db: Path, *args: str) -> str:
+    return shlex.join([sys.executable, "-m", "runtui", "--db", str(db), *args])
+
+
+def statuses(db: Path) -> list[str]:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return [row[0] for row in conn.execute("SELECT status FROM runs")]
+
+
+def footer(screen: str) -> str:
+    return screen.rstrip("\n").splitlines()[-1]
+
+
+def test_demo_runs_to_its_gate_and_completes_when_approved(tmp_path: Path, pane: Pane) -> None:
+    db = tmp_path / "runs.db"
+    pane.start(runtui_command(db))
+    pane.wait(lambda s: "No runs yet" in s, "the fresh database's welcome")
+    pane.keys("n")
+    pane.wait(lambda s: "New run: workflow file" in s, "the new-run dialog")
+    pane.keys("Enter")  # pre-filled with the demo
+    screen = pane.wait(
+        lambda s: "approval waiting" in s and "awaiting_approval" in s, "the demo at its gate"
+    )
+    assert "Publish the report?" in screen
+    assert "Approve" in footer(screen)
+    pane.keys("a")
+    screen = pane.wait(lambda s: "succeeded" in s and "COMPLETED" in s, "the demo completed")
+    assert "approval waiting" not in screen
+    pane.keys("Escape")
+    pane.wait(lambda s: "New run" in footer(s), "the runs screen again")
+    pane.keys("q")
+    assert pane.exit_status() == 0
+    assert statuses(db) == ["succeeded"]
+    log = (tmp_path / "runtui.log").read_text()
+    assert "Traceback" not in log
+
+
+def test_read_only_shows_no_approve_key(tmp_path: Path, pane: Pane, env: dict[str, str]) -> None:
+    db = tmp_path / "runs.db"
+    demo = demo_workflow_path()
+    assert demo is not None
+    # a run waiting at its gate, left by the command line (exit 7: waiting for an approval)
+    done = subprocess.run(
+        [sys.executable, "-m", "runtui", "--db", str(db), "run", str(demo)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 7, done.stderr
+    pane.start(runtui_command(db, "--read-only"))
+    screen = pane.wait(lambda s: "awaiting_approval" in s, "the waiting run in the list")
+    assert "read-only" in screen
+    assert "New run" not in footer(screen)
+    pane.keys("Enter")
+    screen = pane.wait(
+        lambda s: "Publish the report?" in s and "Follow" in footer(s),
+        "the run screen with its gate and its keys",
+    )
+    assert "Approve" not in footer(screen)
+    assert "Reject" not in footer(screen)
+    assert "a approve" not in screen  # the approval line names no keys either
+    pane.keys("a")  # refused with a notice, not acted on
+    pane.wait(lambda s: "read-only mode" in s, "the read-only notice")
+    pane.keys("q")
+    assert pane.exit_status() == 0
+    assert statuses(db) == ["awaiting_approval"]

@@ -1,0 +1,136 @@
+"""The app as the snapshot tests run it: the real `RuntuiApp` over a real runtime, all fixed.
+
+`snap_compare` runs the app with `App.run()`, which starts its own event loop, so the runtime
+cannot be opened by an async fixture: `SnapshotApp.run_async` opens it inside that loop, around
+the app, exactly as `runtui.tui.launch.run_embedded` does, and closes it when the app exits.
+The runtime is opened with `resume=False` and a fixed clock, so it never touches the stored
+runs; the app gets the same fixed clock, so ages and durations of live runs never move.
+
+The `show_*` helpers are `run_before` callbacks: each drives the app to one screen with the
+keys a user would press and waits (bounded, on a condition, never a fixed sleep) until that
+screen has drawn everything it loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input
+
+import runtui.tui.app
+from actors.runtime import Runtime
+from runtui.tui.app import RuntuiApp
+from runtui.tui.client import EmbeddedClient, RuntimeClient
+from runtui.tui.dialogs.rewind import RewindDialog
+from runtui.tui.screens.approvals import ApprovalsScreen
+from runtui.tui.screens.run import RunScreen
+from runtui.tui.screens.runs import RunsScreen
+from runtui.tui.widgets.event_log import EventLog
+from runtui.tui.widgets.status_bar import StatusBar
+from tests.actors.conftest import settings_for
+from tests.tui.snapshot_db import NOW
+
+
+def fixed_clock() -> float:
+    return NOW
+
+
+class SnapshotApp(RuntuiApp):
+    # Textual resolves a relative CSS_PATH next to the subclass's module: point at the real one
+    CSS_PATH = str(Path(runtui.tui.app.__file__).with_name(str(RuntuiApp.CSS_PATH)))
+
+    def __init__(self, db_path: Path, *, read_only: bool = False) -> None:
+        # the client exists only once the runtime is open, in run_async
+        super().__init__(
+            cast(RuntimeClient, None), read_only=read_only, demo_path=None, clock=fixed_clock
+        )
+        self.db_path = db_path
+
+    async def run_async(self, **kwargs: Any) -> Any:  # returns what `exit()` was given
+        settings = settings_for(self.db_path)
+        async with Runtime.open(settings, resume=False, clock=fixed_clock) as runtime:
+            self.client = EmbeddedClient(runtime)
+            return await super().run_async(**kwargs)
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], what: str) -> None:
+    for _ in range(250):
+        if condition():
+            await pilot.pause()
+            if condition():
+                return
+        await pilot.pause(0.02)
+    raise AssertionError(f"the app never showed {what}")
+
+
+def _status_shown(screen: Any) -> bool:
+    bar = screen.query(StatusBar)
+    return bool(bar) and "2 approvals" in str(bar.first().render())
+
+
+async def show_runs(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+
+    def ready() -> bool:
+        screen = app.screen
+        if not isinstance(screen, RunsScreen):
+            return False
+        return screen.query_one("#runs", DataTable).row_count == 7 and _status_shown(screen)
+
+    await wait_for(pilot, ready, "the runs screen with 7 runs")
+
+
+def show_run(run_id: str) -> Callable[[Pilot[Any]], Any]:
+    async def show(pilot: Pilot[Any]) -> None:
+        app = cast(RuntuiApp, pilot.app)
+        await show_runs(pilot)
+        app.open_run(run_id)
+
+        def ready() -> bool:
+            screen = app.screen
+            if not isinstance(screen, RunScreen) or screen.run is None:
+                return False
+            log = screen.query_one("#events", EventLog)
+            return (
+                log.last_seq == screen.run.last_seq
+                and log.scroll_y == log.max_scroll_y
+                and bool(screen.query_one("#waves").border_subtitle)
+            )
+
+        await wait_for(pilot, ready, f"run {run_id} with its whole log")
+
+    return show
+
+
+async def show_approvals(pilot: Pilot[Any]) -> None:
+    await show_runs(pilot)
+    await pilot.press("i")
+
+    def ready() -> bool:
+        screen = pilot.app.screen
+        return (
+            isinstance(screen, ApprovalsScreen)
+            and screen.query_one("#approvals", DataTable).row_count == 2
+            and _status_shown(screen)
+        )
+
+    await wait_for(pilot, ready, "the approvals inbox with 2 approvals")
+
+
+def show_rewind(run_id: str) -> Callable[[Pilot[Any]], Any]:
+    async def show(pilot: Pilot[Any]) -> None:
+        await show_run(run_id)(pilot)
+        await pilot.press("w")
+
+        def ready() -> bool:
+            screen = pilot.app.screen
+            return isinstance(screen, RewindDialog) and screen.plan is not None
+
+        await wait_for(pilot, ready, "the rewind dialog with its dry-run")
+        # a blinking cursor would be on or off depending on when the picture is taken
+        pilot.app.screen.query_one("#wave", Input).cursor_blink = False
+
+    return show

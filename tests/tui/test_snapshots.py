@@ -1,0 +1,79 @@
+"""Snapshots (pytest-textual-snapshot) of the main screens over a fixed database.
+
+Deterministic by construction: the database is written from fixed event scripts
+(`snapshot_db.py`: fixed ids, fixed timestamps), the runtime and the app share a fixed clock
+(`snapshot_app.py`), the runtime never resumes or touches a run, and local time is UTC.
+Baselines live in `__snapshots__/test_snapshots/`; after a deliberate change to the UI, look at
+the report the failing run writes, then accept with `pytest tests/tui --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.tui.snapshot_app import (
+    SnapshotApp,
+    show_approvals,
+    show_rewind,
+    show_run,
+    show_runs,
+)
+from tests.tui.snapshot_db import BUDGET, DEMO_WAITING, FAILING, build_snapshot_db_sync
+
+SnapCompare = Callable[..., bool]
+
+
+@pytest.fixture(autouse=True)
+def _utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Clock times on screen are local time: make local time UTC, and colour the same."""
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture(scope="module")
+def snapshot_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("snapshots") / "runs.db"
+    build_snapshot_db_sync(path)
+    return path
+
+
+def check(snap_compare: SnapCompare, db: Path, show: Any, size: tuple[int, int]) -> None:
+    assert snap_compare(SnapshotApp(db), terminal_size=size, run_before=show)
+
+
+def test_runs_screen(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """Seven runs, newest first: two waiting, a fork, failed_policy, failed, succeeded."""
+    check(snap_compare, snapshot_db, show_runs, (120, 40))
+
+
+def test_runs_screen_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    check(snap_compare, snapshot_db, show_runs, (80, 24))
+
+
+def test_run_waiting_at_its_gate(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """Mid-run: EXECUTING, wave 3 of 5, the approval line with its keys, a PII warning."""
+    check(snap_compare, snapshot_db, show_run(DEMO_WAITING), (120, 40))
+
+
+def test_run_stopped_by_its_budget(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """The critical token_limit violation, threshold vs actual, and how it ended the run."""
+    check(snap_compare, snapshot_db, show_run(BUDGET), (120, 40))
+
+
+def test_approvals_inbox(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """Two pending approvals, oldest first: a task gate and a violation gate."""
+    check(snap_compare, snapshot_db, show_approvals, (120, 40))
+
+
+def test_rewind_dialog(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """`w` on the failed run: the default wave and the dry-run (kept / re-executed)."""
+    check(snap_compare, snapshot_db, show_rewind(FAILING), (120, 40))
