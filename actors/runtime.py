@@ -68,6 +68,7 @@ class Runtime:
         self.store = store
         self.reader = store.reader
         self.bus = bus
+        bus.last_position = max(bus.last_position, store.writer.position)  # "now", for streams
         self.settings = settings
         self.clock = clock
         w = store.writer

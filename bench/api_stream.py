@@ -44,9 +44,9 @@ import anyio
 import httpx
 from anyio.abc import Process
 
+from actors.bus import Lagged
 from actors.runtime import Runtime
 from runtui.config import load_settings
-from actors.bus import Lagged
 from runtui.domain.events import AttemptOutput, PendingEvent, RunCreated, RunStatusChanged
 from runtui.server.metrics import Metrics
 from runtui.server.serve import http_api
@@ -307,6 +307,10 @@ async def client_main(url: str, count: int) -> None:
         line = await anyio.to_thread.run_sync(sys.stdin.readline)
         target.extend(float(x) for x in line.split())
         target_known.set()
+        for c, finished in zip(clients, done, strict=True):
+            if c.last_id >= target[1] and not finished.is_set():  # had it all already
+                c.done_at = time.time()
+                finished.set()
 
     limits = httpx.Limits(max_connections=count + 4)
     async with (

@@ -92,6 +92,11 @@ class EventWriter:
 
     # --- public API --------------------------------------------------------------------------
 
+    @property
+    def position(self) -> int:
+        """The position of the last committed event in the database."""
+        return self._position
+
     def add_listener(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
 

@@ -21,7 +21,9 @@ print(','.join(heavy) or 'clean')
         "import runtui",
         "import runtui.domain.events, runtui.domain.phases, runtui.config",
         "import store, store.writer, store.queries, store.replay, store.history",
-        "import actors",
+        "import actors, actors.runtime",
+        "import runtui.server.app, runtui.server.serve",
+        "import runtui.client",
         "import runtui.cli",
     ],
 )

@@ -16,6 +16,7 @@ exit 1 naming the URL; a refused token exit 2.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,6 +59,7 @@ async def connect(
 ) -> AsyncIterator[HttpClient]:
     """A client of the server at `url`, checked with one authenticated request first, so an
     unreachable server (exit 1) or a refused token (exit 2) is reported before anything."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a log line per request
     async with HttpClient(url, token_for(token), user=user) as client:
         await client.check()
         yield client

@@ -48,7 +48,7 @@ from runtui.domain.views import (
 from runtui.server.metrics import Metrics
 from runtui.server.schemas import PROBLEM, install, openapi_responses, problems
 from runtui.server.security import GuardMiddleware, problem
-from runtui.server.streams import EventStreamResponse, StreamHub, event_stream
+from runtui.server.streams import EventStreamResponse, StreamHub, event_stream, pieces
 from runtui.workflows import parse_workflow
 
 log = logging.getLogger(__name__)
@@ -816,7 +816,8 @@ def _stream(frames: Any, stats: Metrics) -> Response:
         stats.stream_clients += 1
         try:
             async for frame in frames:
-                yield frame
+                for piece in pieces(frame):
+                    yield piece
         finally:
             stats.stream_clients -= 1
             await frames.aclose()

@@ -99,10 +99,15 @@ async def http_api(
         sock.close()
         raise ServerStartError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     bound = int(sock.getsockname()[1])
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve, [sock])
-        api = ApiServer(f"http://{host}:{bound}", bound, token, shutdown, server, app.state.streams)
-        try:
-            yield api
-        finally:
-            api.stop_accepting()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.serve, [sock])
+            api = ApiServer(
+                f"http://{host}:{bound}", bound, token, shutdown, server, app.state.streams
+            )
+            try:
+                yield api
+            finally:
+                api.stop_accepting()
+    finally:
+        sock.close()  # uvicorn closes it on a clean stop; not when we were cancelled

@@ -23,13 +23,22 @@ import msgspec
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from actors.bus import Lagged, Subscription
+from actors.bus import Delivery, Lagged, Subscription
 from actors.runtime import Runtime
 from runtui.domain.events import TYPE_TO_KIND, EventEnvelope
 
 _json = msgspec.json.Encoder()
 PAGE = 1000
 KEEPALIVE_S = 15.0
+#: After the first new commit, wait this long for more to join the same write: a busy server
+#: then makes one write per client per LINGER_S, not one per commit.
+LINGER_S = 0.01
+#: At most about this many events join one write (the rest waits in the subscription).
+DRAIN_EVENTS = 2048
+#: Writes are cut to this size: asyncio keeps what the socket did not take in one buffer and
+#: moves the rest down after each send, so one big write to a slow client costs its size
+#: squared; small writes wait for the client instead (uvicorn's flow control).
+WRITE_BYTES = 64 * 1024
 CACHE_CHUNKS = 64
 CACHE_CHUNK_BYTES = 16 * 2**20
 SHUTDOWN = b"event: shutdown\ndata: {}\n\n"
@@ -89,33 +98,30 @@ def frames(events: Sequence[EventEnvelope], per_run: bool) -> bytes:
     )
 
 
-def _drain(sub: Subscription, into: list[Delivery]) -> bool:
-    """Move what `sub` already holds into `into`, without waiting (up to a `Lagged` marker);
-    True if the subscription was closed (shutdown)."""
+def _drain(sub: Subscription, into: list[Delivery], limit: int = DRAIN_EVENTS) -> bool:
+    """Move what `sub` already holds into `into`, without waiting for more (up to a `Lagged`
+    marker, or about `limit` events: one write stays small); True if the subscription was
+    closed (shutdown).
+
+    `Subscription.receive` returns before its first suspension when it has something, so each
+    call is stepped once by hand: done means a delivery, suspended means nothing is queued.
+    """
+    events = 0
     while not isinstance(into[-1], Lagged):
-        with anyio.CancelScope() as scope:
-            scope.cancel()  # a receive that would have to wait is cancelled at once
-            try:
-                into.append(_ready(sub.receive()))
-            except anyio.EndOfStream:
-                return True
-            except _NotReady:
-                return False
+        events += len(into[-1])
+        if events >= limit:
+            return False
+        receiving = sub.receive()
+        try:
+            receiving.send(None)
+        except StopIteration as done:
+            into.append(done.value)
+            continue
+        except anyio.EndOfStream:
+            return True
+        receiving.close()  # it would have had to wait: nothing more for now
+        return False
     return False
-
-
-class _NotReady(Exception):
-    pass
-
-
-def _ready(receiving: Coroutine[Any, Any, Delivery]) -> Delivery:
-    """The coroutine's result if it completes without suspending; else `_NotReady`."""
-    try:
-        receiving.send(None)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    receiving.close()
-    raise _NotReady
 
 
 def sse(event: EventEnvelope, ident: int) -> bytes:
@@ -133,6 +139,7 @@ async def event_stream(
     last_id: int,
     shutdown: anyio.Event,
     keepalive_s: float = KEEPALIVE_S,
+    linger_s: float = LINGER_S,
     hub: StreamHub | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield SSE frames from after `last_id` on, until the client leaves or the server stops."""
@@ -145,7 +152,9 @@ async def event_stream(
     hub.subscriptions.add(sub)
     sent = last_id
     try:
-        yield b"retry: 1000\n\n"
+        # The id tells a client where this stream starts, so a reconnect before the first
+        # event resumes from here instead of from a later "now".
+        yield b"retry: 1000\nid: %d\n\n" % last_id
         if shutdown.is_set() or hub.closed:
             yield SHUTDOWN
             return
@@ -203,6 +212,14 @@ async def event_stream(
     finally:
         sub.close()
         hub.subscriptions.discard(sub)
+
+
+def pieces(chunk: bytes) -> list[bytes | memoryview]:
+    """`chunk` cut into writes of at most WRITE_BYTES (views: nothing is copied)."""
+    if len(chunk) <= WRITE_BYTES:
+        return [chunk]
+    view = memoryview(chunk)
+    return [view[i : i + WRITE_BYTES] for i in range(0, len(chunk), WRITE_BYTES)]
 
 
 class EventStreamResponse(StreamingResponse):

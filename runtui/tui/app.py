@@ -7,7 +7,8 @@ re-reads from the store instead of slowing the runtime down.
 
 `connected` follows the client's own flag when it has one (the remote client's event stream):
 each tick compares the two and, on a change, tells every screen (`ConnectionChanged`) so the
-status bar says "disconnected, retrying" or "runtime up" again.
+status bar says "disconnected, retrying" or "runtime up" again; on the way back up the screens
+also re-read (as after a lag), since reads may have failed while it was down.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ class RuntuiApp(App[None]):
         if connected == self.connected:
             return
         self.connected = connected
+        if connected:  # back: re-read what reads may have missed while it was away
+            self._lagged = True
         for screen in self.screen_stack:
             screen.post_message(ConnectionChanged(connected))
 

@@ -424,14 +424,16 @@ async def test_a_stream_that_never_had_a_position_says_resync() -> None:
     async with HttpClient(
         "http://runtui.test", TOKEN, min_backoff=0.001, transport=httpx.MockTransport(answer)
     ) as client:
-        items: list[object] = []
+        items: list[list[EventEnvelope] | Resync] = []
         with anyio.fail_after(10):
             async for item in client.subscribe():
                 items.append(item)
                 if len(items) == 2:
                     break
-    assert isinstance(items[0], Resync)
-    assert [e.position for e in items[1]] == [5]  # type: ignore[union-attr]
+    first, then = items
+    assert isinstance(first, Resync)
+    assert isinstance(then, list)
+    assert [e.position for e in then] == [5]
 
 
 async def test_run_events_gives_up_on_a_refused_token_or_an_unknown_run() -> None:

@@ -2,10 +2,11 @@
 
 A workflow with two gates in a row is submitted through the API. The attached UI approves the
 first gate by keyboard and sees the second one arrive; the server is killed with SIGKILL and
-the UI says it is disconnected; a new server on the same port and database comes up and the
-UI says the runtime is up again (its stream resumed where it stopped); the second gate is
-approved by keyboard and the run completes. Every wait polls a condition (the screen, the API,
-the database) up to a deadline; there are no fixed sleeps. Skipped without tmux.
+the UI says it is disconnected (keys that need the server show a notice instead of crashing
+it); a new server on the same port and database comes up and the UI says the runtime is up
+again and re-reads the inbox; the second gate is approved by keyboard and the run completes.
+Every wait polls a condition (the screen, the API, the database) up to a deadline; there are no
+fixed sleeps. Skipped without tmux.
 """
 
 from __future__ import annotations
@@ -207,7 +208,9 @@ def test_attached_tui_approves_survives_a_killed_server_and_finishes_the_run(
     env = {k: v for k, v in os.environ.items() if k.startswith(("XDG_", "RUNTUI_"))}
     assignments = [shlex.quote(f"{k}={v}") for k, v in sorted(env.items())]
     attach = [shlex.quote(sys.executable), "-m", "runtui", "attach", server.url]
-    command = " ".join(["env", *assignments, *attach])
+    # no COLUMNS/LINES: a shell may export its size from before tmux sized the pane, and
+    # Textual would believe them over the terminal itself
+    command = " ".join(["env", "-u", "COLUMNS", "-u", "LINES", *assignments, *attach])
     pane.start(command)
     pane.wait(
         lambda s: "runtime up" in s and "1 approval waiting" in s and "two-gates" in s,
@@ -227,11 +230,20 @@ def test_attached_tui_approves_survives_a_killed_server_and_finishes_the_run(
     server.stop(signal.SIGKILL)
     pane.wait(lambda s: "disconnected, retrying" in s, "the UI to say it lost the server")
     assert "Second gate?" in pane.last  # what it knew stays on screen
+    pane.keys("Escape")  # back to the runs, and a re-read while the server is away:
+    pane.wait(lambda s: "Filter:" in s, "the runs screen")
+    pane.keys("2")  # a notice, not a crash
+    pane.wait(lambda s: "cannot reach the runtui server" in s, "the UI to say the read failed")
+    pane.keys("i")  # the inbox again: it cannot list anything yet
+    pane.wait(
+        lambda s: "Approvals waiting" in s and "Second gate?" not in s,
+        "an empty inbox while the server is away",
+    )
 
     server.start()  # same port, same database: the run resumes, its gate still pending
     pane.wait(
         lambda s: "runtime up" in s and "disconnected" not in s and "Second gate?" in s,
-        "the UI to reconnect",
+        "the UI to reconnect and re-read the inbox",
     )
     assert pending_gate(server) == "second"
     pane.keys("a")

@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Input
 
+from runtui.domain.errors import RuntuiError
 from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated
 from runtui.domain.views import ApprovalRow, AuditRows, IncidentRow, RunRow, TaskRow, ViolationRow
 from runtui.tui.glyphs import RUN_STYLE, run_glyph
@@ -151,11 +152,15 @@ class RunScreen(RuntuiScreen):
                 panel.display = False
             return
         self.run = run
-        total = await self.client.count_events(self.run_id)
-        last = max(run.last_seq, total)
-        tail = await self.client.events_after(self.run_id, max(0, last - TAIL), TAIL)
-        if tail and tail[0].seq > 1:
-            self._note_phases(await self.client.events_after(self.run_id, 0, HEAD))
+        try:
+            total = await self.client.count_events(self.run_id)
+            last = max(run.last_seq, total)
+            tail = await self.client.events_after(self.run_id, max(0, last - TAIL), TAIL)
+            if tail and tail[0].seq > 1:
+                self._note_phases(await self.client.events_after(self.run_id, 0, HEAD))
+        except RuntuiError as exc:  # a remote runtime went away meanwhile
+            self.notify(str(exc), severity="warning")
+            return
         self._note_phases(tail)
         self.log_view.set_events(tail, total=total, origin=run.created_at)
         await self._reload(run=False, tasks=True, governance=True, approvals=True, forks=True)
@@ -176,19 +181,23 @@ class RunScreen(RuntuiScreen):
             if fresh is None:
                 return
             self.run = fresh
-        if tasks:
-            self.tasks = await client.tasks_of(rid)
-        if governance:
-            self.violations = await client.violations_of(rid)
-            self.incidents = await client.incidents_of(rid)
-            self.audit = await client.audit_of(rid)
-        if approvals:
-            self.approvals = sorted(
-                (a for a in await client.approvals_of(rid) if a.pending),
-                key=lambda a: (a.requested_at, a.approval_id),
-            )
-        if forks:
-            self.forks = await client.forks_of(rid)
+        try:
+            if tasks:
+                self.tasks = await client.tasks_of(rid)
+            if governance:
+                self.violations = await client.violations_of(rid)
+                self.incidents = await client.incidents_of(rid)
+                self.audit = await client.audit_of(rid)
+            if approvals:
+                self.approvals = sorted(
+                    (a for a in await client.approvals_of(rid) if a.pending),
+                    key=lambda a: (a.requested_at, a.approval_id),
+                )
+            if forks:
+                self.forks = await client.forks_of(rid)
+        except RuntuiError as exc:  # a remote runtime went away meanwhile: keep what is shown
+            self.notify(str(exc), severity="warning")
+            return
         self._show(tasks=tasks, governance=governance or run)
 
     def _note_phases(self, events: list[EventEnvelope]) -> None:

@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Input, Static
 
+from runtui.domain.errors import RuntuiError
 from runtui.domain.views import RunRow
 from runtui.tui.glyphs import RUN_STYLE, SEVERITY_STYLE, clock_time, duration, run_glyph, short_id
 from runtui.tui.messages import EventsArrived
@@ -111,17 +112,21 @@ class RunsScreen(RuntuiScreen):
         shown = max(PAGE, len(self.rows))
         runs: list[RunRow] = []
         cursor: str | None = None
-        while len(runs) < shown:
-            page = await self.client.list_runs(
-                limit=min(1000, shown - len(runs)),
-                cursor=cursor,
-                text=self.text or None,
-                **FILTERS[self.bucket],
-            )
-            runs += page.runs
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+        try:
+            while len(runs) < shown:
+                page = await self.client.list_runs(
+                    limit=min(1000, shown - len(runs)),
+                    cursor=cursor,
+                    text=self.text or None,
+                    **FILTERS[self.bucket],
+                )
+                runs += page.runs
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        except RuntuiError as exc:  # a remote runtime went away meanwhile: keep what is shown
+            self.notify(str(exc), severity="warning")
+            return
         self.next_cursor = cursor
         self.rows = {r.run_id: r for r in runs}
         table.clear()
@@ -146,6 +151,8 @@ class RunsScreen(RuntuiScreen):
                     self.rows[run.run_id] = run
                     self._add_row(table, run)
             self.next_cursor = page.next_cursor
+        except RuntuiError as exc:
+            self.notify(str(exc), severity="warning")
         finally:
             self._loading = False
 
