@@ -10,7 +10,7 @@ import pytest
 _PROBE = """
 import sys
 {imports}
-heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))
+heavy = sorted(m for m in sys.modules if m.split('.')[0] == 'textual')
 print(','.join(heavy) or 'clean')
 """
 
