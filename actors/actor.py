@@ -83,12 +83,17 @@ class Actor(Generic[M]):
         self.restarts = 0
         self._stopping = False
         self._busy = False
+        self._redeliver: list[M] = []
+        self.current: M | None = None
 
     # --- sending -----------------------------------------------------------------------------
 
     async def tell(self, message: M) -> None:
         try:
-            await self._send.send(message)
+            try:
+                self._send.send_nowait(message)  # room in the mailbox: no loop turn needed
+            except anyio.WouldBlock:
+                await self._send.send(message)  # full: wait (backpressure)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             self._refuse(message)
 
@@ -138,24 +143,28 @@ class Actor(Generic[M]):
         task_status.started()
         try:
             while True:
-                try:
-                    first = await self._recv.receive()
-                except anyio.EndOfStream:
-                    break
-                batch = [first]
+                if self._redeliver:  # what a crash left unhandled comes first
+                    batch, self._redeliver = self._redeliver, []
+                else:
+                    try:
+                        batch = [await self._recv.receive()]
+                    except anyio.EndOfStream:
+                        break
                 while len(batch) < MAX_BATCH:
                     try:
                         batch.append(self._recv.receive_nowait())
                     except (anyio.WouldBlock, anyio.EndOfStream):
                         break
                 self._busy = True
+                self.current = None
                 try:
                     await self.handle_batch(batch)
                 except Exception as exc:
-                    for message in batch:
-                        reply = reply_of(message)
-                        if reply is not None:
-                            reply.fail(exc)
+                    # Only the message being handled is lost (its asker hears why); the ones
+                    # after it in the batch are handled again by the restarted actor.
+                    reply = reply_of(self.current)
+                    if reply is not None:
+                        reply.fail(exc)
                     raise
                 finally:
                     self._busy = False
@@ -181,9 +190,18 @@ class Actor(Generic[M]):
             if reply is not None:
                 reply.fail(ActorStopped(f"{self.name} stopped before answering"))
 
+    def redeliver(self, messages: Sequence[M]) -> None:
+        """Hand `messages` to the next incarnation first (used when a batch crashes)."""
+        self._redeliver = [*messages, *self._redeliver]
+
     async def handle_batch(self, batch: Sequence[M]) -> None:
-        for message in batch:
-            await self.handle(message)
+        for i, message in enumerate(batch):
+            self.current = message
+            try:
+                await self.handle(message)
+            except Exception:
+                self.redeliver(batch[i + 1 :])
+                raise
 
     async def handle(self, message: M) -> None:
         raise NotImplementedError

@@ -53,6 +53,14 @@ class Graph:
     halted: bool = False
     failed_fast: bool = False
     completed: bool = False
+    _members: dict[int, list[str]] = field(default_factory=dict)
+
+    def members(self, wave: int) -> list[str]:
+        """The tasks of `wave` (cached; a replan that adds tasks clears the cache)."""
+        if not self._members:
+            for task_id, w in self.waves.items():
+                self._members.setdefault(w, []).append(task_id)
+        return self._members.get(wave, [])
 
     @property
     def paused(self) -> bool:
@@ -270,7 +278,7 @@ class Analyzer(StepActor[Any]):
         for wave in range(g.workflow.wave_count):
             if wave in g.waves_done:
                 continue
-            members = [t for t, w in g.waves.items() if w == wave]
+            members = g.members(wave)
             if all(g.status[t] in FINAL and t not in g.inflight for t in members):
                 g.waves_done.add(wave)
                 failed = any(g.status[t] is TaskStatus.FAILED for t in members)
@@ -295,6 +303,7 @@ class Analyzer(StepActor[Any]):
             g.status[spec.id] = TaskStatus.PENDING
             g.next_attempt[spec.id] = 0
         g.workflow, g.waves = wf, waves
+        g._members.clear()
         return True
 
     def _complete(self, g: Graph, out: Outbox) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 
 from actors import messages as m
-from actors.actor import Actor
+from actors.actor import Actor, ActorStopped
 from actors.operators import operator_for
 from actors.operators.base import AttemptContext, AttemptOutcome
 from actors.step import Clock, Outbox, StepActor
@@ -173,7 +173,10 @@ class Dispatcher(StepActor[Any]):
             outcome = AttemptOutcome(status=AttemptStatus.CANCELLED, error="cancelled")
         self.running.pop((d.run_id, d.task_id), None)
         with anyio.CancelScope(shield=True):
-            await self._finish(d, kind, outcome)
+            try:
+                await self._finish(d, kind, outcome)
+            except ActorStopped:  # shutting down: the outcome is committed; resume re-runs
+                log.info("attempt %s ended while the runtime stopped", key)
 
     async def _finish(self, d: m.Dispatch, kind: TaskKind, outcome: AttemptOutcome) -> None:
         assert self.governance is not None

@@ -88,8 +88,9 @@ class StepActor(Actor[M], Generic[M]):
 
     async def handle_batch(self, batch: Sequence[M]) -> None:
         out = Outbox(self.clock)
-        for message in batch:
+        for i, message in enumerate(batch):
             marks = (len(out.events), len(out.sends), len(out.replies), len(out.after))
+            self.current = message
             try:
                 await self.on_message(message, out)
             except RuntuiError as exc:  # refused on purpose: undo its effects, tell the asker
@@ -99,6 +100,14 @@ class StepActor(Actor[M], Generic[M]):
                 if reply is None:
                     log.warning("%s refused %s: %s", self.name, type(message).__name__, exc)
                 out.refuse(reply, exc)
+            except Exception:
+                # A bug: drop this message's partial effects, commit what the messages before
+                # it did, and leave the rest of the batch to the restarted actor.
+                del out.events[marks[0] :], out.sends[marks[1] :]
+                del out.replies[marks[2] :], out.after[marks[3] :]
+                self.redeliver(batch[i + 1 :])
+                await self.flush(out)
+                raise
         await self.flush(out)
 
     async def flush(self, out: Outbox) -> None:

@@ -74,9 +74,9 @@ from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult
 from runtui.domain.tasks import TaskKind, TaskStatus
 from runtui.domain.termination import RunTerminationReason
+from runtui.gc_tuning import tune_gc
 from runtui.tui.app import RuntuiApp
 from runtui.tui.client import EmbeddedClient
-from runtui.tui.launch import tune_gc
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
 from runtui.tui.widgets.event_log import EventLog

@@ -92,8 +92,10 @@ class StoreReader:
         await self._conn.close()
 
     async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        async with self._conn.execute(sql, params) as cur:
-            return [tuple(r) for r in await cur.fetchall()]
+        # One thread round trip that also finishes the statement. Separate execute / fetchall
+        # / close calls from concurrent queries could keep some statement active at all times,
+        # so the connection never left its read transaction and kept seeing an old snapshot.
+        return [tuple(r) for r in await self._conn.execute_fetchall(sql, params)]
 
     # --- runs --------------------------------------------------------------------------------
 

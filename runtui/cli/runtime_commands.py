@@ -111,6 +111,9 @@ async def open_runtime(
 
     c.setup_logging()
     async with Runtime.open(c.settings, resume=False) as rt:
+        from runtui.gc_tuning import tune_gc
+
+        tune_gc()
         if resume:
             live = await rt.reader.live_runs()
             resumed = set(await rt.resume_interrupted())

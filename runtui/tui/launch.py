@@ -3,30 +3,17 @@
 
 from __future__ import annotations
 
-import gc
 from typing import TYPE_CHECKING, Any
 
 from actors.runtime import Runtime
 from runtui.demo import demo_workflow_path
+from runtui.gc_tuning import tune_gc
 from runtui.logs import log_to_file
 from runtui.tui.app import RuntuiApp
 from runtui.tui.client import EmbeddedClient
 
 if TYPE_CHECKING:
     from runtui.client.http import HttpClient
-
-
-def tune_gc() -> None:
-    """Fewer and shorter garbage collections while the UI runs (bench/tui_latency.py).
-
-    What is alive once everything is loaded (modules, the runtime, the app) is frozen out of
-    the collector's scans, and the youngest generation is collected every 10k allocations
-    instead of 700: under a live log of 10k events/s the defaults cost full collections of
-    100+ ms, each one a frozen frame and a late key.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
 
 
 async def run_embedded(settings: Any, *, read_only: bool = False) -> None:

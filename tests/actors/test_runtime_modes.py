@@ -219,3 +219,20 @@ async def test_idle_waits_for_a_parallel_branch(runtime: Runtime) -> None:
         await runtime.wait_idle()
     status = {t.task_id: t.status for t in await runtime.reader.tasks_of(run_id)}
     assert status == {"gate": "awaiting_approval", "a": "done", "b": "done", "c": "done"}
+
+
+async def test_many_concurrent_waits_see_fresh_state(runtime: Runtime) -> None:
+    """Concurrent reader queries must not pin an old snapshot (runs "not found" or never
+    finishing for their waiters)."""
+    text = wf('name = "many"\n[[tasks]]\nid = "a"\nkind = "noop"')
+    done: list[RunStatus] = []
+
+    async def one() -> None:
+        run_id = await runtime.submit(text)
+        done.append((await runtime.wait(run_id)).status)
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            for _ in range(150):
+                tg.start_soon(one)
+    assert done == [RunStatus.SUCCEEDED] * 150
