@@ -256,13 +256,3 @@ class CloseTrace(Msg, frozen=True):
 
 class TraceClosed(Msg, frozen=True):
     run_id: str
-
-
-class SpanMark(Msg, frozen=True):
-    """Open or close a child span of the run (a wave or an attempt)."""
-
-    run_id: str
-    span_id: str
-    name: str
-    open: bool
-    status: str = "ok"

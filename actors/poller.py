@@ -15,7 +15,7 @@ import anyio
 
 from actors import messages as m
 from actors.actor import Actor
-from actors.dispatcher import final_status_event
+from actors.dispatcher import attempt_end
 from actors.operators.base import AttemptOutcome
 from actors.operators.external import poll_external
 from actors.step import Clock, Outbox, StepActor
@@ -97,11 +97,8 @@ class Poller(StepActor[Any]):
                     break
         self.watches.pop((w.run_id, w.task_id, w.attempt), None)
         with anyio.CancelScope(shield=True):
-            await self.writer.append(
-                w.run_id,
-                final_status_event(w.task_id, w.attempt, outcome),
-                ts=self.clock(),
-                wave_index=w.wave,
+            await self.writer.append_many(
+                attempt_end(w.run_id, w.task_id, w.attempt, w.wave, outcome, self.clock())
             )
             assert self.governance is not None
             await self.governance.tell(

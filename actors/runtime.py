@@ -85,7 +85,6 @@ class Runtime:
         self.analyzer.poller = self.poller
         self.dispatcher.governance = self.governance
         self.dispatcher.poller = self.poller
-        self.dispatcher.trace = self.trace
         self.poller.governance = self.governance
         self.governance.kernel = self.kernel
         self.governance.analyzer = self.analyzer

@@ -1,4 +1,7 @@
-"""The trace facade: spans for the run, each phase it passes through, and each attempt.
+"""The trace facade: spans for the run and each phase it passes through.
+
+Attempt spans are written by the dispatcher in the attempt's own commits (start and end), so
+they carry the attempt's real times and cost no message or commit of their own.
 
 It acks `logs/start_trace` once the run's root span exists, and closes the trace when the
 kernel finalizes the run (CloseTrace), confirming so that the run's terminal status commits last.
@@ -48,20 +51,6 @@ class TraceFacade(StepActor[Any]):
                     )
                 if self.kernel is not None:
                     out.send(self.kernel, m.TraceClosed(run_id=message.run_id))
-            case m.SpanMark():
-                if message.open:
-                    out.emit(
-                        message.run_id,
-                        SpanStarted(
-                            span_id=message.span_id,
-                            name=message.name,
-                            parent_id=self.phase_span.get(message.run_id, ROOT),
-                        ),
-                    )
-                else:
-                    out.emit(
-                        message.run_id, SpanEnded(span_id=message.span_id, status=message.status)
-                    )
             case _:
                 raise TypeError(f"trace facade cannot handle {type(message).__name__}")
 
