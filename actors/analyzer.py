@@ -21,7 +21,7 @@ from runtui.domain.events import TaskStatusChanged, WaveCompleted
 from runtui.domain.ids import new_id
 from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
 from runtui.domain.termination import RunTerminationReason
-from runtui.domain.violations import ViolationAction
+from runtui.domain.violations import PolicyViolationType, ViolationAction
 from runtui.domain.workflow import Workflow
 from store.writer import EventWriter
 
@@ -228,6 +228,9 @@ class Analyzer(StepActor[Any]):
                 spec=task,
                 caps={k.value: v for k, v in g.workflow.caps.items()},
                 run_limit=g.workflow.max_concurrency,
+                rate_watched=any(
+                    p.type is PolicyViolationType.RATE_LIMIT for p in g.workflow.policies
+                ),
             ),
         )
 

@@ -103,7 +103,10 @@ class Dispatcher(StepActor[Any]):
             d.wave,
         )
         assert self.governance is not None
-        out.send(self.governance, m.Dispatched(run_id=d.run_id, task_id=d.task_id, at=self.clock()))
+        if d.rate_watched:  # only rate limits look at dispatches: no message otherwise
+            out.send(
+                self.governance, m.Dispatched(run_id=d.run_id, task_id=d.task_id, at=self.clock())
+            )
         # The attempt's span opens in the same commit as the attempt (and closes with it): its
         # times are the attempt's own, at no extra message or commit per task.
         out.emit(

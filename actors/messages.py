@@ -169,6 +169,7 @@ class Dispatch(Msg, frozen=True):
     spec: Any
     caps: dict[str, int] = msgspec.field(default_factory=dict)
     run_limit: int | None = None
+    rate_watched: bool = True  # a rate_limit policy wants to hear of this dispatch
 
 
 class CancelAttempts(Msg, frozen=True):
