@@ -433,7 +433,17 @@ def main() -> None:
     parser.add_argument("--shape", choices=["chain", "wide"], default="chain")
     parser.add_argument("--durability", choices=["full", "fast"], default="full")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--gc",
+        choices=["tuned", "default"],
+        default="tuned",
+        help="tuned: as `runtui run`, `serve` and the UI run the runtime (runtui.gc_tuning)",
+    )
     args = parser.parse_args()
+    if args.gc == "tuned":
+        from runtui.gc_tuning import tune_gc
+
+        tune_gc()
     if args.tasks < 2:
         parser.error("--tasks must be at least 2 (per-task cost is measured beyond the first)")
     durability = Durability(args.durability)
@@ -447,7 +457,7 @@ def main() -> None:
         f"runtui runtime throughput: durability={durability.value}, {n:,} runs, "
         f"{concurrency:,} in flight, {t} noop tasks/run ({args.shape}), {k} approvals; "
         f"ROK={probe.rok_enabled} RAC={probe.rac_enabled}, {len(POLICIES)} policies, "
-        f"max_concurrency={probe.max_concurrency}; best of {args.repeat}; "
+        f"max_concurrency={probe.max_concurrency}; gc {args.gc}; best of {args.repeat}; "
         f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}",
         flush=True,
     )
