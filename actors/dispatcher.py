@@ -57,10 +57,7 @@ class Dispatcher(StepActor[Any]):
             case m.Dispatch():
                 self.queue.append(message)
             case m.AttemptEnded():
-                self.by_kind[message.kind] -= 1
-                self.by_run[message.run_id] -= 1
-                if self.by_run[message.run_id] <= 0:
-                    del self.by_run[message.run_id]
+                pass  # its slot is already free (see _finish): start what waited for it
             case m.CancelAttempts():
                 self._cancel(message.run_id, out)
             case _:
@@ -231,7 +228,14 @@ class Dispatcher(StepActor[Any]):
                     outcome=outcome,
                 )
             )
-        await self.tell(m.AttemptEnded(run_id=d.run_id, task_id=d.task_id, kind=kind.value))
+        # Free the slot here (same actor, same thread); wake the mailbox loop only when a
+        # dispatch is queued behind the caps, instead of one message per finished attempt.
+        self.by_kind[kind.value] -= 1
+        self.by_run[d.run_id] -= 1
+        if self.by_run[d.run_id] <= 0:
+            del self.by_run[d.run_id]
+        if self.queue:
+            await self.tell(m.AttemptEnded(run_id=d.run_id, task_id=d.task_id, kind=kind.value))
 
 
 EXECUTING_SPAN = "phase:EXECUTING"
