@@ -111,15 +111,15 @@ class StepActor(Actor[M], Generic[M]):
         await self.flush(out)
 
     async def flush(self, out: Outbox) -> None:
-        if out.events:
-            await self.writer.append_many(out.events)
-        for action in out.after:
-            action()
-        for reply, value, error in out.replies:
-            if error is not None:
-                reply.fail(error)
-            else:
-                reply.set(value)
+        """Queue the batch's events, tell the peers, then wait for the commit before any side
+        effect (`after`) or answer to a caller.
+
+        Peers may be told before the commit: every actor appends through the same writer,
+        whose requests commit in queue order, so whatever a peer records in response commits
+        after these events. Side effects outside the store (starting a process) and answers
+        to callers wait for durability.
+        """
+        queued = await self.writer.enqueue(out.events) if out.events else None
         for actor, message in out.sends:
             try:
                 await actor.tell(message)
@@ -127,6 +127,15 @@ class StepActor(Actor[M], Generic[M]):
                 log.info(
                     "%s: %s dropped, %s has stopped", self.name, type(message).__name__, actor.name
                 )
+        if queued is not None:
+            await queued.wait()
+        for action in out.after:
+            action()
+        for reply, value, error in out.replies:
+            if error is not None:
+                reply.fail(error)
+            else:
+                reply.set(value)
 
     async def on_message(self, message: M, out: Outbox) -> None:
         raise NotImplementedError

@@ -61,6 +61,21 @@ class _Request:
         self.error: BaseException | None = None
 
 
+class QueuedAppend:
+    """An append on its way to a commit."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: _Request) -> None:
+        self._request = request
+
+    async def wait(self) -> list[EventEnvelope]:
+        await self._request.done.wait()
+        if self._request.error is not None:
+            raise self._request.error
+        return self._request.result
+
+
 class _RequestRejected(StoreError):
     pass
 
@@ -121,6 +136,16 @@ class EventWriter:
         """
         if not items:
             return []
+        return await (await self.enqueue(items)).wait()
+
+    async def enqueue(self, items: Sequence[PendingEvent]) -> QueuedAppend:
+        """Queue an append and return at once; `wait()` on the result for its commit.
+
+        Requests commit in queue order (a later one never commits before an earlier one), so
+        an actor may tell its peers as soon as its events are queued: whatever they append in
+        response commits after. Only a refused request breaks the chain, and the actor that
+        queued it crashes on `wait()`.
+        """
         if self._closed:
             raise WriterClosedError("the store's writer is closed")
         payloads = [validated_payload(item.body) for item in items]
@@ -132,10 +157,7 @@ class EventWriter:
                 await self._send.send(request)  # backpressure: wait for room
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             raise WriterClosedError("the store's writer is closed") from None
-        await request.done.wait()
-        if request.error is not None:
-            raise request.error
-        return request.result
+        return QueuedAppend(request)
 
     async def clear_health(self, workflow: str, cleared_by: str, at: float) -> None:
         """Record that an operator cleared a blocked workflow (not run state, so not an event).

@@ -6,6 +6,7 @@ process writes, or on an event set by the output sink. Sleeps only happen inside
 
 from __future__ import annotations
 
+import os
 import shlex
 import time
 from pathlib import Path
@@ -88,6 +89,22 @@ def gone(pid: int) -> bool:
     except FileNotFoundError:
         return True
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+async def dies(pid: int, within_s: float = 5.0) -> bool:
+    """Whether `pid` exits within `within_s` (SIGKILL is delivered asynchronously, so the
+    process may still show for a moment after its group was signalled); waits on a pidfd."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        with anyio.move_on_after(within_s):
+            await anyio.wait_readable(fd)  # a pidfd turns readable when the process exits
+            return True
+        return gone(pid)
+    finally:
+        os.close(fd)
 
 
 # --- usage parsing ---------------------------------------------------------------------------
@@ -254,7 +271,7 @@ async def test_shell_timeout_kills_grandchildren(tmp_path: Path) -> None:
     assert outcome.status is AttemptStatus.FAILED
     assert outcome.error == "timed out after 0.5s"
     # The grandchild held the output pipes: the attempt only ended once it was dead.
-    assert gone(int(pidfile.read_text()))
+    assert await dies(int(pidfile.read_text()))
 
 
 async def test_shell_timeout_escalates_to_sigkill_when_sigterm_is_ignored() -> None:
@@ -275,7 +292,7 @@ async def test_shell_kills_what_a_finished_task_left_running(tmp_path: Path) -> 
     assert time.monotonic() - started < 5
     assert outcome.status is AttemptStatus.COMPLETED
     assert outcome.output == ["done"]
-    assert gone(int(pidfile.read_text()))
+    assert await dies(int(pidfile.read_text()))
 
 
 async def test_shell_cancellation_kills_the_process_and_propagates(tmp_path: Path) -> None:
@@ -300,7 +317,7 @@ async def test_shell_cancellation_kills_the_process_and_propagates(tmp_path: Pat
     assert time.monotonic() - started < 5
     assert propagated.is_set()
     assert outcomes == []
-    assert gone(int(pidfile.read_text()))
+    assert await dies(int(pidfile.read_text()))
 
 
 async def test_shell_sink_error_propagates_unwrapped_and_kills_the_process(
@@ -318,7 +335,7 @@ async def test_shell_sink_error_propagates_unwrapped_and_kills_the_process(
     with pytest.raises(RuntimeError, match="writer gone"):
         await ShellOperator().execute(ctx)
     assert time.monotonic() - started < 5
-    assert gone(int(pidfile.read_text()))
+    assert await dies(int(pidfile.read_text()))
 
 
 # --- python ----------------------------------------------------------------------------------
