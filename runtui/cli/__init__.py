@@ -321,7 +321,12 @@ def attach_cmd(ctx: click.Context, url: str | None, token: str | None, read_only
 
 
 # Register the commands (they import their heavy dependencies lazily, inside each command).
-from runtui.cli import runtime_commands, store_commands  # noqa: E402
+from runtui.cli import (  # noqa: E402
+    inspect_commands,
+    runtime_commands,
+    serve_command,
+    store_commands,
+)
 
 __all__ = [
     "EXIT_ERROR",
@@ -330,8 +335,10 @@ __all__ = [
     "EXIT_USAGE",
     "Context",
     "UsageProblem",
+    "inspect_commands",
     "main",
     "pass_ctx",
     "runtime_commands",
+    "serve_command",
     "store_commands",
 ]

@@ -1,0 +1,178 @@
+"""`runtui serve`: the runtime and its HTTP API, headless, until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from runtui.cli import Context, UsageProblem, _run, main, pass_ctx
+from runtui.cli.render import fmt_took
+from runtui.cli.runtime_commands import _echo_err, open_runtime
+
+if TYPE_CHECKING:
+    from actors.runtime import Runtime
+    from runtui.domain.events import EventEnvelope
+
+
+def _log(text: str) -> None:
+    _echo_err(f"{time.strftime('%H:%M:%S')} {text}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Required to listen on an address other than loopback (prints a warning).",
+)
+@click.option("--no-api", is_flag=True, help="Run the runtime without the HTTP API.")
+@pass_ctx
+def serve_cmd(c: Context, host: str, port: int, allow_remote: bool, no_api: bool) -> None:
+    """Headless: own the database, serve the HTTP API and drive runs until SIGTERM or SIGINT.
+
+    Resumes interrupted runs at start, logs one line per run that finishes (stderr), and on a
+    signal stops accepting connections, tells event-stream clients `shutdown`, and drains:
+    waits up to ROK_GRACE_PERIOD_MS for running attempts to end, then stops. Runs still active
+    stay live and resume at the next start. A second signal stops at once. Every endpoint but
+    /healthz needs the bearer token kept (0600) in the user config dir (or RUNTUI_TOKEN).
+    """
+    import signal
+
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    if not no_api and not loopback and not allow_remote:
+        raise click.UsageError(f"--host {host} is not loopback; add --allow-remote to mean it")
+
+    async def go() -> None:
+        import anyio
+
+        from runtui.domain.status import RunStatus
+
+        waits = RunStatus.AWAITING_APPROVAL
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async with open_runtime(c, resume=False) as rt, contextlib.AsyncExitStack() as stack:
+                api = None
+                if not no_api:
+                    from runtui.server.serve import ServerStartError, http_api
+
+                    try:
+                        api = await stack.enter_async_context(http_api(rt, host=host, port=port))
+                    except ServerStartError as exc:
+                        raise UsageProblem(str(exc)) from None
+                    rt.store.announce(url=api.url)
+                    if not loopback:
+                        _log(f"warning: listening on {host}, reachable from other machines")
+                    _log(f"API on {api.url} (bearer token: {_token_hint()})")
+                resumed = await rt.resume_interrupted()
+                _log(
+                    f"runtui serve: pid {os.getpid()} owns {c.db}; resumed {len(resumed)}"
+                    " interrupted run(s)"
+                )
+                waiting = [r for r in rt.active_runs if rt.status_of(r) is waits]
+                if waiting:
+                    _log(
+                        f"{len(waiting)} run(s) wait for an approval"
+                        f" (`{c.command('approvals')}` lists them)"
+                    )
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(_log_runs, rt)
+                    async for signum in signals:
+                        name = signal.Signals(signum).name
+                        break
+                    else:  # pragma: no cover - the receiver never ends by itself
+                        name = "end of signals"
+                    grace = c.settings.rok_grace_period_ms / 1000
+                    if api is not None:
+                        api.stop_accepting()
+                    _log(f"{name}: draining (up to {grace:g}s for running attempts)")
+                    with anyio.move_on_after(grace) as timer:
+                        async with anyio.create_task_group() as drain:
+                            drain.start_soon(_until_drained, rt, drain.cancel_scope)
+                            drain.start_soon(_second_signal, signals, drain.cancel_scope)
+                    tg.cancel_scope.cancel()
+                live = rt.active_runs
+                if timer.cancel_called:
+                    _log("grace period over; stopping what still runs")
+                _log(
+                    f"stopped; {len(live)} live run(s) resume at the next start"
+                    if live
+                    else "stopped"
+                )
+
+    _run(go)
+
+
+def _token_hint() -> str:
+    from runtui.server.security import token_path
+
+    return "RUNTUI_TOKEN" if os.environ.get("RUNTUI_TOKEN") else str(token_path())
+
+
+async def _until_drained(rt: Runtime, scope: Any) -> None:
+    import anyio
+
+    sub = rt.subscribe()  # an attempt's end commits events: re-check on each commit
+    try:
+        while rt.dispatcher.active or rt.poller.watches:
+            with anyio.move_on_after(0.1):
+                await sub.receive()
+    finally:
+        sub.close()
+    scope.cancel()
+
+
+async def _second_signal(signals: Any, scope: Any) -> None:
+    async for signum in signals:
+        import signal
+
+        _log(f"{signal.Signals(signum).name} again: stopping now")
+        scope.cancel()
+        return
+
+
+async def _log_runs(rt: Runtime) -> None:
+    """One stderr line per run that finishes, and one per approval it starts waiting for."""
+    from actors.bus import Lagged
+    from runtui.domain.events import ApprovalRequested, RunStatusChanged
+
+    async def note(env: EventEnvelope) -> None:
+        body = env.body
+        if isinstance(body, RunStatusChanged) and body.status.is_terminal:
+            run = await rt.reader.get_run(env.run_id)
+            text = f"run {run.run_id} ({run.workflow}) {run.status.value}"
+            text += f" after {fmt_took(run.created_at, run.ended_at)}"
+            if run.termination_reason is not None and run.status.value != "succeeded":
+                text += f" · {run.termination_reason.value}"
+                if run.error_message:
+                    text += f": {run.error_message}"
+            _log(text)
+        elif isinstance(body, ApprovalRequested):
+            _log(
+                f"run {env.run_id} waits for approval {body.approval_id}"
+                f"{' (' + body.task_id + ')' if body.task_id else ''}: {body.prompt}"
+            )
+
+    position = rt.bus.last_position
+    sub = rt.subscribe()
+    try:
+        async for delivery in sub:
+            if isinstance(delivery, Lagged):
+                while True:
+                    batch = await rt.reader.events_since(position, limit=1000)
+                    for env in batch:
+                        position = env.position
+                        await note(env)
+                    if len(batch) < 1000:
+                        break
+                continue
+            for env in delivery:
+                if env.position <= position:
+                    continue
+                position = env.position
+                await note(env)
+    finally:
+        sub.close()
