@@ -314,14 +314,7 @@ class Runtime:
     # --- health ------------------------------------------------------------------------------
 
     async def health_of(self, workflow: str) -> WorkflowHealth:
-        cleared = await self.reader.health_cleared_at(workflow)
-        recent = await self.reader.recent_results(workflow)
-        results = [
-            r.result
-            for r in recent
-            if r.result is not None and (cleared is None or r.created_at > cleared)
-        ]
-        return assess(workflow, results)
+        return assess(workflow, await self.reader.health_results(workflow))
 
     async def health(self) -> list[WorkflowHealth]:
         return [await self.health_of(w) for w in await self.reader.workflows()]

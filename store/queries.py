@@ -369,19 +369,16 @@ class StoreReader:
         )
         return [RunRow.from_row(r) for r in rows]
 
-    async def recent_results(self, workflow: str, limit: int = 10) -> list[RunRow]:
+    async def health_results(self, workflow: str, limit: int = 10) -> list[RunResult]:
+        """Results of the workflow's latest finished runs, newest first, counting only runs
+        created after an operator last cleared its health (what health is assessed from)."""
         rows = await self._all(
-            f"SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ? AND result IS NOT NULL"
-            " ORDER BY created_at DESC LIMIT ?",
-            (workflow, limit),
+            "SELECT result FROM runs WHERE workflow = ? AND result IS NOT NULL"
+            " AND created_at > COALESCE((SELECT cleared_at FROM health_clears"
+            " WHERE workflow = ?), -1) ORDER BY created_at DESC LIMIT ?",
+            (workflow, workflow, limit),
         )
-        return [RunRow.from_row(r) for r in rows]
-
-    async def health_cleared_at(self, workflow: str) -> float | None:
-        rows = await self._all(
-            "SELECT cleared_at FROM health_clears WHERE workflow = ?", (workflow,)
-        )
-        return float(rows[0][0]) if rows else None
+        return [RunResult(r[0]) for r in rows]
 
     async def workflows(self) -> list[str]:
         return [str(r[0]) for r in await self._all("SELECT DISTINCT workflow FROM runs ORDER BY 1")]

@@ -63,14 +63,7 @@ async def health_of(reader: StoreReader, workflow: str) -> WorkflowHealth:
     `runtui health` reads beside the owner instead of owning the database."""
     from runtui.domain.health import assess
 
-    cleared = await reader.health_cleared_at(workflow)
-    recent = await reader.recent_results(workflow)
-    results = [
-        r.result
-        for r in recent
-        if r.result is not None and (cleared is None or r.created_at > cleared)
-    ]
-    return assess(workflow, results)
+    return assess(workflow, await reader.health_results(workflow))
 
 
 @main.command("health")
