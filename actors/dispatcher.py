@@ -2,18 +2,24 @@
 
 Ready tasks queue here. An attempt starts only when the global cap, its kind's cap and its run's
 cap all have room; its `attempt.started` event commits before the operator runs (write-ahead:
-after a crash, an attempt that may have run is known and is re-run as a new attempt). Operators
-run as tasks of this actor; their output is appended as it comes, their outcome goes to
-governance, and the slot is freed.
+after a crash, an attempt that may have run is known and is re-run as a new attempt); it is
+also what makes the task `running` and opens the attempt's span (both projected from it, see
+`store.projector`). Operators run on this actor's worker tasks, one per slot of the global cap;
+their output is appended as it comes, and their outcome comes back through the mailbox, where
+the end of every attempt finished since the last batch is recorded in one commit before it
+goes to governance and the slot is freed.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter, deque
 from typing import Any
 
 import anyio
+from anyio.abc import TaskStatus as StartStatus
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from actors import messages as m
 from actors.actor import Actor, ActorStopped
@@ -25,14 +31,14 @@ from runtui.domain.events import (
     AttemptStarted,
     AttemptStatusChanged,
     PendingEvent,
-    SpanEnded,
-    SpanStarted,
     TaskStatusChanged,
 )
 from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
 from store.writer import EventWriter
 
 log = logging.getLogger(__name__)
+
+Work = tuple[m.Dispatch, str, anyio.CancelScope]  # an attempt for a worker: dispatch, key, scope
 
 
 class Dispatcher(StepActor[Any]):
@@ -47,6 +53,32 @@ class Dispatcher(StepActor[Any]):
         self.by_run: Counter[str] = Counter()
         self.governance: Actor[Any] | None = None
         self.poller: Actor[Any] | None = None
+        self._work: MemoryObjectSendStream[Work] | None = None
+        self._work_queue: MemoryObjectReceiveStream[Work] | None = None
+
+    async def on_start(self) -> None:
+        """Start one worker task per slot of the global cap (again after a restart).
+
+        A worker runs attempts one after another; handing an attempt to an idle worker is a
+        stream hop, several times cheaper than spawning a task for every attempt, which was a
+        sizeable part of the runtime's cost per task."""
+        send, receive = anyio.create_memory_object_stream[Work](math.inf)
+        self._work, self._work_queue = send, receive
+        for _ in range(self.max_concurrency):
+            self.tg.start_soon(self._worker, receive)
+
+    async def run(self, *, task_status: StartStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await super().run(task_status=task_status)
+        finally:  # the workers are gone with the actor's task group: release their queue
+            if self._work is not None and self._work_queue is not None:
+                self._work.close()
+                self._work_queue.close()
+            self._work = self._work_queue = None
+
+    async def _worker(self, work: MemoryObjectReceiveStream[Work]) -> None:
+        async for d, key, scope in work:
+            await self._execute(d, key, scope)
 
     @property
     def active(self) -> int:
@@ -56,8 +88,8 @@ class Dispatcher(StepActor[Any]):
         match message:
             case m.Dispatch():
                 self.queue.append(message)
-            case m.AttemptEnded():
-                pass  # its slot is already free (see _finish): start what waited for it
+            case m.AttemptFinished():
+                self._finished(message.dispatch, message.outcome, out)
             case m.CancelAttempts():
                 self._cancel(message.run_id, out)
             case _:
@@ -88,7 +120,6 @@ class Dispatcher(StepActor[Any]):
         self.by_kind[kind.value] += 1
         self.by_run[d.run_id] += 1
         key = f"{d.run_id}:{d.task_id}:{d.attempt}"
-        out.emit(d.run_id, TaskStatusChanged(task_id=d.task_id, status=TaskStatus.RUNNING), d.wave)
         out.emit(
             d.run_id,
             AttemptStarted(
@@ -104,20 +135,11 @@ class Dispatcher(StepActor[Any]):
             out.send(
                 self.governance, m.Dispatched(run_id=d.run_id, task_id=d.task_id, at=self.clock())
             )
-        # The attempt's span opens in the same commit as the attempt (and closes with it): its
-        # times are the attempt's own, at no extra message or commit per task.
-        out.emit(
-            d.run_id,
-            SpanStarted(
-                span_id=attempt_span(d.task_id, d.attempt),
-                name=f"attempt {d.task_id}#{d.attempt}",
-                parent_id=EXECUTING_SPAN,
-            ),
-            d.wave,
-        )
         scope = anyio.CancelScope()
         self.running[(d.run_id, d.task_id)] = scope
-        out.later(lambda: self.tg.start_soon(self._execute, d, key, scope))
+        work = self._work
+        assert work is not None
+        out.later(lambda: work.send_nowait((d, key, scope)))
 
     def _cancel(self, run_id: str, out: Outbox) -> None:
         keep: deque[m.Dispatch] = deque()
@@ -177,34 +199,33 @@ class Dispatcher(StepActor[Any]):
         self.running.pop((d.run_id, d.task_id), None)
         with anyio.CancelScope(shield=True):
             try:
-                await self._finish(d, kind, outcome)
-            except ActorStopped:  # shutting down: the outcome is committed; resume re-runs
+                await self.tell(m.AttemptFinished(dispatch=d, outcome=outcome))
+            except ActorStopped:  # shutting down: the attempt stays open; resume re-runs it
                 log.info("attempt %s ended while the runtime stopped", key)
 
-    async def _finish(self, d: m.Dispatch, kind: TaskKind, outcome: AttemptOutcome) -> None:
+    def _finished(self, d: m.Dispatch, outcome: AttemptOutcome, out: Outbox) -> None:
+        """Record how an attempt ended, free its slot, and hand the outcome on: to the poller
+        when it now waits on an external job, to governance otherwise."""
         assert self.governance is not None
         assert self.poller is not None
         if outcome.status is AttemptStatus.WAITING_EXTERNAL and outcome.external_id:
-            await self.writer.append_many(
-                [
-                    _pending(
-                        d,
-                        AttemptStatusChanged(
-                            task_id=d.task_id,
-                            attempt=d.attempt,
-                            status=AttemptStatus.WAITING_EXTERNAL,
-                            external_id=outcome.external_id,
-                        ),
-                        self.clock(),
-                    ),
-                    _pending(
-                        d,
-                        TaskStatusChanged(task_id=d.task_id, status=TaskStatus.WAITING_EXTERNAL),
-                        self.clock(),
-                    ),
-                ]
+            out.emit(
+                d.run_id,
+                AttemptStatusChanged(
+                    task_id=d.task_id,
+                    attempt=d.attempt,
+                    status=AttemptStatus.WAITING_EXTERNAL,
+                    external_id=outcome.external_id,
+                ),
+                d.wave,
             )
-            await self.poller.tell(
+            out.emit(
+                d.run_id,
+                TaskStatusChanged(task_id=d.task_id, status=TaskStatus.WAITING_EXTERNAL),
+                d.wave,
+            )
+            out.send(
+                self.poller,
                 m.Watch(
                     run_id=d.run_id,
                     task_id=d.task_id,
@@ -213,51 +234,34 @@ class Dispatcher(StepActor[Any]):
                     spec=d.spec,
                     external_id=outcome.external_id,
                     started_at=self.clock(),
-                )
+                ),
             )
         else:
-            await self.writer.append_many(
+            out.events.extend(
                 attempt_end(d.run_id, d.task_id, d.attempt, d.wave, outcome, self.clock())
             )
-            await self.governance.tell(
+            out.send(
+                self.governance,
                 m.AttemptDone(
                     run_id=d.run_id,
                     task_id=d.task_id,
                     attempt=d.attempt,
                     wave=d.wave,
                     outcome=outcome,
-                )
+                ),
             )
-        # Free the slot here (same actor, same thread); wake the mailbox loop only when a
-        # dispatch is queued behind the caps, instead of one message per finished attempt.
-        self.by_kind[kind.value] -= 1
+        kind = str(d.spec.kind.value if hasattr(d.spec.kind, "value") else d.spec.kind)
+        self.by_kind[kind] -= 1
         self.by_run[d.run_id] -= 1
         if self.by_run[d.run_id] <= 0:
             del self.by_run[d.run_id]
-        if self.queue:
-            await self.tell(m.AttemptEnded(run_id=d.run_id, task_id=d.task_id, kind=kind.value))
-
-
-EXECUTING_SPAN = "phase:EXECUTING"
-
-
-def attempt_span(task_id: str, attempt: int) -> str:
-    return f"attempt:{task_id}:{attempt}"
 
 
 def attempt_end(
     run_id: str, task_id: str, attempt: int, wave: int, outcome: AttemptOutcome, ts: float
 ) -> list[PendingEvent]:
-    """The events that end an attempt: its final status and the end of its span."""
-    return [
-        PendingEvent(run_id, final_status_event(task_id, attempt, outcome), ts, wave),
-        PendingEvent(
-            run_id,
-            SpanEnded(span_id=attempt_span(task_id, attempt), status=outcome.status.value),
-            ts,
-            wave,
-        ),
-    ]
+    """The events that end an attempt: its final status (which also ends its span)."""
+    return [PendingEvent(run_id, final_status_event(task_id, attempt, outcome), ts, wave)]
 
 
 def final_status_event(task_id: str, attempt: int, outcome: AttemptOutcome) -> AttemptStatusChanged:
@@ -272,8 +276,3 @@ def final_status_event(task_id: str, attempt: int, outcome: AttemptOutcome) -> A
         usage=dict(outcome.usage),
     )
 
-
-def _pending(d: m.Dispatch, body: Any, ts: float) -> Any:
-    from runtui.domain.events import PendingEvent
-
-    return PendingEvent(d.run_id, body, ts, d.wave)

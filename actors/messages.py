@@ -192,12 +192,15 @@ class Unwatch(Msg, frozen=True):
     run_id: str
 
 
-class AttemptEnded(Msg, frozen=True):
-    """To the dispatcher: one of its attempts (or a watched job) finished; frees a slot."""
+class AttemptFinished(Msg, frozen=True):
+    """To the dispatcher, from one of its attempt tasks: the operator returned `outcome`.
 
-    run_id: str
-    task_id: str
-    kind: str
+    The dispatcher records the end, frees the slot and tells governance, for every attempt
+    that finished since its last batch at once: one commit and one message per batch instead
+    of a writer request and a hop from each attempt task."""
+
+    dispatch: Dispatch
+    outcome: AttemptOutcome
 
 
 # --- to the facades --------------------------------------------------------------------------

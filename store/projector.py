@@ -36,6 +36,8 @@ from runtui.domain.events import (
     ViolationRecorded,
     WaveCompleted,
 )
+from runtui.domain.spans import EXECUTING_SPAN, attempt_span_id, attempt_span_name
+from runtui.domain.tasks import TaskStatus
 from runtui.domain.violations import SEVERITY_PRIORITY
 
 _json = msgspec.json.Encoder()
@@ -132,14 +134,29 @@ def _task_status(c: sqlite3.Cursor, e: EventEnvelope, b: TaskStatusChanged) -> N
 
 
 def _attempt_started(c: sqlite3.Cursor, e: EventEnvelope, b: AttemptStarted) -> None:
+    """An attempt starting makes its task `running` and opens the attempt's span."""
     c.execute(
         "INSERT INTO attempts (run_id, task_id, attempt, status, idempotency_key, started_at)"
         " VALUES (?,?,?,?,?,?)",
         (e.run_id, b.task_id, b.attempt, b.status.value, b.idempotency_key, e.ts),
     )
     c.execute(
-        "UPDATE tasks SET attempts=MAX(attempts, ?), updated_at=? WHERE run_id=? AND task_id=?",
-        (b.attempt + 1, e.ts, e.run_id, b.task_id),
+        "UPDATE tasks SET status=?, attempts=MAX(attempts, ?), updated_at=?"
+        " WHERE run_id=? AND task_id=?",
+        (TaskStatus.RUNNING.value, b.attempt + 1, e.ts, e.run_id, b.task_id),
+    )
+    # Logs written before attempt spans were derived also hold span.started for the same
+    # span: whichever comes first wins, so replaying them gives the same table.
+    c.execute(
+        "INSERT INTO spans (run_id, span_id, parent_id, name, started_at, attributes)"
+        " VALUES (?,?,?,?,?,'{}') ON CONFLICT DO NOTHING",
+        (
+            e.run_id,
+            attempt_span_id(b.task_id, b.attempt),
+            EXECUTING_SPAN,
+            attempt_span_name(b.task_id, b.attempt),
+            e.ts,
+        ),
     )
 
 
@@ -166,6 +183,11 @@ def _attempt_status(c: sqlite3.Cursor, e: EventEnvelope, b: AttemptStatusChanged
             b.attempt,
         ),
     )
+    if b.status.is_final:  # the attempt's span ends with it
+        c.execute(
+            "UPDATE spans SET ended_at=?, status=? WHERE run_id=? AND span_id=?",
+            (e.ts, b.status.value, e.run_id, attempt_span_id(b.task_id, b.attempt)),
+        )
 
 
 def _attempt_output(c: sqlite3.Cursor, e: EventEnvelope, b: AttemptOutput) -> None:
@@ -263,7 +285,7 @@ def _ack(c: sqlite3.Cursor, e: EventEnvelope, b: AckRecorded) -> None:
 def _span_started(c: sqlite3.Cursor, e: EventEnvelope, b: SpanStarted) -> None:
     c.execute(
         "INSERT INTO spans (run_id, span_id, parent_id, name, started_at, attributes)"
-        " VALUES (?,?,?,?,?,?)",
+        " VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         (e.run_id, b.span_id, b.parent_id, b.name, e.ts, _j(b.attributes)),
     )
 

@@ -1,7 +1,8 @@
 """The trace facade: spans for the run and each phase it passes through.
 
-Attempt spans are written by the dispatcher in the attempt's own commits (start and end), so
-they carry the attempt's real times and cost no message or commit of their own.
+Attempt spans are not recorded here: the store projects each from its attempt's own events
+(`attempt.started` opens it, the final `attempt.status` closes it; see `runtui.domain.spans`),
+so they carry the attempt's real times and cost no event, message or commit of their own.
 
 It acks `logs/start_trace` once the run's root span exists, and closes the trace when the
 kernel finalizes the run (CloseTrace), confirming so that the run's terminal status commits last.
