@@ -275,4 +275,3 @@ def final_status_event(task_id: str, attempt: int, outcome: AttemptOutcome) -> A
         output_tail=outcome.output_tail,
         usage=dict(outcome.usage),
     )
-

@@ -44,7 +44,9 @@ def _at(run: str, body: EventBody, ts: float) -> PendingEvent:
     return PendingEvent(run, body, ts, 0)  # type: ignore[arg-type]
 
 
-SPAN = "SELECT parent_id, name, started_at, ended_at, status FROM spans WHERE run_id=? AND span_id=?"
+SPAN = (
+    "SELECT parent_id, name, started_at, ended_at, status FROM spans WHERE run_id=? AND span_id=?"
+)
 TASK = "SELECT status, attempts FROM tasks WHERE run_id=? AND task_id=?"
 
 
