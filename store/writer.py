@@ -10,19 +10,28 @@ Each request is all-or-nothing. A request that breaks a rule (first event of a r
 `run.created`, a projection constraint fails) is refused alone; the rest of its group commits.
 Sequence numbers are assigned here, per run, and only become permanent when the commit does,
 so a rollback can never leave a gap.
+
+The writer runs on a thread of its own, fed by a thread-safe queue: it starts the next group
+as soon as the previous one committed, without waiting for the event loop to take a turn (a
+busy loop, e.g. one serving many stream clients, would otherwise stall the writer), and it
+hands each committed group back to the loop with one `call_soon_threadsafe`. Callers, done
+events and commit listeners all stay on the loop thread. (runtui runs on asyncio, which
+Textual and uvicorn require, so the loop handle is asyncio's.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import queue
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from runtui.domain.errors import StoreError
 from runtui.domain.events import (
@@ -61,6 +70,20 @@ class _Request:
         self.error: BaseException | None = None
 
 
+class _Call:
+    """Work other than appends that must run on the write connection, in queue order."""
+
+    __slots__ = ("done", "error", "fn")
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+        self.done = anyio.Event()
+        self.error: BaseException | None = None
+
+
+_Job = _Request | _Call | None  # None: close (everything queued before it is still written)
+
+
 class QueuedAppend:
     """An append on its way to a commit."""
 
@@ -92,10 +115,12 @@ class EventWriter:
         self._conn = conn
         self._max_batch = max_batch
         self._listeners: list[CommitListener] = [on_commit] if on_commit else []
-        self._send: MemoryObjectSendStream[_Request]
-        self._recv: MemoryObjectReceiveStream[_Request]
-        self._send, self._recv = anyio.create_memory_object_stream[_Request](queue_size)
-        self._limiter = anyio.CapacityLimiter(1)
+        self._queue_size = queue_size
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._outstanding = 0  # jobs queued and not yet answered (loop thread only)
+        self._room: anyio.Event | None = None  # set when a full queue drains below the limit
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._abort = False  # the owner failed: answer what is queued, write nothing more
         self._last_seq: dict[str, int] = {}
         row = conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
         self._position: int = int(row[0])
@@ -150,14 +175,18 @@ class EventWriter:
             raise WriterClosedError("the store's writer is closed")
         payloads = [validated_payload(item.body) for item in items]
         request = _Request(items, payloads)
-        try:
-            try:
-                self._send.send_nowait(request)  # the common case: room in the queue
-            except anyio.WouldBlock:
-                await self._send.send(request)  # backpressure: wait for room
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            raise WriterClosedError("the store's writer is closed") from None
+        await self._submit(request)
         return QueuedAppend(request)
+
+    async def _submit(self, job: _Request | _Call) -> None:
+        while self._outstanding >= self._queue_size:  # backpressure: wait for room
+            if self._room is None:
+                self._room = anyio.Event()
+            await self._room.wait()
+        if self._closed or self._loop is None:
+            raise WriterClosedError("the store's writer is closed")
+        self._outstanding += 1
+        self._jobs.put(job)
 
     async def clear_health(self, workflow: str, cleared_by: str, at: float) -> None:
         """Record that an operator cleared a blocked workflow (not run state, so not an event).
@@ -170,47 +199,129 @@ class EventWriter:
                 "INSERT OR REPLACE INTO health_clears VALUES (?,?,?)", (workflow, at, cleared_by)
             )
 
-        await anyio.to_thread.run_sync(write, limiter=self._limiter)
+        call = _Call(write)
+        await self._submit(call)
+        await call.done.wait()
+        if call.error is not None:
+            raise _as_store_error(call.error)
 
     def close(self) -> None:
-        """Stop taking requests; the loop commits what is queued, then ends."""
-        self._closed = True
-        self._send.close()
+        """Stop taking requests; the writer commits what is queued, then ends."""
+        if not self._closed:
+            self._closed = True
+            self._jobs.put(None)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """The writer loop; runs until `close()`, committing everything queued before it."""
+        """Run the writer thread until `close()` (it commits everything queued before it).
+
+        Cancelled (the owner's block failed), it lets the thread finish the group it is
+        writing, then answers every request still queued with `WriterClosedError`."""
+        self._loop = asyncio.get_running_loop()
+        ended = anyio.Event()
+        leftovers: list[_Request | _Call] = []
+        crashed: list[BaseException] = []
+
+        def finished(unwritten: list[_Request | _Call], error: BaseException | None) -> None:
+            leftovers.extend(unwritten)
+            if error is not None:
+                crashed.append(error)
+            ended.set()
+
+        thread = threading.Thread(
+            target=self._thread_main, args=(finished,), name="runtui-writer", daemon=True
+        )
+        thread.start()
         task_status.started()
-        async with self._recv:
-            try:
-                async for first in self._recv:
-                    batch = [first]
-                    size = len(first.items)
-                    while size < self._max_batch:
-                        try:
-                            request = self._recv.receive_nowait()
-                        except (anyio.WouldBlock, anyio.EndOfStream):
-                            break
-                        batch.append(request)
-                        size += len(request.items)
-                    with anyio.CancelScope(shield=True):
-                        await self._commit_group(batch)
-            finally:
-                # Cancelled (the owner's block failed): whatever is still queued will never
-                # be written; its callers must hear so rather than wait forever.
-                self._closed = True
+        try:
+            await ended.wait()
+        finally:
+            if not ended.is_set():
+                self._closed = self._abort = True
+                self._jobs.put(None)
+                with anyio.CancelScope(shield=True):
+                    await ended.wait()
+            self._closed = True
+            for job in leftovers:
+                job.error = WriterClosedError("the store closed before this append")
+                job.done.set()
+            self._outstanding = 0
+            if self._room is not None:
+                self._room.set()
+        if crashed:  # a bug on the writer thread: the owner must not carry on without a writer
+            raise crashed[0]
+
+    # --- the writer thread -------------------------------------------------------------------
+
+    def _thread_main(
+        self, finished: Callable[[list[_Request | _Call], BaseException | None], None]
+    ) -> None:
+        unwritten: list[_Request | _Call] = []
+        error: BaseException | None = None
+        try:
+            stop = False
+            while not stop:
+                job = self._jobs.get()
+                if job is None or self._abort:
+                    stop = True
+                    if job is not None:
+                        unwritten.append(job)
+                    continue
+                jobs = [job]
+                size = len(job.items) if isinstance(job, _Request) else 0
+                while size < self._max_batch:
+                    try:
+                        more = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stop = True
+                        break
+                    jobs.append(more)
+                    if isinstance(more, _Request):
+                        size += len(more.items)
+                self._run_jobs(jobs)
+            if self._abort:  # answer, never write, whatever is still queued
                 while True:
                     try:
-                        request = self._recv.receive_nowait()
-                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        job = self._jobs.get_nowait()
+                    except queue.Empty:
                         break
-                    request.error = WriterClosedError("the store closed before this append")
-                    request.done.set()
+                    if job is not None:
+                        unwritten.append(job)
+        except BaseException as exc:
+            error = exc
+            self._closed = self._abort = True
+            while True:  # whatever was queued will never be written: its callers must hear so
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None:
+                    unwritten.append(job)
+        finally:
+            self._to_loop(finished, unwritten, error)
 
-    # --- the commit path ---------------------------------------------------------------------
+    def _run_jobs(self, jobs: list[_Request | _Call]) -> None:
+        """Commit consecutive appends as one group; calls run alone, in their place."""
+        group: list[_Request] = []
+        for job in jobs:
+            if isinstance(job, _Request):
+                group.append(job)
+                continue
+            if group:
+                self._commit_group(group)
+                group = []
+            try:
+                job.fn()
+            except Exception as exc:
+                job.error = exc
+            self._to_loop(self._answered, [job], [])
+        if group:
+            self._commit_group(group)
 
-    async def _commit_group(self, batch: list[_Request]) -> None:
+    def _commit_group(self, batch: list[_Request]) -> None:
         try:
-            committed = await anyio.to_thread.run_sync(self._write, batch, limiter=self._limiter)
+            committed = self._write(batch)
         except Exception as exc:  # a statement failed: find the culprit by going one by one
             if len(batch) == 1:
                 batch[0].error = _as_store_error(exc)
@@ -222,13 +333,27 @@ class EventWriter:
                 committed = []
                 for request in batch:
                     try:
-                        committed += await anyio.to_thread.run_sync(
-                            self._write, [request], limiter=self._limiter
-                        )
+                        committed += self._write([request])
                     except Exception as single_exc:
                         request.error = _as_store_error(single_exc)
-        for request in batch:
-            request.done.set()
+        self._to_loop(self._answered, batch, committed)
+
+    def _to_loop(self, callback: Callable[..., None], *args: Any) -> None:
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop is closed: nobody is left to answer
+            log.debug("writer: event loop closed before %s", callback.__name__)
+
+    # --- back on the loop thread -------------------------------------------------------------
+
+    def _answered(self, jobs: Sequence[_Request | _Call], committed: list[EventEnvelope]) -> None:
+        for job in jobs:
+            job.done.set()
+        self._outstanding -= len(jobs)
+        if self._room is not None and self._outstanding < self._queue_size:
+            self._room.set()
+            self._room = None
         if committed:
             for listener in self._listeners:
                 try:
@@ -237,7 +362,7 @@ class EventWriter:
                     log.exception("commit listener failed")
 
     def _write(self, batch: list[_Request]) -> list[EventEnvelope]:
-        """Runs in the worker thread: assign seqs, insert, project, commit (or roll back)."""
+        """Runs on the writer thread: assign seqs, insert, project, commit (or roll back)."""
         pending_seq: dict[str, int] = {}
         position = self._position
         rows: list[tuple[Any, ...]] = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import anyio
@@ -265,3 +267,46 @@ async def test_path_with_uri_characters(tmp_path: Path) -> None:
         assert (await store.reader.get_run("r1")).workflow == "w"
         report = await store.replay("r1")
         assert report.matches
+
+
+async def test_the_writer_commits_while_the_event_loop_is_busy(db_path: Path) -> None:
+    """The writer has a thread of its own: a queued append commits even while the loop is
+    blocked (a loop busy serving stream clients must not stall the writer)."""
+    async with open_store(db_path) as store:
+        queued = await store.writer.enqueue([PendingEvent("busy", RunCreated(workflow="w"), 1.0)])
+        # Block the event loop (no await) until the row is in the database, or give up.
+        deadline = time.monotonic() + 30
+        seen = False
+        while not seen and time.monotonic() < deadline:
+            seen = _rows(db_path, "SELECT COUNT(*) FROM runs WHERE run_id='busy'")[0][0] == 1
+            threading.Event().wait(0.002)
+        assert seen, "the append did not commit while the loop was blocked"
+        (env,) = await queued.wait()
+        assert env.seq == 1
+
+
+async def test_a_full_queue_makes_appenders_wait_and_loses_nothing(db_path: Path) -> None:
+    async with open_store(db_path) as store:
+        store.writer._queue_size = 2  # tiny, so most appenders meet backpressure
+        seqs: list[int] = []
+
+        async def one(i: int) -> None:
+            env = await store.writer.append(f"r{i}", RunCreated(workflow="w"))
+            seqs.append(env.seq)
+
+        with anyio.fail_after(60):  # a lost wake-up would hang here
+            async with anyio.create_task_group() as tg:
+                for i in range(300):
+                    tg.start_soon(one, i)
+    assert seqs == [1] * 300
+    assert _rows(db_path, "SELECT COUNT(*) FROM runs")[0][0] == 300
+
+
+async def test_health_clear_runs_in_queue_order_with_appends(db_path: Path) -> None:
+    async with open_store(db_path) as store:
+        first = await store.writer.enqueue([PendingEvent("h", RunCreated(workflow="w"), 1.0)])
+        await store.writer.clear_health("w", "ops", 5.0)
+        # answered after the append queued before it committed
+        assert first._request.done.is_set()
+        await first.wait()
+    assert _rows(db_path, "SELECT workflow, cleared_by FROM health_clears") == [("w", "ops")]
