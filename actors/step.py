@@ -63,7 +63,8 @@ class StepActor(Actor[M], Generic[M]):
         self.writer = writer
         self.clock = clock
         self._tg: TaskGroup | None = None
-        self._timers: dict[tuple[str, str], anyio.CancelScope] = {}
+        # run id -> timer name -> its scope (by run, so ending a run does not scan every timer)
+        self._timers: dict[str, dict[str, anyio.CancelScope]] = {}
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -143,25 +144,36 @@ class StepActor(Actor[M], Generic[M]):
     # --- timers ------------------------------------------------------------------------------
 
     def schedule(self, key: tuple[str, str], delay: float, message: Any) -> None:
-        """Tell ourselves `message` after `delay` seconds; a new timer with the key replaces
-        the old one."""
+        """Tell ourselves `message` after `delay` seconds; a new timer with the key (run id,
+        name) replaces the old one."""
         self.cancel_timer(key)
+        run_id, name = key
         scope = anyio.CancelScope()
-        self._timers[key] = scope
+        self._timers.setdefault(run_id, {})[name] = scope
 
         async def fire() -> None:
             with scope:
                 await anyio.sleep(max(0.0, delay))
-                self._timers.pop(key, None)
+                self._forget_timer(run_id, name, scope)
                 await self.tell(message)
 
         self.tg.start_soon(fire)
 
+    def _forget_timer(self, run_id: str, name: str, scope: anyio.CancelScope) -> None:
+        timers = self._timers.get(run_id)
+        if timers is not None and timers.get(name) is scope:
+            del timers[name]
+            if not timers:
+                del self._timers[run_id]
+
     def cancel_timer(self, key: tuple[str, str]) -> None:
-        scope = self._timers.pop(key, None)
+        run_id, name = key
+        timers = self._timers.get(run_id)
+        scope = timers.get(name) if timers is not None else None
         if scope is not None:
+            self._forget_timer(run_id, name, scope)
             scope.cancel()
 
     def cancel_timers_of(self, run_id: str) -> None:
-        for key in [k for k in self._timers if k[0] == run_id]:
-            self.cancel_timer(key)
+        for scope in self._timers.pop(run_id, {}).values():
+            scope.cancel()
