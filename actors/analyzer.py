@@ -49,6 +49,11 @@ class Graph:
     approved: set[str] = field(default_factory=set)  # HITL-approved tasks
     waves_done: set[int] = field(default_factory=set)
     executed: list[str] = field(default_factory=list)
+    # Work lists, so each step looks only at what it may have changed (a 3,000-task chain
+    # would otherwise rescan every task and wave after every attempt):
+    dirty: set[str] = field(default_factory=set)  # pending tasks whose readiness may have changed
+    waves_to_check: set[int] = field(default_factory=set)  # waves a task of which finished
+    unfinished: int = 0  # tasks not in a final status
     retries: int = 0
     halted: bool = False
     failed_fast: bool = False
@@ -118,6 +123,8 @@ class Analyzer(StepActor[Any]):
             if task_id:
                 g.status[task_id] = TaskStatus.AWAITING_APPROVAL
         g.executed = [t for t, s in status.items() if s is TaskStatus.DONE]
+        g.dirty = set(status)
+        g.unfinished = sum(1 for s in status.values() if s not in FINAL)
         for wave in range(wf.wave_count):  # finished before a restart: announced back then
             if (
                 msg.carried
@@ -125,6 +132,7 @@ class Analyzer(StepActor[Any]):
                 and any(t in msg.carried for t, w in g.waves.items() if w == wave)
             ):
                 g.waves_done.add(wave)
+        g.waves_to_check = set(range(wf.wave_count)) - g.waves_done
         self.graphs[msg.run_id] = g
         self._advance(g, out)
 
@@ -133,7 +141,14 @@ class Analyzer(StepActor[Any]):
     def _set(
         self, g: Graph, task_id: str, status: TaskStatus, out: Outbox, reason: str = ""
     ) -> None:
+        was_final = g.status[task_id] in FINAL
         g.status[task_id] = status
+        if status in FINAL and not was_final:
+            g.unfinished -= 1
+            g.dirty.update(g.workflow.dependents(task_id))
+            g.waves_to_check.add(g.waves[task_id])
+        elif was_final and status not in FINAL:
+            g.unfinished += 1
         out.emit(
             g.run_id,
             TaskStatusChanged(task_id=task_id, status=status, reason=reason),
@@ -145,24 +160,30 @@ class Analyzer(StepActor[Any]):
             return
         while True:
             if not (g.halted or g.failed_fast or g.paused):
-                for task in g.workflow.tasks:
-                    if g.status[task.id] is not TaskStatus.PENDING or task.id in g.inflight:
-                        continue
-                    blocked, ready = self._needs(g, task.needs)
-                    if blocked:
-                        why = f"upstream {blocked} did not succeed"
-                        self._set(g, task.id, TaskStatus.SKIPPED, out, why)
-                    elif ready:
-                        self._start(g, task, out)
+                while g.dirty:  # in file order; a skip makes its dependents dirty in turn
+                    batch = sorted(g.dirty, key=g.workflow.position)
+                    g.dirty.clear()
+                    for task_id in batch:
+                        if g.status[task_id] is not TaskStatus.PENDING or task_id in g.inflight:
+                            continue
+                        task = g.workflow.task(task_id)
+                        blocked, ready = self._needs(g, task.needs)
+                        if blocked:
+                            why = f"upstream {blocked} did not succeed"
+                            self._set(g, task.id, TaskStatus.SKIPPED, out, why)
+                        elif ready:
+                            self._start(g, task, out)
             if not self._close_waves(g, out):
                 break  # otherwise a replan added tasks: look at them too
-        if not g.inflight and all(
-            s in FINAL or (g.halted and s is not TaskStatus.RUNNING) for s in g.status.values()
-        ):
-            if g.halted:
+        if g.inflight:
+            return
+        if g.halted:
+            if all(s is not TaskStatus.RUNNING for s in g.status.values()):
                 for task_id, s in g.status.items():
                     if s not in FINAL:
                         self._set(g, task_id, TaskStatus.CANCELLED, out, "run stopped")
+                self._complete(g, out)
+        elif g.unfinished == 0:
             self._complete(g, out)
 
     def _needs(self, g: Graph, needs: list[str]) -> tuple[str | None, bool]:
@@ -278,7 +299,8 @@ class Analyzer(StepActor[Any]):
     def _close_waves(self, g: Graph, out: Outbox) -> bool:
         """Emit wave.completed for newly finished waves; True if a replan added tasks."""
         added = False
-        for wave in range(g.workflow.wave_count):
+        for wave in sorted(g.waves_to_check):
+            g.waves_to_check.discard(wave)
             if wave in g.waves_done:
                 continue
             members = g.members(wave)
@@ -305,6 +327,8 @@ class Analyzer(StepActor[Any]):
             out.emit(g.run_id, declare(spec, waves[spec.id]))
             g.status[spec.id] = TaskStatus.PENDING
             g.next_attempt[spec.id] = 0
+            g.dirty.add(spec.id)
+            g.unfinished += 1
         g.workflow, g.waves = wf, waves
         g._members.clear()
         return True
@@ -372,6 +396,7 @@ class Analyzer(StepActor[Any]):
             else:
                 g.approved.add(task_id)
                 g.status[task_id] = TaskStatus.PENDING
+                g.dirty.add(task_id)
         self._advance(g, out)
 
     def _halt(self, run_id: str, out: Outbox) -> None:

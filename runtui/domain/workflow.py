@@ -388,6 +388,14 @@ class Workflow(BaseModel):
             raise NotFoundError(f"workflow {self.name!r} has no task {task_id!r}")
         return self.tasks[self._index[task_id]]
 
+    def position(self, task_id: str) -> int:
+        """Where `task_id` stands in the file (things done "in file order" sort by this)."""
+        return self._index[task_id]
+
+    def dependents(self, task_id: str) -> list[str]:
+        """The tasks that directly need `task_id`."""
+        return self._dependents[task_id]
+
     def downstream(self, task_id: str) -> set[str]:
         """Every task that transitively needs `task_id` (what a failure of it skips)."""
         self.task(task_id)

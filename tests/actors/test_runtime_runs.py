@@ -7,10 +7,17 @@ import pytest
 from actors.kernel import ApprovalAlreadyDecided
 from actors.runtime import Runtime
 from runtui.domain.errors import RuntuiError
-from runtui.domain.events import PhaseChanged, RunStatusChanged
+from runtui.domain.events import (
+    AttemptStarted,
+    PhaseChanged,
+    RunStatusChanged,
+    TaskStatusChanged,
+    WaveCompleted,
+)
 from runtui.domain.phases import RunPhase
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult
+from runtui.domain.tasks import TaskStatus
 from runtui.domain.termination import RunTerminationReason
 from tests.actors.conftest import finish, next_approval, wf
 
@@ -282,3 +289,48 @@ async def test_status_history_respects_phase_invariants(runtime: Runtime) -> Non
             phase = env.body.to_phase
         elif isinstance(env.body, RunStatusChanged):
             assert status_allowed(phase, env.body.status), (phase, env.body.status)
+
+
+async def test_tasks_listed_out_of_dependency_order_run_in_dependency_order(
+    runtime: Runtime,
+) -> None:
+    """The analyzer looks only at tasks whose needs just finished; order in the file must not
+    matter, and every wave is announced once, after its last task."""
+    run_id = await runtime.submit(
+        wf(
+            """
+            name = "reversed"
+            [[tasks]]
+            id = "d"
+            kind = "noop"
+            needs = ["b", "c"]
+            [[tasks]]
+            id = "c"
+            kind = "noop"
+            needs = ["a"]
+            [[tasks]]
+            id = "b"
+            kind = "noop"
+            needs = ["a"]
+            [[tasks]]
+            id = "a"
+            kind = "noop"
+            """
+        )
+    )
+    run = await finish(runtime, run_id)
+    assert run.status is RunStatus.SUCCEEDED
+    events = await runtime.reader.events_after(run_id, 0, limit=10_000)
+    started = [e.body.task_id for e in events if isinstance(e.body, AttemptStarted)]
+    done_at = {
+        e.body.task_id: e.seq
+        for e in events
+        if isinstance(e.body, TaskStatusChanged) and e.body.status is TaskStatus.DONE
+    }
+    start_at = {e.body.task_id: e.seq for e in events if isinstance(e.body, AttemptStarted)}
+    assert sorted(started) == ["a", "b", "c", "d"]
+    assert start_at["b"] > done_at["a"] and start_at["c"] > done_at["a"]
+    assert start_at["d"] > max(done_at["b"], done_at["c"])
+    waves = [(e.body.wave, e.seq) for e in events if isinstance(e.body, WaveCompleted)]
+    assert [w for w, _ in waves] == [0, 1, 2]
+    assert waves[1][1] > max(done_at["b"], done_at["c"])
