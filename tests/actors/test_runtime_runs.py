@@ -329,7 +329,8 @@ async def test_tasks_listed_out_of_dependency_order_run_in_dependency_order(
     }
     start_at = {e.body.task_id: e.seq for e in events if isinstance(e.body, AttemptStarted)}
     assert sorted(started) == ["a", "b", "c", "d"]
-    assert start_at["b"] > done_at["a"] and start_at["c"] > done_at["a"]
+    assert start_at["b"] > done_at["a"]
+    assert start_at["c"] > done_at["a"]
     assert start_at["d"] > max(done_at["b"], done_at["c"])
     waves = [(e.body.wave, e.seq) for e in events if isinstance(e.body, WaveCompleted)]
     assert [w for w, _ in waves] == [0, 1, 2]
