@@ -8,46 +8,51 @@ parameters 422, a second decision on an approval 409 naming the first. Mutations
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
 import msgspec
-from fastapi import Body, FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Body, FastAPI, Header, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
-from actors.kernel import ApprovalAlreadyDecided
 from actors.resume import load_workflow_of
-from actors.runtime import RewindPlan, RunActiveError, Runtime, WorkflowBlockedError
+from actors.runtime import RewindPlan, Runtime
 from runtui import __version__
 from runtui.domain.approvals import ApprovalDecision
-from runtui.domain.errors import NotFoundError, RuntuiError, UnknownValueError, WorkflowError
+from runtui.domain.errors import NotFoundError, RuntuiError
 from runtui.domain.events import TYPE_TO_KIND, EventEnvelope
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
 from runtui.domain.views import (
     ApprovalRow,
-    AttemptRow,
-    AuditRows,
-    IncidentRow,
     RunPage,
     RunRow,
-    TaskRow,
-    ViolationRow,
 )
+from runtui.server.bodies import (
+    Cancelled,
+    DecideBody,
+    Decided,
+    Empty,
+    Liveness,
+    PipelineRuns,
+    Readiness,
+    RejectBody,
+    Resumed,
+    RewindBody,
+    RunDetail,
+    SubmitBody,
+    Submitted,
+)
+from runtui.server.errors import install_error_handlers
+from runtui.server.idempotency import Idempotency, IdempotencyKey
 from runtui.server.metrics import Metrics
 from runtui.server.schemas import PROBLEM, install, openapi_responses, problems
-from runtui.server.security import GuardMiddleware, problem
+from runtui.server.security import GuardMiddleware
 from runtui.server.streams import EventStreamResponse, StreamHub, event_stream, pieces
 from runtui.workflows import parse_workflow
 
@@ -56,18 +61,6 @@ _json = msgspec.json.Encoder()
 
 #: Largest value SQLite stores in an INTEGER column (seqs, positions).
 MAX_ID = 2**63 - 1
-EXAMPLE_WORKFLOW = """name = "api-example"
-
-[[tasks]]
-id = "build"
-kind = "noop"
-
-[[tasks]]
-id = "release-gate"
-kind = "gate"
-needs = ["build"]
-prompt = "Release?"
-"""
 
 
 #: One server-sent event, as OpenAPI (3.1: `schema` of an event stream) describes each event.
@@ -91,168 +84,6 @@ def js(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> 
     return Response(
         _json.encode(value), status_code=status, media_type="application/json", headers=headers
     )
-
-
-# --- bodies and answers --------------------------------------------------------------------------
-
-
-class SubmitBody(BaseModel):
-    model_config = ConfigDict(
-        strict=True, json_schema_extra={"examples": [{"toml": EXAMPLE_WORKFLOW}]}
-    )
-
-    toml: str = Field(
-        description="The workflow file's text (TOML).", min_length=1, max_length=1_000_000
-    )
-    force: bool = Field(False, description="Run even if the workflow is blocked by its health.")
-
-
-class PlanEdits(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-    skip: list[str] = Field(default_factory=list, description="Task ids to skip.")
-
-
-class DecideBody(BaseModel):
-    model_config = ConfigDict(strict=True)
-
-    approval_id: str | None = Field(None, description="Which approval; default: the run's oldest.")
-    reason: str = ""
-    by: str = "api"
-    edits: PlanEdits | None = Field(None, description="Plan approvals only.")
-
-
-class RejectBody(BaseModel):
-    model_config = ConfigDict(strict=True)
-
-    approval_id: str | None = None
-    reason: str = Field(min_length=1, pattern=r"\S")
-    by: str = "api"
-
-
-class RewindBody(BaseModel):
-    model_config = ConfigDict(strict=True)
-
-    wave: int = Field(ge=0, le=1_000_000)
-    dry_run: bool = False
-    force: bool = False
-
-
-class Empty(BaseModel):
-    model_config = ConfigDict(strict=True)
-
-
-class Submitted(msgspec.Struct, frozen=True):
-    run_id: str
-
-
-class Decided(msgspec.Struct, frozen=True):
-    approval_id: str
-    decision: ApprovalDecision
-
-
-class Resumed(msgspec.Struct, frozen=True):
-    run_id: str
-    resumed: bool
-
-
-class Cancelled(msgspec.Struct, frozen=True):
-    run_id: str
-    cancelled: bool
-
-
-class RunDetail(msgspec.Struct, frozen=True):
-    tasks: list[TaskRow]
-    attempts: list[AttemptRow]
-    violations: list[ViolationRow]
-    incidents: list[IncidentRow]
-    audit: AuditRows
-    approvals: list[ApprovalRow]
-    forks: list[RunRow]
-    events: int
-
-
-class Liveness(msgspec.Struct, frozen=True):
-    status: str
-
-
-class Readiness(msgspec.Struct, frozen=True):
-    status: str
-    checks: dict[str, bool]
-
-
-class PipelineRuns(BaseModel):
-    """The run-history list, exactly as the source document gives it."""
-
-    runs: list[RunSummary]
-    total: int
-
-
-# --- idempotency ---------------------------------------------------------------------------------
-
-
-class Idempotency:
-    """The first answer to each `Idempotency-Key`, per method and path (bounded: a retry
-    within the window). A key reused with a different body is refused (422); concurrent
-    requests with one key run one at a time, so the second gets the first's answer."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self._seen: OrderedDict[tuple[str, str], tuple[bytes, int, bytes, dict[str, str]]] = (
-            OrderedDict()
-        )
-        self._locks: dict[tuple[str, str], anyio.Lock] = {}
-        self._size = size
-
-    async def once(
-        self,
-        key: str | None,
-        where: str,
-        body: BaseModel | None,
-        action: Callable[[], Awaitable[Response]],
-    ) -> Response:
-        if key is None:
-            return await action()
-        slot = (where, key)
-        fingerprint = hashlib.sha256(body.model_dump_json().encode() if body else b"").digest()
-        lock = self._locks.setdefault(slot, anyio.Lock())
-        try:
-            async with lock:
-                if (seen := self._seen.get(slot)) is not None:
-                    first, status, content, headers = seen
-                    if first != fingerprint:
-                        return problem(
-                            422,
-                            "Unprocessable Content",
-                            "Idempotency-Key: already used for a different request body",
-                        )
-                    return Response(
-                        content,
-                        status_code=status,
-                        media_type="application/json",
-                        headers={**headers, "Idempotent-Replay": "true"},
-                    )
-                response = await action()
-                if response.status_code < 400:
-                    kept = {k: v for k, v in response.headers.items() if k in ("location",)}
-                    stored = bytes(response.body)
-                    self._seen[slot] = (fingerprint, response.status_code, stored, kept)
-                    while len(self._seen) > self._size:
-                        self._seen.popitem(last=False)
-                return response
-        finally:
-            if not lock.statistics().tasks_waiting and not lock.locked():
-                self._locks.pop(slot, None)
-
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        min_length=1,
-        max_length=255,
-        description="A retried request with the same key (and body) gets the first answer,"
-        " with `Idempotent-Replay: true`.",
-    ),
-]
 
 
 LastEventId = Annotated[
@@ -294,80 +125,7 @@ def build_app(
     app.state.metrics = stats
     app.state.streams = hub
     reader = runtime.reader
-
-    # --- errors as problem+json ----------------------------------------------------------------
-
-    @app.exception_handler(NotFoundError)
-    async def _not_found(_: Request, exc: NotFoundError) -> Response:
-        return problem(404, "Not Found", str(exc))
-
-    @app.exception_handler(ApprovalAlreadyDecided)
-    async def _decided(_: Request, exc: ApprovalAlreadyDecided) -> Response:
-        return problem(409, "Conflict", str(exc), first_decision=exc.first)
-
-    @app.exception_handler(RunActiveError)
-    async def _active(_: Request, exc: RunActiveError) -> Response:
-        return problem(409, "Conflict", str(exc))
-
-    @app.exception_handler(WorkflowBlockedError)
-    async def _blocked(_: Request, exc: WorkflowBlockedError) -> Response:
-        return problem(409, "Conflict", str(exc))
-
-    @app.exception_handler(UnknownValueError)
-    async def _unknown(_: Request, exc: UnknownValueError) -> Response:
-        return problem(422, "Unprocessable Content", str(exc), field=exc.field)
-
-    @app.exception_handler(WorkflowError)
-    async def _workflow(_: Request, exc: WorkflowError) -> Response:
-        return problem(
-            422,
-            "Unprocessable Content",
-            str(exc),
-            source=exc.source,
-            line=exc.line,
-            field=exc.field,
-        )
-
-    @app.exception_handler(ValueError)
-    async def _value(_: Request, exc: ValueError) -> Response:
-        return problem(422, "Unprocessable Content", str(exc))
-
-    @app.exception_handler(RuntuiError)
-    async def _runtui(_: Request, exc: RuntuiError) -> Response:
-        if isinstance(exc, ValueError):  # a bad parameter (e.g. a cursor this server never gave)
-            return problem(422, "Unprocessable Content", str(exc))
-        return problem(409, "Conflict", str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        where = ".".join(str(p) for p in first["loc"])
-        return problem(422, "Unprocessable Content", f"{where}: {first['msg']}", errors=errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 400:  # FastAPI could not decode the body: a bad body, like others
-            return problem(422, "Unprocessable Content", "body: not valid JSON text (UTF-8)")
-        response = problem(exc.status_code, _title(exc.status_code), str(exc.detail))
-        for name, value in (exc.headers or {}).items():
-            response.headers[name] = value
-        if exc.status_code == 405:  # every method of the path (Starlette names one route's)
-            allowed: set[str] = set()
-            for route in app.router.routes:
-                if route.matches(request.scope)[0] is not Match.NONE:
-                    allowed |= getattr(route, "methods", None) or set()
-            if allowed:
-                response.headers["Allow"] = ", ".join(sorted(allowed))
-        return response
-
-    @app.exception_handler(Exception)
-    async def _crash(_: Request, exc: Exception) -> Response:
-        log.error("request failed: %s: %s", type(exc).__name__, exc)
-        return problem(500, "Internal Server Error", "the server failed; see its log")
+    install_error_handlers(app)
 
     # --- probes --------------------------------------------------------------------------------
 
@@ -788,15 +546,6 @@ def build_app(
     app.state.started_at = time.time()
     install(app)
     return app
-
-
-def _title(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 def _resume_point(last_event_id: str | None, after: int) -> int:
