@@ -97,7 +97,7 @@ class Dispatcher(StepActor[Any]):
         self._pump(out)
 
     def _fits(self, d: m.Dispatch) -> bool:
-        kind = str(d.spec.kind.value if hasattr(d.spec.kind, "value") else d.spec.kind)
+        kind = kind_of(d)
         if d.caps.get(kind) is not None and self.by_kind[kind] >= d.caps[kind]:
             return False
         return d.run_limit is None or self.by_run[d.run_id] < d.run_limit
@@ -250,11 +250,16 @@ class Dispatcher(StepActor[Any]):
                     outcome=outcome,
                 ),
             )
-        kind = str(d.spec.kind.value if hasattr(d.spec.kind, "value") else d.spec.kind)
+        kind = kind_of(d)
         self.by_kind[kind] -= 1
         self.by_run[d.run_id] -= 1
         if self.by_run[d.run_id] <= 0:
             del self.by_run[d.run_id]
+
+
+def kind_of(d: m.Dispatch) -> str:
+    """The dispatch's task kind, as the caps name it."""
+    return TaskKind(d.spec.kind).value
 
 
 def attempt_end(

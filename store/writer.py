@@ -281,25 +281,24 @@ class EventWriter:
                         size += len(more.items)
                 self._run_jobs(jobs)
             if self._abort:  # answer, never write, whatever is still queued
-                while True:
-                    try:
-                        job = self._jobs.get_nowait()
-                    except queue.Empty:
-                        break
-                    if job is not None:
-                        unwritten.append(job)
+                unwritten += self._take_queued()
         except BaseException as exc:
             error = exc
             self._closed = self._abort = True
-            while True:  # whatever was queued will never be written: its callers must hear so
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is not None:
-                    unwritten.append(job)
+            unwritten += self._take_queued()  # never written: its callers must hear so
         finally:
             self._to_loop(finished, unwritten, error)
+
+    def _take_queued(self) -> list[_Request | _Call]:
+        """Empty the queue without waiting; what it held, close markers left out."""
+        taken: list[_Request | _Call] = []
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return taken
+            if job is not None:
+                taken.append(job)
 
     def _run_jobs(self, jobs: list[_Request | _Call]) -> None:
         """Commit consecutive appends as one group; calls run alone, in their place."""
