@@ -324,6 +324,11 @@ class Runtime:
 
     # --- watching ----------------------------------------------------------------------------
 
+    @property
+    def last_position(self) -> int:
+        """The position of the last event committed (and published): "now", for a stream."""
+        return self.bus.last_position
+
     def subscribe(self, *, run_id: str | None = None, max_batches: int = 1024) -> Subscription:
         predicate = None if run_id is None else (lambda e: e.run_id == run_id)
         return self.bus.subscribe(max_batches=max_batches, predicate=predicate)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import anyio
 import msgspec
-from fastapi import Body, FastAPI, Header, Query
+from fastapi import Body, FastAPI, Query
 from fastapi.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
@@ -24,7 +24,7 @@ from actors.runtime import RewindPlan, Runtime
 from runtui import __version__
 from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.errors import NotFoundError, RuntuiError
-from runtui.domain.events import TYPE_TO_KIND, EventEnvelope
+from runtui.domain.events import EventEnvelope
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
@@ -53,46 +53,18 @@ from runtui.server.idempotency import Idempotency, IdempotencyKey
 from runtui.server.metrics import Metrics
 from runtui.server.schemas import PROBLEM, install, openapi_responses, problems
 from runtui.server.security import GuardMiddleware
-from runtui.server.streams import EventStreamResponse, StreamHub, event_stream, pieces
+from runtui.server.stream_routes import MAX_ID, add_stream_routes
+from runtui.server.streams import StreamHub
 from runtui.workflows import parse_workflow
 
 log = logging.getLogger(__name__)
 _json = msgspec.json.Encoder()
-
-#: Largest value SQLite stores in an INTEGER column (seqs, positions).
-MAX_ID = 2**63 - 1
-
-
-#: One server-sent event, as OpenAPI (3.1: `schema` of an event stream) describes each event.
-SSE_EVENT: dict[str, Any] = {
-    "type": "object",
-    "required": ["data", "event"],
-    "properties": {
-        "id": {"type": "string", "pattern": "^[0-9]+$"},
-        "event": {"type": "string", "enum": [*sorted(TYPE_TO_KIND.values()), "shutdown"]},
-        "data": {
-            "type": "string",
-            "contentMediaType": "application/json",
-            "contentSchema": {"$ref": "#/components/schemas/EventEnvelope"},
-        },
-        "retry": {"type": "integer"},
-    },
-}
 
 
 def js(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
         _json.encode(value), status_code=status, media_type="application/json", headers=headers
     )
-
-
-LastEventId = Annotated[
-    str | None,
-    Header(
-        pattern=r"^[0-9]{1,18}$",
-        description="Resume after this event id (sent by EventSource on reconnect).",
-    ),
-]
 
 
 # --- the app -------------------------------------------------------------------------------------
@@ -278,65 +250,7 @@ def build_app(
         await reader.get_run(run_id)
         return js(await reader.events_after(run_id, after, limit=limit))
 
-    sse_doc = (
-        "Server-sent events: `id` is the event's {what}, `event` its kind, `data` the event"
-        " (JSON). Reconnect with `Last-Event-ID` to resume with no gap and no duplicate; at"
-        " server shutdown the stream ends with `event: shutdown`."
-    )
-
-    @app.get(
-        "/api/runs/{run_id}/events/stream",
-        tags=["events"],
-        operation_id="streamRunEvents",
-        summary="One run's events, live (SSE)",
-        description=sse_doc.format(what="seq in its run"),
-        response_class=EventStreamResponse,
-        responses={
-            200: {
-                "description": "An endless text/event-stream",
-                "content": {"text/event-stream": {"schema": SSE_EVENT}},
-            },
-            **problems(401, 403, 404, 422),
-        },
-    )
-    async def run_stream(
-        run_id: str,
-        after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-        last_event_id: LastEventId = None,
-    ) -> Response:
-        await reader.get_run(run_id)
-        start = _resume_point(last_event_id, after)
-        return _stream(
-            event_stream(runtime, run_id=run_id, last_id=start, shutdown=shutdown, hub=hub),
-            stats,
-        )
-
-    @app.get(
-        "/api/events/stream",
-        tags=["events"],
-        operation_id="streamEvents",
-        summary="Every run's events, live (SSE); from now unless `after` or Last-Event-ID",
-        description=sse_doc.format(what="position in the database"),
-        response_class=EventStreamResponse,
-        responses={
-            200: {
-                "description": "An endless text/event-stream",
-                "content": {"text/event-stream": {"schema": SSE_EVENT}},
-            },
-            **problems(401, 403, 422),
-        },
-    )
-    async def all_stream(
-        after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
-        last_event_id: LastEventId = None,
-    ) -> Response:
-        if after is None and last_event_id is None:
-            start = runtime.bus.last_position  # a new client starts at "now"
-        else:
-            start = _resume_point(last_event_id, after or 0)
-        return _stream(
-            event_stream(runtime, run_id=None, last_id=start, shutdown=shutdown, hub=hub), stats
-        )
+    add_stream_routes(app, runtime, shutdown=shutdown, hub=hub, stats=stats)
 
     # --- mutations -----------------------------------------------------------------------------
 
@@ -546,36 +460,6 @@ def build_app(
     app.state.started_at = time.time()
     install(app)
     return app
-
-
-def _resume_point(last_event_id: str | None, after: int) -> int:
-    if last_event_id is None:
-        return after
-    try:
-        value = int(last_event_id)
-    except ValueError:
-        raise ValueError(f"Last-Event-ID: not an event id: {last_event_id[:40]!r}") from None
-    if not 0 <= value <= MAX_ID:
-        raise ValueError("Last-Event-ID: out of range")
-    return max(value, after)
-
-
-def _stream(frames: Any, stats: Metrics) -> Response:
-    async def counted() -> Any:
-        stats.stream_clients += 1
-        try:
-            async for frame in frames:
-                for piece in pieces(frame):
-                    yield piece
-        finally:
-            stats.stream_clients -= 1
-            await frames.aclose()
-
-    return EventStreamResponse(
-        counted(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
 
 
 __all__ = ["PROBLEM", "build_app"]

@@ -17,6 +17,7 @@ then `event: shutdown`, and ends.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import Protocol
 
 import anyio
 import msgspec
@@ -24,8 +25,8 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from actors.bus import Delivery, Lagged, Subscription
-from actors.runtime import Runtime
 from runtui.domain.events import TYPE_TO_KIND, EventEnvelope
+from store.queries import StoreReader
 
 _json = msgspec.json.Encoder()
 PAGE = 1000
@@ -132,8 +133,22 @@ def sse(event: EventEnvelope, ident: int) -> bytes:
     )
 
 
+class StreamSource(Protocol):
+    """Where streams get committed events: live ones by subscription, older ones by query."""
+
+    @property
+    def reader(self) -> StoreReader: ...
+
+    @property
+    def last_position(self) -> int:
+        """The position of the last committed event: "now", for a stream that starts there."""
+        ...
+
+    def subscribe(self, *, run_id: str | None = None, max_batches: int = 1024) -> Subscription: ...
+
+
 async def event_stream(
-    runtime: Runtime,
+    source: StreamSource,
     *,
     run_id: str | None,
     last_id: int,
@@ -148,7 +163,7 @@ async def event_stream(
         (lambda e: e.seq) if run_id is not None else (lambda e: e.position)
     )
     per_run = run_id is not None
-    sub = runtime.subscribe(run_id=run_id, max_batches=512)
+    sub = source.subscribe(run_id=run_id, max_batches=512)
     hub.subscriptions.add(sub)
     sent = last_id
     try:
@@ -162,9 +177,9 @@ async def event_stream(
             # catch up from the store
             while True:
                 if run_id is not None:
-                    page = await runtime.reader.events_after(run_id, sent, limit=PAGE)
+                    page = await source.reader.events_after(run_id, sent, limit=PAGE)
                 else:
-                    page = await runtime.reader.events_since(sent, limit=PAGE)
+                    page = await source.reader.events_since(sent, limit=PAGE)
                 if page:
                     sent = key(page[-1])
                     yield frames(page, per_run)

@@ -1,0 +1,39 @@
+"""Notice commits made by another process: `PRAGMA data_version`, and the last position.
+
+The API process serves event streams from the database file the runtime writes, so it has to
+learn when the runtime committed. Asking SQLite is cheap: `data_version` is answered from the
+WAL index in shared memory (no page is read) and changes whenever another connection commits.
+A watcher that asks every few milliseconds therefore costs the writer nothing and itself a few
+microseconds per look; only a change leads to a real read (`StoreReader.events_since`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from store.schema import read_only_uri
+
+
+class CommitWatch:
+    """One read-only connection that answers "did anyone commit since I last asked?"."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(read_only_uri(path), uri=True, check_same_thread=False)
+        self._version: int | None = None
+
+    def changed(self) -> bool:
+        """True when another connection committed since the previous call (and on the first)."""
+        version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        if version == self._version:
+            return False
+        self._version = version
+        return True
+
+    def last_position(self) -> int:
+        """The position of the last committed event (0 for an empty database)."""
+        row = self._conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        self._conn.close()
