@@ -16,6 +16,8 @@ from runtui.cli.runtime_commands import _echo_err, open_runtime
 if TYPE_CHECKING:
     from actors.runtime import Runtime
     from runtui.domain.events import EventEnvelope
+    from runtui.server.api_process import ApiProcess
+    from runtui.server.serve import ApiServer
 
 
 def _log(text: str) -> None:
@@ -31,8 +33,16 @@ def _log(text: str) -> None:
     help="Required to listen on an address other than loopback (prints a warning).",
 )
 @click.option("--no-api", is_flag=True, help="Run the runtime without the HTTP API.")
+@click.option(
+    "--in-process-api",
+    is_flag=True,
+    help="Serve the API from the runtime's own process (one process fewer; event streams"
+    " then share its CPU).",
+)
 @pass_ctx
-def serve_cmd(c: Context, host: str, port: int, allow_remote: bool, no_api: bool) -> None:
+def serve_cmd(
+    c: Context, host: str, port: int, allow_remote: bool, no_api: bool, in_process_api: bool
+) -> None:
     """Headless: own the database, serve the HTTP API and drive runs until SIGTERM or SIGINT.
 
     Resumes interrupted runs at start, logs one line per run that finishes (stderr), and on a
@@ -40,6 +50,8 @@ def serve_cmd(c: Context, host: str, port: int, allow_remote: bool, no_api: bool
     waits up to ROK_GRACE_PERIOD_MS for running attempts to end, then stops. Runs still active
     stay live and resume at the next start. A second signal stops at once. Every endpoint but
     /healthz needs the bearer token kept (0600) in the user config dir (or RUNTUI_TOKEN).
+    The API is served by a second process (event streams read the database there, off the
+    runtime's CPU); it is restarted if it dies.
     """
     import signal
 
@@ -55,12 +67,20 @@ def serve_cmd(c: Context, host: str, port: int, allow_remote: bool, no_api: bool
         waits = RunStatus.AWAITING_APPROVAL
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with open_runtime(c, resume=False) as rt, contextlib.AsyncExitStack() as stack:
-                api = None
+                api: ApiServer | ApiProcess | None = None
                 if not no_api:
+                    from runtui.server.api_process import api_process
                     from runtui.server.serve import ServerStartError, http_api
 
                     try:
-                        api = await stack.enter_async_context(http_api(rt, host=host, port=port))
+                        if in_process_api:
+                            api = await stack.enter_async_context(
+                                http_api(rt, host=host, port=port)
+                            )
+                        else:
+                            api = await stack.enter_async_context(
+                                api_process(rt, host=host, port=port)
+                            )
                     except ServerStartError as exc:
                         raise UsageProblem(str(exc)) from None
                     rt.store.announce(url=api.url)

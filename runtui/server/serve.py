@@ -65,6 +65,29 @@ def allowed_hosts(host: str, port: int) -> list[str]:
     return sorted(names)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on host:port (0: any free port); ServerStartError if it cannot.
+
+    Bound here, not in uvicorn: a bind error is ours to report, and once the socket listens,
+    connections queue in its backlog, so the API is reachable from this call on.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP by name: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto
+    # says TCP, and accepted sockets inherit it. With Nagle on, a response written in two
+    # parts waits for the client's delayed ACK: +40 ms per request on a kept-alive connection,
+    # and event-stream frames held back the same way.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ServerStartError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
+
+
 @contextlib.asynccontextmanager
 async def http_api(
     runtime: Runtime, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None
@@ -82,22 +105,7 @@ async def http_api(
         timeout_graceful_shutdown=5,
     )
     server = EmbeddedServer(config)
-    # Bind here, not in uvicorn: a bind error is ours to report, and once the socket listens,
-    # connections queue in its backlog, so the API is reachable from this line on.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP by name: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto
-    # says TCP, and accepted sockets inherit it. With Nagle on, a response written in two
-    # parts waits for the client's delayed ACK: +40 ms per request on a kept-alive connection,
-    # and event-stream frames held back the same way.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        raise ServerStartError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock = listen(host, port)
     bound = int(sock.getsockname()[1])
     try:
         async with anyio.create_task_group() as tg:

@@ -1,0 +1,84 @@
+"""Committed events read back from the database file: the API process's stream source.
+
+The API process does not run the runtime, so nobody publishes to it; instead it watches the
+database for commits (`CommitWatch`: `PRAGMA data_version`, a shared-memory read) and reads
+what is new in pages, publishing each page on a bus of its own. Streams subscribe to that bus
+exactly as they do to the runtime's, so everything in `streams.py` (resume, lag, the shared
+frame encodings) works unchanged. A WAL reader never blocks the writer, and the watching and
+reading run in this process, on the other core: the runtime pays nothing for its watchers.
+
+It looks only while a stream is subscribed: an idle API process does not poll.
+"""
+
+from __future__ import annotations
+
+import anyio
+
+from actors.bus import EventBus, Subscription
+from store.queries import StoreReader
+from store.watch import CommitWatch
+
+#: How often to ask whether the runtime committed, while a stream is connected. The delay a
+#: stream adds is at most this; the cost is one shared-memory read per look.
+POLL_S = 0.002
+PAGE = 1000
+
+
+class StoreTail:
+    """A `StreamSource` over a database another process writes."""
+
+    def __init__(self, reader: StoreReader, watch: CommitWatch, *, poll_s: float = POLL_S) -> None:
+        self._reader = reader
+        self._watch = watch
+        self._poll_s = poll_s
+        self.bus = EventBus()
+        self._position = self.bus.last_position = watch.last_position()
+        self._wanted = anyio.Event()
+
+    @property
+    def reader(self) -> StoreReader:
+        return self._reader
+
+    @property
+    def last_position(self) -> int:
+        """The last committed position, asked now (the tail may be idle, and so behind)."""
+        return max(self._watch.last_position(), self.bus.last_position)
+
+    def subscribe(self, *, run_id: str | None = None, max_batches: int = 1024) -> Subscription:
+        """A subscription to what is committed from now on.
+
+        The first subscriber after an idle spell moves the tail to the database's last
+        position before it returns, so the tail publishes everything after that point, and the
+        stream's own catch-up from the store (which starts after this call) covers the rest.
+        """
+        if self.bus.subscriber_count == 0:
+            self._position = self.bus.last_position = self._watch.last_position()
+        predicate = None if run_id is None else (lambda e: e.run_id == run_id)
+        sub = self.bus.subscribe(max_batches=max_batches, predicate=predicate)
+        self._wanted.set()
+        return sub
+
+    async def run(self) -> None:
+        """Publish what is committed, page by page, while anyone listens; until cancelled."""
+        while True:
+            if self.bus.subscriber_count == 0:
+                self._wanted = anyio.Event()
+                await self._wanted.wait()
+                continue
+            if self._watch.changed():
+                await self._publish_new()
+            await anyio.sleep(self._poll_s)
+
+    async def _publish_new(self) -> None:
+        while True:
+            page = await self._reader.events_since(self._position, limit=PAGE)
+            if page:
+                self._position = page[-1].position
+                self.bus.publish(page)
+            if len(page) < PAGE:
+                return
+
+    def close(self) -> None:
+        """End every subscription (their streams send `shutdown`)."""
+        self.bus.close()
+        self._watch.close()
