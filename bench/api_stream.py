@@ -2,23 +2,32 @@
 
     .venv/bin/python bench/api_stream.py [--clients 20] [--seconds 4] [--rounds 3]
                                          [--producers 32] [--batch 100]
-                                         [--durability full|fast] [--client-nice 19]
+                                         [--durability full|fast] [--client-nice idle]
+                                         [--load output|runs] [--in-process-api]
 
-One process runs the runtime and the HTTP API (a real uvicorn on 127.0.0.1) on a fresh
-temporary database. A producer appends `attempt.output` events through the store writer at
-full speed (K tasks calling `append_many` with batches of B events, spread over 32 runs)
-for S seconds, twice per round. K defaults to 32 so that the writer always has a request
-queued: with few producers each commit waits for the event loop to hand it the next batches,
-and the writer's throughput measures the loop's round trip instead of the writer.
+One process runs the runtime on a fresh temporary database, and the HTTP API as `runtui serve`
+does: a real uvicorn on 127.0.0.1 in an API process of its own, which serves event streams
+from the database file (`--in-process-api`: in the runtime's process instead).
+
+The load, S seconds per phase, three phases per round (`--load`):
+- output (default): producers append `attempt.output` events through the store writer at
+  full speed (K tasks calling `append_many` with batches of B events, spread over 32 runs).
+  K defaults to 32 so that the writer always has a request queued. This is flat out: the
+  machine's two cores are saturated, and clients cannot keep up.
+- runs: 1-task no-op runs through the whole runtime (kernel, governance, dispatcher, writer),
+  `--in-flight` at a time: the runtime ingesting, as the issue puts it.
 
 (a) with no client attached;
 (b) with C server-sent-event clients on `/api/events/stream`. The clients are httpx streams in
-    a second process, niced (19 by default): they stand for operators on other machines, and
-    take only the CPU the server leaves (`--client-nice 0` makes them compete for it).
+    a third process that takes only CPU nothing else wants (SCHED_IDLE): they stand for
+    operators on other machines (`--client-nice N` gives them niceness N instead, 0 to let
+    them compete for the CPU);
+(c) with no client, but a pure-Python CPU burner at the API process's niceness: what any busy
+    process beside the runtime costs it on this machine (2 shared cores), the floor under (b).
 
-Reported: the writer's throughput (events committed per second while the producer runs) in
-(a) and (b) and their ratio (target >= 0.90); per client, the events delivered per second
-(from its first event to the last one the producer wrote) and whether it got every event
+Reported: the writer's throughput (events committed per second while the load runs) in (a),
+(b) and (c), the ratios b/a (target >= 0.90) and c/a; per client, the events delivered per
+second (from its first event to the last one the producer wrote) and whether it got every event
 exactly once; commit→client latency: the client's receive time minus the event's `ts` (the
 same machine clock; `ts` is stamped when the producer creates the event, so this includes the
 writer's queue and the commit), sampled up to 8 events per received chunk, p50/p95/max over
@@ -38,7 +47,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import anyio
 import httpx
@@ -48,7 +57,7 @@ from actors.bus import Lagged
 from actors.runtime import Runtime
 from runtui.config import load_settings
 from runtui.domain.events import AttemptOutput, PendingEvent, RunCreated, RunStatusChanged
-from runtui.server.metrics import Metrics
+from runtui.server.api_process import api_process
 from runtui.server.serve import http_api
 from runtui.workflows import parse_workflow
 
@@ -183,6 +192,7 @@ async def load(rt: Runtime, args: argparse.Namespace) -> Phase:
 class Round:
     without: Phase
     with_clients: Phase
+    with_burner: Phase
     clients: list[dict[str, Any]]
     expected: int
     last: int
@@ -200,18 +210,26 @@ async def read_line(proc: Process, buffer: bytearray, limit_s: float) -> str:
     return line.decode()
 
 
-async def one_round(rt: Runtime, url: str, metrics: Metrics, args: argparse.Namespace) -> Round:
+async def stream_clients(http: httpx.AsyncClient) -> int:
+    """The server's count of connected stream clients (from /metrics: either API shape)."""
+    text = (await http.get("/metrics")).text
+    match = re.search(r"^runtui_stream_clients (\d+)$", text, re.MULTILINE)
+    assert match is not None, text
+    return int(match.group(1))
+
+
+async def one_round(rt: Runtime, url: str, args: argparse.Namespace) -> Round:
     without = await load(rt, args)
     command = [sys.executable, __file__, "--client", url, "--clients", str(args.clients)]
-    command += ["--client-nice", str(args.client_nice)]
+    command += ["--client-nice", "idle" if args.client_nice < 0 else str(args.client_nice)]
     async with await anyio.open_process(command, stderr=None) as proc:
         out = bytearray()
         assert await read_line(proc, out, 30) == "ready"
-        with anyio.fail_after(10):  # the server has counted them all in
-            for _ in range(100_000):
-                if metrics.stream_clients >= args.clients:
-                    break
-                await anyio.sleep(0.01)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with httpx.AsyncClient(base_url=url, headers=headers) as http:
+            with anyio.fail_after(10):  # the server has counted them all in
+                while await stream_clients(http) < args.clients:  # noqa: ASYNC110 - no push
+                    await anyio.sleep(0.01)
         first = rt.bus.last_position
         with_clients = await load(rt, args)
         last = rt.bus.last_position
@@ -222,9 +240,14 @@ async def one_round(rt: Runtime, url: str, metrics: Metrics, args: argparse.Name
         await proc.wait()
     for c in report["clients"]:  # every event from its first on, once, none before the load
         c["exact"] = c["events"] == c["last_id"] - c["first_id"] + 1 and c["first_id"] <= first + 1
+    burner = [sys.executable, "-c", f"import os\nos.nice({rt.settings.api_nice})\nwhile True: pass"]
+    async with await anyio.open_process(burner) as burning:
+        with_burner = await load(rt, args)
+        burning.kill()
     return Round(
         without,
         with_clients,
+        with_burner,
         report["clients"],
         last - first,
         last,
@@ -237,8 +260,8 @@ async def server_main(args: argparse.Namespace) -> list[Round]:
     rounds = []
     with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
         settings = load_settings({"db": Path(tmp) / "bench.db", "durability": args.durability})
-        async with Runtime.open(settings) as rt, http_api(rt, port=0, token=TOKEN) as api:
-            metrics: Metrics = cast(Any, api.server.config.app).state.metrics
+        serving = http_api if args.in_process_api else api_process
+        async with Runtime.open(settings) as rt, serving(rt, port=0, token=TOKEN) as api:
             await rt.store.writer.append_many(
                 [
                     PendingEvent(f"bench-run-{i:02d}", RunCreated(workflow="bench"), time.time())
@@ -246,7 +269,7 @@ async def server_main(args: argparse.Namespace) -> list[Round]:
                 ]
             )
             for i in range(args.rounds):
-                r = await one_round(rt, api.url, metrics, args)
+                r = await one_round(rt, api.url, args)
                 print(
                     f"  round {i + 1}/{args.rounds}: writer {r.without.rate:,.0f} events/s"
                     f" alone, {r.with_clients.rate:,.0f} with {args.clients} clients",
@@ -270,6 +293,11 @@ class Client:
 
 
 async def client_main(url: str, count: int) -> None:
+    # Reads of up to 1 MiB instead of httpcore's 64 KiB: the clients stand for machines
+    # elsewhere, so the fewer wake-ups they cost this one, the truer the server's figures.
+    import httpcore._async.http11 as http11
+
+    http11.AsyncHTTP11Connection.READ_NUM_BYTES = 1 << 20
     clients = [Client() for _ in range(count)]
     connected = 0
     all_connected = anyio.Event()
@@ -375,10 +403,21 @@ def report(rounds: list[Round], args: argparse.Namespace) -> None:
         + "".join(f"{r.with_clients.rate:>14,.0f}" for r in rounds)
         + f"{b:>14,.0f}"
     )
+    c = statistics.mean(r.with_burner.rate for r in rounds)
+    print(
+        f"{'(c) a CPU burner, nice ' + str(args.api_nice):<40}"
+        + "".join(f"{r.with_burner.rate:>14,.0f}" for r in rounds)
+        + f"{c:>14,.0f}"
+    )
     print(
         f"{'ratio b/a (target >= 0.90)':<40}"
         + "".join(f"{r.with_clients.rate / r.without.rate:>14.2f}" for r in rounds)
         + f"{b / a:>14.2f}"
+    )
+    print(
+        f"{'ratio c/a (the floor under b/a)':<40}"
+        + "".join(f"{r.with_burner.rate / r.without.rate:>14.2f}" for r in rounds)
+        + f"{c / a:>14.2f}"
     )
     print(
         f"{'server process CPU, cores used: (a)':<40}"
@@ -438,15 +477,24 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=64, help="--load runs: runs at once")
     parser.add_argument(
         "--client-nice",
-        type=int,
-        default=19,
-        help="niceness of the client process (default 19: the clients stand for machines"
-        " elsewhere, and take only CPU the server leaves; 0 to let them compete)",
+        type=lambda v: -1 if v == "idle" else int(v),
+        default=-1,
+        help="niceness of the client process (default idle, SCHED_IDLE: the clients stand for"
+        " machines elsewhere and take only CPU nothing else wants; 0 to let them compete)",
+    )
+    parser.add_argument(
+        "--in-process-api",
+        action="store_true",
+        help="serve the API from the runtime's process (`runtui serve --in-process-api`),"
+        " not from the API process `runtui serve` starts by default",
     )
     parser.add_argument("--client", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
-        os.nice(args.client_nice)
+        if args.client_nice < 0:  # only the CPU nothing else wants: machines elsewhere
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        else:
+            os.nice(args.client_nice)
         anyio.run(client_main, args.client, args.clients)
         return
     what = (
@@ -457,10 +505,12 @@ def main() -> None:
     print(
         f"runtui API stream: {args.clients} SSE clients on /api/events/stream, {what} for"
         f" {args.seconds:g}s per phase, {args.rounds} round(s), durability={args.durability},"
-        f" client process nice {args.client_nice};"
+        f" client process {'idle' if args.client_nice < 0 else f'nice {args.client_nice}'};"
+        f" API {'in the runtime process' if args.in_process_api else 'in its own process'};"
         f" {os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
         flush=True,
     )
+    args.api_nice = load_settings({}).api_nice
     rounds = anyio.run(server_main, args)
     report(rounds, args)
 

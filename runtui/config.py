@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(50, ge=1, le=10_000, description="Global cap on attempts.")
     log_file: Path = Field(default_factory=default_log_file, description="Where logs go.")
     log_level: LogLevel = Field(LogLevel.INFO, description="Log level for the log file.")
+    api_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Niceness of `runtui serve`'s API process: short of CPU, runs come first.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -114,6 +114,7 @@ async def api_process(
                 "control": control,
                 "hosts": hosts,
                 "token": token,
+                "nice": runtime.settings.api_nice,
             }
             async with anyio.create_task_group() as tg:
                 tg.start_soon(inner.serve, [unix])
@@ -203,6 +204,13 @@ async def _serve(settings: dict[str, Any]) -> None:
     from store.watch import CommitWatch
 
     db = Path(settings["db"])
+    import runtui.server.streams as _st
+    import runtui.server.tail as _tl
+
+    if os.environ.get("EXP_POLL"):
+        _tl.POLL_S = float(os.environ["EXP_POLL"])
+    if os.environ.get("EXP_LINGER"):
+        _st.LINGER_S = float(os.environ["EXP_LINGER"])
     reader = await StoreReader.open(db)
     shutdown = anyio.Event()
     front = Front(
@@ -260,6 +268,7 @@ async def _until_told_to_stop(stop: Callable[[], None]) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="runtui api: %(message)s")
     settings = json.loads(sys.stdin.buffer.readline())
+    os.nice(int(settings["nice"]))
     anyio.run(_serve, settings)
 
 

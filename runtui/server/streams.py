@@ -31,9 +31,10 @@ from store.queries import StoreReader
 _json = msgspec.json.Encoder()
 PAGE = 1000
 KEEPALIVE_S = 15.0
-#: After the first new commit, wait this long for more to join the same write: a busy server
-#: then makes one write per client per LINGER_S, not one per commit.
-LINGER_S = 0.01
+#: At most one write per client per LINGER_S: under a steady flow of commits, those of the
+#: last LINGER_S join one write (fewer, larger writes: less CPU for the server and the client
+#: per event); the first event after a quiet spell is written at once.
+LINGER_S = 0.05
 #: At most about this many events join one write (the rest waits in the subscription).
 DRAIN_EVENTS = 2048
 #: Writes are cut to this size: asyncio keeps what the socket did not take in one buffer and
@@ -154,11 +155,12 @@ async def event_stream(
     last_id: int,
     shutdown: anyio.Event,
     keepalive_s: float = KEEPALIVE_S,
-    linger_s: float = LINGER_S,
+    linger_s: float | None = None,
     hub: StreamHub | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield SSE frames from after `last_id` on, until the client leaves or the server stops."""
     hub = hub or StreamHub()
+    linger_s = LINGER_S if linger_s is None else linger_s
     key: Callable[[EventEnvelope], int] = (
         (lambda e: e.seq) if run_id is not None else (lambda e: e.position)
     )
@@ -166,6 +168,7 @@ async def event_stream(
     sub = source.subscribe(run_id=run_id, max_batches=512)
     hub.subscriptions.add(sub)
     sent = last_id
+    wrote_at = -linger_s
     try:
         # The id tells a client where this stream starts, so a reconnect before the first
         # event resumes from here instead of from a later "now".
@@ -201,8 +204,12 @@ async def event_stream(
                     yield KEEPALIVE
                     continue
                 deliveries = [first]
-                if linger_s > 0 and not isinstance(first, Lagged):
-                    await anyio.sleep(linger_s)  # let the next commits join this write
+                if not isinstance(first, Lagged):
+                    # One write per linger_s at most: under a steady flow the commits of that
+                    # time join one write; an event after a quiet spell goes out at once.
+                    wait = wrote_at + linger_s - anyio.current_time()
+                    if wait > 0:
+                        await anyio.sleep(wait)
                     ended = _drain(sub, deliveries)
                 lagged = isinstance(deliveries[-1], Lagged)
                 chunks = []
@@ -219,6 +226,8 @@ async def event_stream(
                         chunks.append(frames(fresh, per_run))
                 if chunks:
                     yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                    if sum(len(d) for d in deliveries if not isinstance(d, Lagged)) < DRAIN_EVENTS:
+                        wrote_at = anyio.current_time()  # else more is queued: no pause
                 if ended:
                     yield SHUTDOWN
                     return

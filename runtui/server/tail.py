@@ -20,7 +20,7 @@ from store.watch import CommitWatch
 
 #: How often to ask whether the runtime committed, while a stream is connected. The delay a
 #: stream adds is at most this; the cost is one shared-memory read per look.
-POLL_S = 0.002
+POLL_S = 0.005
 PAGE = 1000
 
 
