@@ -69,7 +69,7 @@ def serve_cmd(
             async with open_runtime(c, resume=False) as rt, contextlib.AsyncExitStack() as stack:
                 api: ApiServer | ApiProcess | None = None
                 if not no_api:
-                    from runtui.server.api_process import api_process
+                    from runtui.server.api_process import ApiProcess, api_process
                     from runtui.server.serve import ServerStartError, http_api
 
                     try:
@@ -79,14 +79,15 @@ def serve_cmd(
                             )
                         else:
                             api = await stack.enter_async_context(
-                                api_process(rt, host=host, port=port)
+                                api_process(rt, host=host, port=port, say=_log)
                             )
                     except ServerStartError as exc:
                         raise UsageProblem(str(exc)) from None
                     rt.store.announce(url=api.url)
                     if not loopback:
                         _log(f"warning: listening on {host}, reachable from other machines")
-                    _log(f"API on {api.url} (bearer token: {_token_hint()})")
+                    where = f"; API process pid {api.pid}" if isinstance(api, ApiProcess) else ""
+                    _log(f"API on {api.url} (bearer token: {_token_hint()}{where})")
                 resumed = await rt.resume_interrupted()
                 _log(
                     f"runtui serve: pid {os.getpid()} owns {c.db}; resumed {len(resumed)}"

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,17 +60,31 @@ RESTART_BACKOFF_S = 1.0
 
 @dataclass
 class ApiProcess:
-    """The public API served by a process of its own; `url` for clients, `pid` for tests."""
+    """The public API served by a process of its own: `url` for clients; `pid` and
+    `restarts` to watch it by."""
 
     url: str
     port: int
     token: str
     _stop: Callable[[], None]
     _process: Callable[[], Process]
+    restarts: int = 0
+    _restarted: anyio.Event = field(default_factory=anyio.Event)
 
     @property
     def pid(self) -> int:
+        """The API process's pid (a new one after each restart)."""
         return self._process().pid
+
+    async def wait_restarts(self, count: int) -> None:
+        """Return once the API process has been restarted `count` times in all."""
+        while self.restarts < count:
+            await self._restarted.wait()
+
+    def _note_restart(self) -> None:
+        self.restarts += 1
+        self._restarted.set()
+        self._restarted = anyio.Event()
 
     def stop_accepting(self) -> None:
         """Close the listener, end every event stream (`event: shutdown`), let open requests
@@ -92,8 +106,16 @@ def _uvicorn(app: Any) -> EmbeddedServer:
 
 @contextlib.asynccontextmanager
 async def api_process(
-    runtime: Runtime, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None
+    runtime: Runtime,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    token: str | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> AsyncIterator[ApiProcess]:
+    """Serve the API from a process of its own while the block runs; `say` gets a line for
+    each thing an operator should know (a restart), else it is logged."""
+    say = say or log.warning
     token = token or load_or_create_token()
     public = listen(host, port)
     bound = int(public.getsockname()[1])
@@ -128,10 +150,12 @@ async def api_process(
                         if stopping:
                             return
                         await child.aclose()
-                        log.warning("the API process exited (code %s); starting another", code)
+                        say(f"the API process exited (code {code}); starting another")
                         if time.monotonic() - started < RESTART_BACKOFF_S:
                             await anyio.sleep(RESTART_BACKOFF_S)
                         child = await _start(public, settings)
+                        api._note_restart()
+                        say(f"API process pid {child.pid} serves {api.url}")
 
                 def stop() -> None:
                     nonlocal stopping
@@ -144,9 +168,10 @@ async def api_process(
                         child.send_signal(signal.SIGTERM)
                     public.close()  # the API process holds the only listener now
 
+                api = ApiProcess(f"http://{host}:{bound}", bound, token, stop, lambda: child)
                 tg.start_soon(keep_running)
                 try:
-                    yield ApiProcess(f"http://{host}:{bound}", bound, token, stop, lambda: child)
+                    yield api
                 finally:
                     stop()
                     with anyio.CancelScope(shield=True):

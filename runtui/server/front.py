@@ -77,10 +77,14 @@ class Front:
         install_error_handlers(streams)
         add_stream_routes(streams, tail, shutdown=shutdown, hub=self.hub, stats=self.counts)
         self._streams = streams
+        # Host and token here; whether a body must be JSON is the runtime's to say (it knows
+        # which method each path takes: a 405 comes before a 415).
         self._guarded_streams = GuardMiddleware(
             streams, token=token, hosts=hosts, accepts=lambda scope: False
         )
-        self._guard = GuardMiddleware(self._forward, token=token, hosts=hosts, accepts=None)
+        self._guard = GuardMiddleware(
+            self._forward, token=token, hosts=hosts, accepts=lambda scope: False
+        )
         self._runtime = httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(uds=control),
             base_url="http://runtime",

@@ -1,7 +1,11 @@
 """A real runtime on a real database, served by a real uvicorn on 127.0.0.1 (an ephemeral port).
 
-`api` runs the server in the test's own event loop (async tests). `live_server` runs it on a
-thread of its own (a blocking portal), for synchronous clients such as schemathesis.
+`api` runs the server in the test's own event loop (async tests), in both of its shapes: the
+API in the runtime's process (`http_api`, `serve --in-process-api`) and the API in a process
+of its own (`api_process`, what `serve` does), so every test that uses it holds for both.
+`local_api` is the first shape only, for tests that look inside the server. `live_server`
+runs it on a thread of its own (a blocking portal), for synchronous clients such as
+schemathesis.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import httpx
 import pytest
 
 from actors.runtime import Runtime
+from runtui.server.api_process import ApiProcess, api_process
 from runtui.server.serve import ApiServer, http_api
 from tests.actors.conftest import settings_for
 
@@ -65,8 +70,14 @@ cmd = "echo going down; exit 3"
 @dataclass
 class Api:
     runtime: Runtime
-    server: ApiServer
+    server: ApiServer | ApiProcess
     client: httpx.AsyncClient
+
+    @property
+    def local(self) -> ApiServer:
+        """The in-process server (for tests that look inside it)."""
+        assert isinstance(self.server, ApiServer)
+        return self.server
 
     @property
     def url(self) -> str:
@@ -111,8 +122,30 @@ async def serving(
         yield rt, server
 
 
+@asynccontextmanager
+async def serving_apart(db: Path, **settings: Any) -> AsyncIterator[tuple[Runtime, ApiProcess]]:
+    """The runtime here, its API in a process of its own (as `runtui serve` runs them)."""
+    async with (
+        Runtime.open(settings_for(db, **settings)) as rt,
+        api_process(rt, port=0, token=TOKEN) as server,
+    ):
+        yield rt, server
+
+
+SHAPES = ["in-process", "api-process"]
+
+
+@pytest.fixture(params=SHAPES)
+async def api(db_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Api]:
+    async with (
+        (serving if request.param == "in-process" else serving_apart)(db_path) as (rt, server),
+        httpx.AsyncClient(base_url=server.url, headers=AUTH, timeout=20) as client,
+    ):
+        yield Api(rt, server, client)
+
+
 @pytest.fixture
-async def api(db_path: Path) -> AsyncIterator[Api]:
+async def local_api(db_path: Path) -> AsyncIterator[Api]:
     async with (
         serving(db_path) as (rt, server),
         httpx.AsyncClient(base_url=server.url, headers=AUTH, timeout=20) as client,

@@ -271,26 +271,33 @@ async def test_shutdown_ends_every_stream_with_a_shutdown_event(api: Api) -> Non
             assert sse.ended
 
 
+async def clients_gauge(api: Api) -> float:
+    text = (await api.client.get("/metrics")).text
+    return parse_prometheus(text)["runtui_stream_clients"]
+
+
+async def until_clients(api: Api, n: float) -> None:
+    """Poll the gauge, bounded: 5 s, well below the 15 s keepalive that would otherwise be
+    the first write to notice a departed client."""
+    with anyio.fail_after(5):
+        while await clients_gauge(api) != n:  # noqa: ASYNC110 - a gauge: nothing to wait on
+            await anyio.sleep(0.02)
+
+
 async def test_a_client_that_leaves_is_counted_out_at_once(api: Api) -> None:
-    async def clients() -> float:
-        text = (await api.client.get("/metrics")).text
-        return parse_prometheus(text)["runtui_stream_clients"]
-
-    async def until_clients(n: float) -> None:
-        """Poll the gauge, bounded: 5 s, well below the 15 s keepalive that would otherwise
-        be the first write to notice a departed client."""
-        with anyio.fail_after(5):
-            for _ in range(10_000):
-                if await clients() == n:
-                    return
-                await anyio.sleep(0.02)
-
     async with stream(api, "/api/events/stream"):
-        await until_clients(1)
+        await until_clients(api, 1)
+    await until_clients(api, 0)
+
+
+async def test_a_client_that_leaves_unsubscribes_at_once(local_api: Api) -> None:
+    api = local_api
+    async with stream(api, "/api/events/stream"):
+        await until_clients(api, 1)
         subscribers = api.runtime.bus.subscriber_count
-        hub = api.server.streams
+        hub = api.local.streams
         assert hub is not None
         assert len(hub.subscriptions) == 1
-    await until_clients(0)
+    await until_clients(api, 0)
     assert len(hub.subscriptions) == 0
     assert api.runtime.bus.subscriber_count == subscribers - 1
