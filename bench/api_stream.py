@@ -198,6 +198,15 @@ class Round:
     last: int
     catch_up_s: float
     client_cpu_s: float
+    api_cpu_s: float | None  # the API process's CPU time during (b), when it has one
+
+
+def cpu_of(pid: int | None) -> float:
+    """CPU time (user + system, all threads) process `pid` has used so far, in seconds."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def read_line(proc: Process, buffer: bytearray, limit_s: float) -> str:
@@ -218,7 +227,7 @@ async def stream_clients(http: httpx.AsyncClient) -> int:
     return int(match.group(1))
 
 
-async def one_round(rt: Runtime, url: str, args: argparse.Namespace) -> Round:
+async def one_round(rt: Runtime, url: str, api_pid: int | None, args: argparse.Namespace) -> Round:
     without = await load(rt, args)
     command = [sys.executable, __file__, "--client", url, "--clients", str(args.clients)]
     command += ["--client-nice", "idle" if args.client_nice < 0 else str(args.client_nice)]
@@ -231,7 +240,9 @@ async def one_round(rt: Runtime, url: str, args: argparse.Namespace) -> Round:
                 while await stream_clients(http) < args.clients:  # noqa: ASYNC110 - no push
                     await anyio.sleep(0.01)
         first = rt.bus.last_position
+        api_cpu = cpu_of(api_pid)
         with_clients = await load(rt, args)
+        api_cpu = cpu_of(api_pid) - api_cpu
         last = rt.bus.last_position
         stopped = time.time()
         assert proc.stdin is not None
@@ -253,6 +264,7 @@ async def one_round(rt: Runtime, url: str, args: argparse.Namespace) -> Round:
         last,
         max(c["done_at"] for c in report["clients"]) - stopped,
         report["cpu_s"],
+        None if api_pid is None else api_cpu,
     )
 
 
@@ -269,7 +281,7 @@ async def server_main(args: argparse.Namespace) -> list[Round]:
                 ]
             )
             for i in range(args.rounds):
-                r = await one_round(rt, api.url, args)
+                r = await one_round(rt, api.url, getattr(api, "pid", None), args)
                 print(
                     f"  round {i + 1}/{args.rounds}: writer {r.without.rate:,.0f} events/s"
                     f" alone, {r.with_clients.rate:,.0f} with {args.clients} clients",
@@ -325,9 +337,12 @@ async def client_main(url: str, count: int) -> None:
                         at = data.find(b"id: ")
                         c.first_id = int(data[at + 4 : data.find(b"\n", at)])
                     c.events += n
-                    stamps = TS.findall(chunk)
-                    step = max(1, len(stamps) // 8)
-                    c.latencies += [now - float(t) for t in stamps[::step]]
+                    # up to 8 samples, spread over the chunk (searching all of it for every
+                    # `ts` would cost the clients more than the server spends sending it)
+                    step = max(1, len(chunk) // 8)
+                    for at in range(0, len(chunk), step):
+                        if (found := TS.search(chunk, at)) is not None:
+                            c.latencies.append(now - float(found.group(1)))
                     at = data.rfind(b"id: ")
                     end = data.find(b"\n", at)
                     if end > 0:
@@ -419,6 +434,8 @@ def report(rounds: list[Round], args: argparse.Namespace) -> None:
         + "".join(f"{r.with_burner.rate / r.without.rate:>14.2f}" for r in rounds)
         + f"{c / a:>14.2f}"
     )
+    ratios = [r.with_clients.rate / r.without.rate for r in rounds]
+    print(f"{'ratio b/a: median of the rounds':<40}{statistics.median(ratios):>14.2f}")
     print(
         f"{'server process CPU, cores used: (a)':<40}"
         + "".join(f"{r.without.cpu_s / r.without.seconds:>14.2f}" for r in rounds)
@@ -427,6 +444,11 @@ def report(rounds: list[Round], args: argparse.Namespace) -> None:
         f"{'server process CPU, cores used: (b)':<40}"
         + "".join(f"{r.with_clients.cpu_s / r.with_clients.seconds:>14.2f}" for r in rounds)
     )
+    if all(r.api_cpu_s is not None for r in rounds):
+        print(
+            f"{'API process CPU, cores used: (b)':<40}"
+            + "".join(f"{(r.api_cpu_s or 0) / r.with_clients.seconds:>14.2f}" for r in rounds)
+        )
     print()
     print(f"{'delivery, per client':<40}" + head)
     rows: dict[str, list[str]] = {

@@ -177,6 +177,7 @@ async def api_process(
                     with anyio.CancelScope(shield=True):
                         await _reap(child)
                     inner.should_exit = True
+            unix.close()  # uvicorn closed it on a clean stop; not when we were cancelled
     finally:
         public.close()
 
@@ -263,6 +264,7 @@ async def _serve(settings: dict[str, Any]) -> None:
     finally:
         listener.close()
         await front.aclose()
+        front.tail.close()
         await reader.close()
 
 

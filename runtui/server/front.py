@@ -95,7 +95,7 @@ class Front:
         """Shutdown: every stream sends what it holds, then `event: shutdown`, and ends."""
         self.shutdown.set()
         self.hub.close()
-        self.tail.close()
+        self.tail.end_streams()
 
     async def aclose(self) -> None:
         await self._runtime.aclose()

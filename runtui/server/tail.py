@@ -78,7 +78,11 @@ class StoreTail:
             if len(page) < PAGE:
                 return
 
+    def end_streams(self) -> None:
+        """End every subscription (their streams send `shutdown`); queries still work."""
+        self.bus.close()
+
     def close(self) -> None:
-        """End every subscription (their streams send `shutdown`)."""
+        """End every subscription and close the watch (the reader is its owner's to close)."""
         self.bus.close()
         self._watch.close()
