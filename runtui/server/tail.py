@@ -71,7 +71,10 @@ class StoreTail:
 
     async def _publish_new(self) -> None:
         while True:
-            page = await self._reader.events_since(self._position, limit=PAGE)
+            start = self._position
+            page = await self._reader.events_since(start, limit=PAGE)
+            if self._position != start:  # a first subscriber moved the tail on: read again
+                continue
             if page:
                 self._position = page[-1].position
                 self.bus.publish(page)
