@@ -296,7 +296,13 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="runtui api: %(message)s")
     settings = json.loads(sys.stdin.buffer.readline())
     os.nice(int(settings["nice"]))
-    anyio.run(_serve, settings)
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        options = {}
+    else:
+        options = {"use_uvloop": True}
+    anyio.run(_serve, settings, backend_options=options)
 
 
 if __name__ == "__main__":
