@@ -230,13 +230,6 @@ async def _serve(settings: dict[str, Any]) -> None:
     from store.watch import CommitWatch
 
     db = Path(settings["db"])
-    import runtui.server.streams as _st
-    import runtui.server.tail as _tl
-
-    if os.environ.get("EXP_POLL"):
-        _tl.POLL_S = float(os.environ["EXP_POLL"])
-    if os.environ.get("EXP_LINGER"):
-        _st.LINGER_S = float(os.environ["EXP_LINGER"])
     reader = await StoreReader.open(db)
     shutdown = anyio.Event()
     front = Front(

@@ -155,12 +155,11 @@ async def event_stream(
     last_id: int,
     shutdown: anyio.Event,
     keepalive_s: float = KEEPALIVE_S,
-    linger_s: float | None = None,
+    linger_s: float = LINGER_S,
     hub: StreamHub | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield SSE frames from after `last_id` on, until the client leaves or the server stops."""
     hub = hub or StreamHub()
-    linger_s = LINGER_S if linger_s is None else linger_s
     key: Callable[[EventEnvelope], int] = (
         (lambda e: e.seq) if run_id is not None else (lambda e: e.position)
     )
