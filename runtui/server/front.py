@@ -75,7 +75,9 @@ class Front:
         self.counts = FrontCounts()
         streams = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
         install_error_handlers(streams)
-        add_stream_routes(streams, tail, shutdown=shutdown, hub=self.hub, stats=self.counts)
+        add_stream_routes(  # the tail paces what it publishes: streams write as it comes
+            streams, tail, shutdown=shutdown, hub=self.hub, stats=self.counts, linger_s=0.0
+        )
         self._streams = streams
         # Host and token here; whether a body must be JSON is the runtime's to say (it knows
         # which method each path takes: a 405 comes before a 415).

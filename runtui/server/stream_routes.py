@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from runtui.domain.events import TYPE_TO_KIND
 from runtui.server.schemas import problems
 from runtui.server.streams import (
+    LINGER_S,
     EventStreamResponse,
     StreamHub,
     StreamSource,
@@ -72,7 +73,10 @@ def add_stream_routes(
     shutdown: anyio.Event,
     hub: StreamHub,
     stats: ClientCount,
+    linger_s: float = LINGER_S,
 ) -> None:
+    """The routes, on `app`. `linger_s`: at most one write per stream per that long (0 when
+    the source paces itself, as `StoreTail` does)."""
     reader = source.reader
 
     @app.get(
@@ -98,7 +102,14 @@ def add_stream_routes(
         await reader.get_run(run_id)
         start = resume_point(last_event_id, after)
         return _stream(
-            event_stream(source, run_id=run_id, last_id=start, shutdown=shutdown, hub=hub),
+            event_stream(
+                source,
+                run_id=run_id,
+                last_id=start,
+                shutdown=shutdown,
+                hub=hub,
+                linger_s=linger_s,
+            ),
             stats,
         )
 
@@ -126,7 +137,10 @@ def add_stream_routes(
         else:
             start = resume_point(last_event_id, after or 0)
         return _stream(
-            event_stream(source, run_id=None, last_id=start, shutdown=shutdown, hub=hub), stats
+            event_stream(
+                source, run_id=None, last_id=start, shutdown=shutdown, hub=hub, linger_s=linger_s
+            ),
+            stats,
         )
 
 

@@ -18,19 +18,31 @@ from actors.bus import EventBus, Subscription
 from store.queries import StoreReader
 from store.watch import CommitWatch
 
-#: How often to ask whether the runtime committed, while a stream is connected. The delay a
-#: stream adds is at most this; the cost is one shared-memory read per look.
+#: How often to ask whether the runtime committed, while a stream is connected and nothing
+#: was new at the last look: the first event after a quiet spell waits at most this long.
 POLL_S = 0.005
+#: After a look that found something, the next look comes this much later: under a steady
+#: flow the tail publishes once per PACE_S, so every stream writes once per PACE_S, all at
+#: the same moment (one wake-up of this process serves them all, and the clients read then).
+PACE_S = 0.05
 PAGE = 1000
 
 
 class StoreTail:
     """A `StreamSource` over a database another process writes."""
 
-    def __init__(self, reader: StoreReader, watch: CommitWatch, *, poll_s: float = POLL_S) -> None:
+    def __init__(
+        self,
+        reader: StoreReader,
+        watch: CommitWatch,
+        *,
+        poll_s: float = POLL_S,
+        pace_s: float = PACE_S,
+    ) -> None:
         self._reader = reader
         self._watch = watch
         self._poll_s = poll_s
+        self._pace_s = pace_s
         self.bus = EventBus()
         self._position = self.bus.last_position = watch.last_position()
         self._wanted = anyio.Event()
@@ -67,7 +79,9 @@ class StoreTail:
                 continue
             if self._watch.changed():
                 await self._publish_new()
-            await anyio.sleep(self._poll_s)
+                await anyio.sleep(self._pace_s)
+            else:
+                await anyio.sleep(self._poll_s)
 
     async def _publish_new(self) -> None:
         while True:
