@@ -322,6 +322,7 @@ def attach_cmd(ctx: click.Context, url: str | None, token: str | None, read_only
 
 # Register the commands (they import their heavy dependencies lazily, inside each command).
 from runtui.cli import (  # noqa: E402
+    approval_commands,
     inspect_commands,
     runtime_commands,
     serve_command,
@@ -335,6 +336,7 @@ __all__ = [
     "EXIT_USAGE",
     "Context",
     "UsageProblem",
+    "approval_commands",
     "inspect_commands",
     "main",
     "pass_ctx",

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import click
 
 from runtui.cli import EXIT_ERROR, EXIT_OK, Context, UsageProblem, _run, main, pass_ctx
+from runtui.cli.driving import current_user, finish, open_runtime
 from runtui.cli.render import DASH, table, to_json
-from runtui.cli.runtime_commands import _finish, _user, open_runtime
 
 if TYPE_CHECKING:
     from runtui.domain.health import WorkflowHealth
@@ -52,7 +52,7 @@ def verify_cmd(c: Context, run_id: str) -> None:
                 click.echo(f"    {d}")
         return EXIT_OK if report.ok and replayed.matches else EXIT_ERROR
 
-    _finish(_run(go))
+    finish(_run(go))
 
 
 # --- health -------------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ def health_cmd(c: Context, as_json: bool, clear: str | None) -> None:
             if clear not in known:
                 raise NotFoundError(f"workflow {clear} not found (no runs of it)")
             async with open_runtime(c, resume=False) as rt:
-                await rt.clear_health(clear, by=_user())
+                await rt.clear_health(clear, by=current_user())
             click.echo(f"cleared the health of {clear}: only runs from now on count")
             return
         if c.server is None:

@@ -101,7 +101,7 @@ async def watch_run(
 ) -> int:
     """Follow the run's events after `after_seq` until it has finished, or waits for a human
     with nothing else under way; print them with `follow`; report; return the exit code."""
-    from runtui.cli.runtime_commands import print_event, report_run
+    from runtui.cli.driving import print_event, report_run
 
     send, receive = anyio.create_memory_object_stream[EventEnvelope](math.inf)
     last_seq = after_seq
@@ -148,7 +148,7 @@ async def watch_run(
 async def run_remote(
     c: Context, url: str, file: Path, *, follow: bool, as_json: bool, force: bool
 ) -> int:
-    from runtui.cli.runtime_commands import _echo_err, _plural
+    from runtui.cli.driving import echo_err, plural
     from runtui.workflows import load_workflow
 
     workflow = load_workflow(file)  # here: errors name the file and its lines
@@ -157,10 +157,10 @@ async def run_remote(
         run_id = await client.submit_file(file, force=force)
         intro = (
             f"run {run_id}: {workflow.name} from {file}"
-            f" ({_plural(len(workflow.tasks), 'task')} in {_plural(workflow.wave_count, 'wave')})"
+            f" ({plural(len(workflow.tasks), 'task')} in {plural(workflow.wave_count, 'wave')})"
         )
         if as_json:
-            _echo_err(intro)
+            echo_err(intro)
         else:
             click.echo(intro)
         return await watch_run(c, client, run_id, follow=follow, as_json=as_json)
@@ -192,7 +192,8 @@ async def decide_remote(
     checked here first, as the embedded command does (unknown: 3; decided: 2 naming how)."""
     import json
 
-    from runtui.cli.runtime_commands import _check_edits, _decidable, _say, _what
+    from runtui.cli.approval_commands import _check_edits, _decidable, _what
+    from runtui.cli.driving import say
 
     known: ApprovalRow | None = None
     if c.server is None:
@@ -211,7 +212,7 @@ async def decide_remote(
         else:
             await client.reject(approval_id, reason=reason, by=by, run_id=ap.run_id)
             note = f"rejected {approval_id} ({_what(ap)} of run {ap.run_id}) by {by}: {reason}"
-        _say(note, as_json)
+        say(note, as_json)
         return await watch_run(c, client, ap.run_id, follow=follow, as_json=as_json, after_seq=seen)
 
 
@@ -226,8 +227,9 @@ async def rewind_remote(
     follow: bool,
     as_json: bool,
 ) -> int:
+    from runtui.cli.driving import echo_err
     from runtui.cli.render import to_json
-    from runtui.cli.runtime_commands import _echo_err, plan_lines
+    from runtui.cli.runtime_commands import plan_lines
 
     _through(c, url)
     async with connect(url) as client:
@@ -242,7 +244,7 @@ async def rewind_remote(
             return EXIT_OK
         plan = await client.rewind(run_id, wave, force=force)
         assert plan.new_run_id is not None
-        out = _echo_err if as_json else click.echo
+        out = echo_err if as_json else click.echo
         out(f"run {plan.new_run_id}: fork of {run_id} rewound to wave {wave}")
         for line in plan_lines(plan):
             out(line)

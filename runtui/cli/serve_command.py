@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runtui.cli import Context, UsageProblem, _run, main, pass_ctx
+from runtui.cli.driving import echo_err, open_runtime
 from runtui.cli.render import fmt_took
-from runtui.cli.runtime_commands import _echo_err, open_runtime
 
 if TYPE_CHECKING:
     from actors.runtime import Runtime
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def _log(text: str) -> None:
-    _echo_err(f"{time.strftime('%H:%M:%S')} {text}")
+    echo_err(f"{time.strftime('%H:%M:%S')} {text}")
 
 
 @main.command("serve")
