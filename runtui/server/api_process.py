@@ -36,16 +36,17 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import uvicorn
 from anyio.abc import Process
 
-from actors.runtime import Runtime
-from runtui.server.app import build_app
 from runtui.server.security import load_or_create_token
 from runtui.server.serve import EmbeddedServer, ServerStartError, allowed_hosts, listen
+
+if TYPE_CHECKING:  # the API process imports this module too: it needs none of the runtime
+    from actors.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,8 @@ async def api_process(
 ) -> AsyncIterator[ApiProcess]:
     """Serve the API from a process of its own while the block runs; `say` gets a line for
     each thing an operator should know (a restart), else it is logged."""
+    from runtui.server.app import build_app
+
     say = say or log.warning
     token = token or load_or_create_token()
     public = listen(host, port)

@@ -12,16 +12,16 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from actors.kernel import ApprovalAlreadyDecided
-from actors.runtime import RunActiveError, WorkflowBlockedError
 from runtui.domain.errors import NotFoundError, RuntuiError, UnknownValueError, WorkflowError
 from runtui.server.security import problem
 
 log = logging.getLogger("runtui.server.app")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map the domain's and the framework's errors to problem+json answers on `app`."""
+def install_error_handlers(app: FastAPI, *, runtime: bool = True) -> None:
+    """Map the domain's and the framework's errors to problem+json answers on `app`; with
+    `runtime`, the runtime's own errors too (the API process, which only streams, runs none
+    of the runtime and does not import it)."""
 
     # (a handler is found by the exception's class, most specific first)
 
@@ -29,17 +29,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _not_found(_: Request, exc: NotFoundError) -> Response:
         return problem(404, "Not Found", str(exc))
 
-    @app.exception_handler(ApprovalAlreadyDecided)
-    async def _decided(_: Request, exc: ApprovalAlreadyDecided) -> Response:
-        return problem(409, "Conflict", str(exc), first_decision=exc.first)
-
-    @app.exception_handler(RunActiveError)
-    async def _active(_: Request, exc: RunActiveError) -> Response:
-        return problem(409, "Conflict", str(exc))
-
-    @app.exception_handler(WorkflowBlockedError)
-    async def _blocked(_: Request, exc: WorkflowBlockedError) -> Response:
-        return problem(409, "Conflict", str(exc))
+    if runtime:
+        _install_runtime_handlers(app)
 
     @app.exception_handler(UnknownValueError)
     async def _unknown(_: Request, exc: UnknownValueError) -> Response:
@@ -105,3 +96,20 @@ def _title(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def _install_runtime_handlers(app: FastAPI) -> None:
+    from actors.kernel import ApprovalAlreadyDecided
+    from actors.runtime import RunActiveError, WorkflowBlockedError
+
+    @app.exception_handler(ApprovalAlreadyDecided)
+    async def _decided(_: Request, exc: ApprovalAlreadyDecided) -> Response:
+        return problem(409, "Conflict", str(exc), first_decision=exc.first)
+
+    @app.exception_handler(RunActiveError)
+    async def _active(_: Request, exc: RunActiveError) -> Response:
+        return problem(409, "Conflict", str(exc))
+
+    @app.exception_handler(WorkflowBlockedError)
+    async def _blocked(_: Request, exc: WorkflowBlockedError) -> Response:
+        return problem(409, "Conflict", str(exc))

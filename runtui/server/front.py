@@ -74,7 +74,7 @@ class Front:
         self.hub = StreamHub()
         self.counts = FrontCounts()
         streams = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-        install_error_handlers(streams)
+        install_error_handlers(streams, runtime=False)
         add_stream_routes(  # the tail paces what it publishes: streams write as it comes
             streams, tail, shutdown=shutdown, hub=self.hub, stats=self.counts, linger_s=0.0
         )

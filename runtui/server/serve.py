@@ -13,14 +13,16 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
 import uvicorn
 
-from actors.runtime import Runtime
-from runtui.server.app import build_app
 from runtui.server.security import load_or_create_token
-from runtui.server.streams import StreamHub
+
+if TYPE_CHECKING:  # the API process imports this module: it needs none of the runtime
+    from actors.runtime import Runtime
+    from runtui.server.streams import StreamHub
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,8 @@ def listen(host: str, port: int) -> socket.socket:
 async def http_api(
     runtime: Runtime, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None
 ) -> AsyncIterator[ApiServer]:
+    from runtui.server.app import build_app
+
     token = token or load_or_create_token()
     shutdown = anyio.Event()
     app = build_app(runtime, token=token, hosts=allowed_hosts(host, port), shutdown=shutdown)
