@@ -4,8 +4,9 @@ The API process does not run the runtime, so nobody publishes to it; instead it 
 database for commits (`CommitWatch`: `PRAGMA data_version`, a shared-memory read) and reads
 what is new in pages, publishing each page on a bus of its own. Streams subscribe to that bus
 exactly as they do to the runtime's, so everything in `streams.py` (resume, lag, the shared
-frame encodings) works unchanged. A WAL reader never blocks the writer, and the watching and
-reading run in this process, on the other core: the runtime pays nothing for its watchers.
+frame encodings) works unchanged. A WAL reader never blocks the writer, and the watching,
+reading and sending run in this process: the runtime does none of that work (what it still
+loses, sharing the machine's cores with this process, the README's benchmark table shows).
 
 It looks only while a stream is subscribed: an idle API process does not poll.
 """
