@@ -220,3 +220,20 @@ def _healthz(url: str) -> httpx.Response | None:
         return httpx.get(f"{url}/healthz", timeout=5)
     except httpx.TransportError:
         return None
+
+
+def test_serve_in_process_api_starts_no_api_process(db_path: Path) -> None:
+    env = {**os.environ, "RUNTUI_TOKEN": TOKEN}
+    server = Server(db_path, env, "--in-process-api")
+    try:
+        served = server.wait_line(r"owns ")  # the line after "API on ..."
+        assert served is not None
+        assert "API process pid" not in "".join(server.stderr)
+        r = httpx.get(f"{server.url}/api/runs", headers=AUTH, timeout=10)
+        assert r.status_code == 200, r.text
+        children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text()
+        assert children.split() == []  # nothing runs beside it
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=20) == 0
+    finally:
+        server.close()

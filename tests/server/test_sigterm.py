@@ -41,9 +41,9 @@ needs = ["slow"]
 class Server:
     """`python -m runtui --db DB serve --port 0`, its stderr read line by line on a thread."""
 
-    def __init__(self, db: Path, env: dict[str, str]) -> None:
+    def __init__(self, db: Path, env: dict[str, str], *extra: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "runtui", "--db", str(db), "serve", "--port", "0"],
+            [sys.executable, "-m", "runtui", "--db", str(db), "serve", "--port", "0", *extra],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
