@@ -60,6 +60,17 @@ SSE_DOC = (
 )
 
 
+def sse_responses(*errors: int) -> dict[int | str, dict[str, Any]]:
+    """An event-stream route's OpenAPI responses: the endless stream, and its problems."""
+    return {
+        200: {
+            "description": "An endless text/event-stream",
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
+        },
+        **problems(*errors),
+    }
+
+
 class ClientCount(Protocol):
     """Where a server counts its connected stream clients (its metrics)."""
 
@@ -86,13 +97,7 @@ def add_stream_routes(
         summary="One run's events, live (SSE)",
         description=SSE_DOC.format(what="seq in its run"),
         response_class=EventStreamResponse,
-        responses={
-            200: {
-                "description": "An endless text/event-stream",
-                "content": {"text/event-stream": {"schema": SSE_EVENT}},
-            },
-            **problems(401, 403, 404, 422),
-        },
+        responses=sse_responses(401, 403, 404, 422),
     )
     async def run_stream(
         run_id: str,
@@ -120,13 +125,7 @@ def add_stream_routes(
         summary="Every run's events, live (SSE); from now unless `after` or Last-Event-ID",
         description=SSE_DOC.format(what="position in the database"),
         response_class=EventStreamResponse,
-        responses={
-            200: {
-                "description": "An endless text/event-stream",
-                "content": {"text/event-stream": {"schema": SSE_EVENT}},
-            },
-            **problems(401, 403, 422),
-        },
+        responses=sse_responses(401, 403, 422),
     )
     async def all_stream(
         after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
