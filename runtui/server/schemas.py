@@ -7,6 +7,7 @@ The schemas msgspec generates are collected here and merged into the document's
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import msgspec
@@ -74,8 +75,23 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+def _clean_descriptions(node: Any) -> None:
+    """Docstring descriptions dedented here, not by msgspec: msgspec 0.23 began to dedent them
+    itself, and the committed document must not change with the library's version."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                node[key] = inspect.cleandoc(value)
+            else:
+                _clean_descriptions(value)
+    elif isinstance(node, list):
+        for item in node:
+            _clean_descriptions(item)
+
+
 def schema_of(model: Any) -> dict[str, Any]:
     (schema,), components = msgspec.json.schema_components([model], ref_template=REF)
+    _clean_descriptions(components)
     _components.update(components)
     return dict(schema)
 
