@@ -184,6 +184,16 @@ class Context:
     def db(self) -> Path:
         return Path(self.settings.db)
 
+    def override(self, name: str, value: Any) -> None:
+        """A global option given again after the command name (`runtui.cli.global_options`)."""
+        assert self._settings is None, "settings were loaded before every option was parsed"
+        if name == "db":
+            self._db = value
+        elif name == "config":
+            self._config = value
+        else:
+            self.server = str(value).rstrip("/")
+
     def server_of_db(self) -> str | None:
         """The API URL of the `runtui serve` that owns the database now, if one does."""
         from store.files import read_owner
@@ -328,6 +338,9 @@ from runtui.cli import (  # noqa: E402
     serve_command,
     store_commands,
 )
+from runtui.cli.global_options import spread  # noqa: E402
+
+spread(main)  # after every command is registered
 
 __all__ = [
     "EXIT_ERROR",

@@ -233,3 +233,31 @@ def test_server_option_reads_through_the_api_and_fails_clearly(
     lost = runtui("--server", nobody, "approve", "some-id")
     assert lost.returncode == 1
     assert nobody in lost.stderr
+
+
+def test_global_options_after_the_command_name(server: Server, tmp_path: Path) -> None:
+    """`runtui runs ls --server URL` as well as `runtui --server URL runs ls`; given in both
+    places, the one after the command name wins."""
+    gated = tmp_path / "gated.toml"
+    gated.write_text(GATED)
+    elsewhere = str(tmp_path / "not-the-servers.db")
+    nobody = f"http://127.0.0.1:{free_port()}"
+
+    run = runtui("--server", nobody, "run", str(gated), "--server", server.url, "--db", elsewhere)
+    assert run.returncode == 7, run.stderr
+
+    pending = runtui("approvals", "--json", "--server", server.url)
+    assert pending.returncode == 0, pending.stderr
+    approval_id = json.loads(pending.stdout.splitlines()[0])["approval_id"]
+
+    approve = runtui("approve", approval_id, "--by", "ann", "--server", server.url)
+    assert approve.returncode == 0, approve.stderr
+    listed = runtui("runs", "ls", "--server", server.url)
+    assert listed.returncode == 0, listed.stderr
+    assert "succeeded" in listed.stdout
+    assert query(server.db, "SELECT decided_by FROM approvals") == [("ann",)]
+    assert not Path(elsewhere).exists()
+
+    by_db = runtui("db", "info", "--db", str(server.db))  # a nested group's command, --db
+    assert by_db.returncode == 0, by_db.stderr
+    assert str(server.db) in by_db.stdout
