@@ -321,7 +321,7 @@ class Analyzer(StepActor[Any]):
         data["tasks"] = [*data["tasks"], *new_specs]
         wf = Workflow.model_validate(data)
         waves = wf.waves()
-        from actors.kernel import declare
+        from actors.run_control import declare
 
         for spec in wf.tasks[len(g.workflow.tasks) :]:
             out.emit(g.run_id, declare(spec, waves[spec.id]))

@@ -4,39 +4,39 @@ It declares the audit expectations at T0, asks governance to authorize, hands ex
 analyzer, runs the governance check (reconciling acks, waiting up to the governance timeout),
 finalizes (summary, termination, the finalize_run ack on success and failure alike) and stops
 runs on violations, rejections, timeouts and cancels. No other actor moves a phase.
+
+Its human gates (approvals and what a decision does) are in `actors.gates`, its records of a
+run in `actors.run_control`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from actors import messages as m
-from actors.actor import Actor
+from actors.gates import HumanGates
+from actors.run_control import Peers, RunCtl, declare, violation_reason
 from actors.step import Clock, Outbox, StepActor
 from runtui.config import Settings
 from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
 from runtui.domain.audit import (
     FINALIZE_EXPECTATION,
     AckStatus,
-    AuditExpectation,
     DomainAck,
     reconcile,
     standard_expectations,
 )
-from runtui.domain.errors import NotFoundError, RuntuiError
+from runtui.domain.errors import NotFoundError
 from runtui.domain.events import (
     AckRecorded,
     ApprovalDecided,
-    ApprovalRequested,
     ExpectationDeclared,
     PhaseChanged,
     RunCreated,
     RunStatusChanged,
     RunSummaryWritten,
     RunTerminated,
-    TaskDeclared,
     TaskStatusChanged,
     ViolationData,
 )
@@ -44,52 +44,19 @@ from runtui.domain.ids import new_id
 from runtui.domain.phases import PhaseMachine, RunPhase
 from runtui.domain.status import RunStatus, check_phase_status
 from runtui.domain.summary import result_for_status
-from runtui.domain.tasks import TaskKind, TaskStatus
+from runtui.domain.tasks import TaskStatus
 from runtui.domain.termination import (
     TERMINATION_TO_STATUS,
     RunTerminationReason,
     resolve_termination,
 )
-from runtui.domain.workflow import Workflow
 from store.queries import StoreReader
 from store.writer import EventWriter
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class RunCtl:
-    """The kernel's view of one active run."""
-
-    run_id: str
-    workflow: Workflow
-    machine: PhaseMachine
-    status: RunStatus
-    started_at: float
-    retry_count: int = 0
-    expectations: list[AuditExpectation] = field(default_factory=list)
-    acks: list[DomainAck] = field(default_factory=list)
-    reasons: list[m.StopRun] = field(default_factory=list)
-    executed: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    pending_approvals: dict[str, str] = field(default_factory=dict)  # approval id → kind
-    carried: dict[str, TaskStatus] = field(default_factory=dict)  # results kept from a parent
-    plan_approved: bool = False
-    halted: bool = False
-    finalized: bool = False
-
-
-@dataclass
-class Peers:
-    """Who the kernel talks to; filled in by the runtime before start."""
-
-    analyzer: Actor[Any]
-    governance: Actor[Any]
-    incident: Actor[Any]
-    trace: Actor[Any]
-
-
-class Kernel(StepActor[Any]):
+class Kernel(HumanGates, StepActor[Any]):
     name = "kernel"
 
     def __init__(
@@ -490,143 +457,6 @@ class Kernel(StepActor[Any]):
                     out,
                 )
 
-    # --- approvals ---------------------------------------------------------------------------
-
-    def _request_approval(self, msg: m.RequestApproval, out: Outbox) -> None:
-        ctl = self.runs.get(msg.run_id)
-        if ctl is None:
-            return
-        out.emit(
-            msg.run_id,
-            ApprovalRequested(
-                approval_id=msg.approval_id,
-                approval_kind=ApprovalKind(msg.approval_kind),
-                task_id=msg.task_id,
-                prompt=msg.prompt,
-                timeout_s=msg.timeout_s,
-                default_action=msg.default_action,
-                unblocks=msg.unblocks,
-            ),
-        )
-        ctl.pending_approvals[msg.approval_id] = f"{msg.approval_kind}|{msg.default_action.value}"
-        self.approval_owner[msg.approval_id] = msg.run_id
-        self._set_status(ctl, RunStatus.AWAITING_APPROVAL, out, "approval requested")
-        if msg.timeout_s is not None:
-            self.schedule(
-                (msg.run_id, f"approval:{msg.approval_id}"),
-                msg.timeout_s,
-                m.Timer(run_id=msg.run_id, what=f"approval:{msg.approval_id}"),
-            )
-
-    async def _decide(self, msg: m.Decide, out: Outbox) -> None:
-        run_id = self.approval_owner.get(msg.approval_id)
-        if run_id is None:
-            if msg.approval_id in self.decided:
-                raise ApprovalAlreadyDecided(msg.approval_id, self.decided[msg.approval_id])
-            row = await self.reader.get_approval(msg.approval_id)  # NotFoundError if unknown
-            if row.decision is not None:
-                raise ApprovalAlreadyDecided(
-                    msg.approval_id, f"{row.decision.value} by {row.decided_by or 'unknown'}"
-                )
-            raise RuntuiError(
-                f"approval {msg.approval_id} belongs to run {row.run_id}, which is not active"
-            )
-        if msg.decision is ApprovalDecision.REJECT and not msg.reason.strip():
-            raise RuntuiError("a rejection needs a reason")
-        ctl = self._ctl(run_id)
-        kind = ctl.pending_approvals[msg.approval_id].split("|")[0]
-        if msg.decision is ApprovalDecision.APPROVE_WITH_EDITS and kind != ApprovalKind.PLAN.value:
-            raise RuntuiError(f"approve_with_edits applies to plan approvals, not {kind} approvals")
-        for task_id in (msg.edits or {}).get("skip", []):
-            ctl.workflow.task(str(task_id))  # NotFoundError names an unknown id, before anything
-        self._apply_decision(
-            ctl, msg.approval_id, msg.decision, msg.reason, msg.decided_by, msg.edits, out
-        )
-        out.answer(msg.reply)
-
-    def _apply_decision(
-        self,
-        ctl: RunCtl,
-        approval_id: str,
-        decision: ApprovalDecision,
-        reason: str,
-        decided_by: str,
-        edits: dict[str, Any] | None,
-        out: Outbox,
-    ) -> None:
-        kind = ctl.pending_approvals.pop(approval_id).split("|")[0]
-        self.approval_owner.pop(approval_id, None)
-        self.decided[approval_id] = f"{decision.value} by {decided_by or 'unknown'}"
-        self.cancel_timer((ctl.run_id, f"approval:{approval_id}"))
-        out.emit(
-            ctl.run_id,
-            ApprovalDecided(
-                approval_id=approval_id,
-                decision=decision,
-                reason=reason,
-                decided_by=decided_by,
-                edits=edits,
-            ),
-        )
-        if not ctl.pending_approvals:
-            waiting_status = (
-                RunStatus.RUNNING if ctl.machine.phase is RunPhase.EXECUTING else RunStatus.QUEUED
-            )
-            self._set_status(ctl, waiting_status, out, f"approval {decision.value}")
-        pre_run = kind == ApprovalKind.VIOLATION.value and ctl.machine.phase is RunPhase.AUTHORIZED
-        if pre_run:
-            if decision is ApprovalDecision.REJECT:
-                self._stop(
-                    m.StopRun(
-                        run_id=ctl.run_id,
-                        reason=RunTerminationReason.APPROVAL_REJECTED,
-                        error=f"pre-run violation gate rejected by {decided_by}: {reason}",
-                    ),
-                    out,
-                )
-            else:
-                self._after_authorized(ctl, out)
-            return
-        if kind == ApprovalKind.PLAN.value:
-            ctl.plan_approved = True
-            if decision is ApprovalDecision.REJECT:
-                self._stop(
-                    m.StopRun(
-                        run_id=ctl.run_id,
-                        reason=RunTerminationReason.APPROVAL_REJECTED,
-                        error=f"plan rejected by {decided_by}: {reason}",
-                    ),
-                    out,
-                )
-                return
-            skip = [str(t) for t in (edits or {}).get("skip", [])]
-            waves = ctl.workflow.waves()
-            for task_id in skip:
-                ctl.workflow.task(task_id)  # NotFoundError names an unknown id
-                out.emit(
-                    ctl.run_id,
-                    TaskStatusChanged(
-                        task_id=task_id,
-                        status=TaskStatus.SKIPPED,
-                        reason=f"plan edit by {decided_by}",
-                    ),
-                    waves[task_id],
-                )
-            self._begin_execution(
-                ctl, out, {**ctl.carried, **dict.fromkeys(skip, TaskStatus.SKIPPED)}
-            )
-            return
-        out.send(
-            self.p.analyzer,
-            m.ApprovalResolved(
-                run_id=ctl.run_id,
-                approval_id=approval_id,
-                decision=decision,
-                edits=edits,
-                reason=f"{decided_by}: {reason}" if reason else decided_by,
-            ),
-        )
-
     # --- resume ------------------------------------------------------------------------------
 
     async def _resume(self, msg: m.ResumeRun, out: Outbox) -> None:
@@ -683,29 +513,3 @@ class Kernel(StepActor[Any]):
             self._set_status(ctl, RunStatus.RUNNING, out, "resumed")
             self._finalize(ctl, out)
         out.answer(msg.reply)
-
-
-class ApprovalAlreadyDecided(RuntuiError):
-    def __init__(self, approval_id: str, first: str) -> None:
-        self.approval_id = approval_id
-        self.first = first
-        super().__init__(f"approval {approval_id} was already decided: {first}")
-
-
-def declare(task: Any, wave: int) -> TaskDeclared:
-    spec = task.model_dump(mode="json")
-    return TaskDeclared(
-        task_id=task.id,
-        task_kind=TaskKind(task.kind),
-        wave=wave,
-        needs=list(task.needs),
-        allow_failure=task.allow_failure,
-        retries=task.retries,
-        spec=spec,
-    )
-
-
-def violation_reason(violation: ViolationData | None) -> RunTerminationReason | None:
-    from runtui.domain.termination import VIOLATION_TERMINATION
-
-    return VIOLATION_TERMINATION[violation.violation_type] if violation else None

@@ -26,9 +26,10 @@ from actors.dispatcher import Dispatcher
 from actors.facades.governance import GovernanceFacade
 from actors.facades.incident import IncidentFacade
 from actors.facades.trace import TraceFacade
-from actors.kernel import Kernel, Peers
+from actors.kernel import Kernel
 from actors.poller import Poller
 from actors.resume import load_workflow_of
+from actors.run_control import Peers
 from actors.step import Clock
 from actors.supervisor import ChildSpec, Restart, Supervisor
 from runtui.config import Settings

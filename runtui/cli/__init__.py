@@ -83,8 +83,8 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
         WorkflowError,
         ValueError,
     ]
-    if "actors.kernel" in sys.modules:
-        from actors.kernel import ApprovalAlreadyDecided
+    if "actors.gates" in sys.modules:
+        from actors.gates import ApprovalAlreadyDecided
 
         errors.append(ApprovalAlreadyDecided)
     if "actors.runtime" in sys.modules:

@@ -87,7 +87,7 @@ async def _decidable(c: Context, approval_id: str) -> ApprovalRow:
     """The approval, checked from the store before anything is owned: unknown (exit 3),
     already decided (exit 2, naming the first decision, as the runtime would), or pending for
     a run that has ended (exit 2)."""
-    from actors.kernel import ApprovalAlreadyDecided
+    from actors.gates import ApprovalAlreadyDecided
     from store import open_reader
 
     async with open_reader(c.db) as reader:

@@ -99,7 +99,7 @@ def _title(status: int) -> str:
 
 
 def _install_runtime_handlers(app: FastAPI) -> None:
-    from actors.kernel import ApprovalAlreadyDecided
+    from actors.gates import ApprovalAlreadyDecided
     from actors.runtime import RunActiveError, WorkflowBlockedError
 
     @app.exception_handler(ApprovalAlreadyDecided)

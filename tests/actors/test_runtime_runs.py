@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.kernel import ApprovalAlreadyDecided
+from actors.gates import ApprovalAlreadyDecided
 from actors.runtime import Runtime
 from runtui.domain.errors import RuntuiError
 from runtui.domain.events import (

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import anyio
 
-from actors.kernel import declare
+from actors.run_control import declare
 from runtui.domain.approvals import ApprovalDecision, ApprovalKind
 from runtui.domain.audit import AckStatus, standard_expectations
 from runtui.domain.events import (

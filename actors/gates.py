@@ -1,0 +1,204 @@
+"""The kernel's human gates: asking for an approval, taking a decision (from a person or a
+timeout's default), and what the decision does to the run: a pre-run violation gate lets it
+start or stops it, a plan approval starts execution (with the plan's edits) or stops it, a task
+gate goes back to the analyzer.
+
+A mixin of `Kernel`, kept apart because gates are their own idea: the phase machine only asks
+for one and applies its default. The kernel's state and phase moves it uses are declared below
+for the type checker; `Kernel` provides them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from actors import messages as m
+from actors.run_control import Peers, RunCtl
+from actors.step import Outbox
+from runtui.domain.approvals import ApprovalDecision, ApprovalKind
+from runtui.domain.errors import RuntuiError
+from runtui.domain.events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    TaskStatusChanged,
+    ViolationData,
+)
+from runtui.domain.phases import RunPhase
+from runtui.domain.status import RunStatus
+from runtui.domain.tasks import TaskStatus
+from runtui.domain.termination import RunTerminationReason
+from store.queries import StoreReader
+
+
+class ApprovalAlreadyDecided(RuntuiError):
+    def __init__(self, approval_id: str, first: str) -> None:
+        self.approval_id = approval_id
+        self.first = first
+        super().__init__(f"approval {approval_id} was already decided: {first}")
+
+
+class HumanGates:
+    """Approvals of the kernel's runs (see the module docstring)."""
+
+    runs: dict[str, RunCtl]
+    approval_owner: dict[str, str]  # pending approval id → run id
+    decided: dict[str, str]  # approval id → "approve by ann" (this process)
+    reader: StoreReader
+
+    if TYPE_CHECKING:  # provided by Kernel and StepActor
+
+        @property
+        def p(self) -> Peers: ...
+        def _ctl(self, run_id: str) -> RunCtl: ...
+        def _set_status(
+            self, ctl: RunCtl, status: RunStatus, out: Outbox, reason: str = ""
+        ) -> None: ...
+        def _stop(self, msg: m.StopRun, out: Outbox) -> None: ...
+        def _after_authorized(
+            self, ctl: RunCtl, out: Outbox, gate: ViolationData | None = None
+        ) -> None: ...
+        def _begin_execution(
+            self,
+            ctl: RunCtl,
+            out: Outbox,
+            carried: dict[str, TaskStatus],
+            status: RunStatus = RunStatus.RUNNING,
+            **resume: Any,
+        ) -> None: ...
+        def schedule(self, key: tuple[str, str], delay: float, message: Any) -> None: ...
+        def cancel_timer(self, key: tuple[str, str]) -> None: ...
+
+    def _request_approval(self, msg: m.RequestApproval, out: Outbox) -> None:
+        ctl = self.runs.get(msg.run_id)
+        if ctl is None:
+            return
+        out.emit(
+            msg.run_id,
+            ApprovalRequested(
+                approval_id=msg.approval_id,
+                approval_kind=ApprovalKind(msg.approval_kind),
+                task_id=msg.task_id,
+                prompt=msg.prompt,
+                timeout_s=msg.timeout_s,
+                default_action=msg.default_action,
+                unblocks=msg.unblocks,
+            ),
+        )
+        ctl.pending_approvals[msg.approval_id] = f"{msg.approval_kind}|{msg.default_action.value}"
+        self.approval_owner[msg.approval_id] = msg.run_id
+        self._set_status(ctl, RunStatus.AWAITING_APPROVAL, out, "approval requested")
+        if msg.timeout_s is not None:
+            self.schedule(
+                (msg.run_id, f"approval:{msg.approval_id}"),
+                msg.timeout_s,
+                m.Timer(run_id=msg.run_id, what=f"approval:{msg.approval_id}"),
+            )
+
+    async def _decide(self, msg: m.Decide, out: Outbox) -> None:
+        run_id = self.approval_owner.get(msg.approval_id)
+        if run_id is None:
+            if msg.approval_id in self.decided:
+                raise ApprovalAlreadyDecided(msg.approval_id, self.decided[msg.approval_id])
+            row = await self.reader.get_approval(msg.approval_id)  # NotFoundError if unknown
+            if row.decision is not None:
+                raise ApprovalAlreadyDecided(
+                    msg.approval_id, f"{row.decision.value} by {row.decided_by or 'unknown'}"
+                )
+            raise RuntuiError(
+                f"approval {msg.approval_id} belongs to run {row.run_id}, which is not active"
+            )
+        if msg.decision is ApprovalDecision.REJECT and not msg.reason.strip():
+            raise RuntuiError("a rejection needs a reason")
+        ctl = self._ctl(run_id)
+        kind = ctl.pending_approvals[msg.approval_id].split("|")[0]
+        if msg.decision is ApprovalDecision.APPROVE_WITH_EDITS and kind != ApprovalKind.PLAN.value:
+            raise RuntuiError(f"approve_with_edits applies to plan approvals, not {kind} approvals")
+        for task_id in (msg.edits or {}).get("skip", []):
+            ctl.workflow.task(str(task_id))  # NotFoundError names an unknown id, before anything
+        self._apply_decision(
+            ctl, msg.approval_id, msg.decision, msg.reason, msg.decided_by, msg.edits, out
+        )
+        out.answer(msg.reply)
+
+    def _apply_decision(
+        self,
+        ctl: RunCtl,
+        approval_id: str,
+        decision: ApprovalDecision,
+        reason: str,
+        decided_by: str,
+        edits: dict[str, Any] | None,
+        out: Outbox,
+    ) -> None:
+        kind = ctl.pending_approvals.pop(approval_id).split("|")[0]
+        self.approval_owner.pop(approval_id, None)
+        self.decided[approval_id] = f"{decision.value} by {decided_by or 'unknown'}"
+        self.cancel_timer((ctl.run_id, f"approval:{approval_id}"))
+        out.emit(
+            ctl.run_id,
+            ApprovalDecided(
+                approval_id=approval_id,
+                decision=decision,
+                reason=reason,
+                decided_by=decided_by,
+                edits=edits,
+            ),
+        )
+        if not ctl.pending_approvals:
+            waiting_status = (
+                RunStatus.RUNNING if ctl.machine.phase is RunPhase.EXECUTING else RunStatus.QUEUED
+            )
+            self._set_status(ctl, waiting_status, out, f"approval {decision.value}")
+        pre_run = kind == ApprovalKind.VIOLATION.value and ctl.machine.phase is RunPhase.AUTHORIZED
+        if pre_run:
+            if decision is ApprovalDecision.REJECT:
+                self._stop(
+                    m.StopRun(
+                        run_id=ctl.run_id,
+                        reason=RunTerminationReason.APPROVAL_REJECTED,
+                        error=f"pre-run violation gate rejected by {decided_by}: {reason}",
+                    ),
+                    out,
+                )
+            else:
+                self._after_authorized(ctl, out)
+            return
+        if kind == ApprovalKind.PLAN.value:
+            ctl.plan_approved = True
+            if decision is ApprovalDecision.REJECT:
+                self._stop(
+                    m.StopRun(
+                        run_id=ctl.run_id,
+                        reason=RunTerminationReason.APPROVAL_REJECTED,
+                        error=f"plan rejected by {decided_by}: {reason}",
+                    ),
+                    out,
+                )
+                return
+            skip = [str(t) for t in (edits or {}).get("skip", [])]
+            waves = ctl.workflow.waves()
+            for task_id in skip:
+                ctl.workflow.task(task_id)  # NotFoundError names an unknown id
+                out.emit(
+                    ctl.run_id,
+                    TaskStatusChanged(
+                        task_id=task_id,
+                        status=TaskStatus.SKIPPED,
+                        reason=f"plan edit by {decided_by}",
+                    ),
+                    waves[task_id],
+                )
+            self._begin_execution(
+                ctl, out, {**ctl.carried, **dict.fromkeys(skip, TaskStatus.SKIPPED)}
+            )
+            return
+        out.send(
+            self.p.analyzer,
+            m.ApprovalResolved(
+                run_id=ctl.run_id,
+                approval_id=approval_id,
+                decision=decision,
+                edits=edits,
+                reason=f"{decided_by}: {reason}" if reason else decided_by,
+            ),
+        )

@@ -1,0 +1,69 @@
+"""What the kernel keeps of each active run (`RunCtl`), who it talks to (`Peers`), and the
+records it derives from a workflow and a violation; shared by the kernel, its human gates and
+the analyzer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from actors import messages as m
+from actors.actor import Actor
+from runtui.domain.audit import AuditExpectation, DomainAck
+from runtui.domain.events import TaskDeclared, ViolationData
+from runtui.domain.phases import PhaseMachine
+from runtui.domain.status import RunStatus
+from runtui.domain.tasks import TaskKind, TaskStatus
+from runtui.domain.termination import RunTerminationReason
+from runtui.domain.workflow import Workflow
+
+
+@dataclass
+class RunCtl:
+    """The kernel's view of one active run."""
+
+    run_id: str
+    workflow: Workflow
+    machine: PhaseMachine
+    status: RunStatus
+    started_at: float
+    retry_count: int = 0
+    expectations: list[AuditExpectation] = field(default_factory=list)
+    acks: list[DomainAck] = field(default_factory=list)
+    reasons: list[m.StopRun] = field(default_factory=list)
+    executed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    pending_approvals: dict[str, str] = field(default_factory=dict)  # approval id → kind
+    carried: dict[str, TaskStatus] = field(default_factory=dict)  # results kept from a parent
+    plan_approved: bool = False
+    halted: bool = False
+    finalized: bool = False
+
+
+@dataclass
+class Peers:
+    """Who the kernel talks to; filled in by the runtime before start."""
+
+    analyzer: Actor[Any]
+    governance: Actor[Any]
+    incident: Actor[Any]
+    trace: Actor[Any]
+
+
+def declare(task: Any, wave: int) -> TaskDeclared:
+    spec = task.model_dump(mode="json")
+    return TaskDeclared(
+        task_id=task.id,
+        task_kind=TaskKind(task.kind),
+        wave=wave,
+        needs=list(task.needs),
+        allow_failure=task.allow_failure,
+        retries=task.retries,
+        spec=spec,
+    )
+
+
+def violation_reason(violation: ViolationData | None) -> RunTerminationReason | None:
+    from runtui.domain.termination import VIOLATION_TERMINATION
+
+    return VIOLATION_TERMINATION[violation.violation_type] if violation else None
