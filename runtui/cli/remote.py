@@ -28,7 +28,8 @@ import click
 
 from runtui.cli import EXIT_OK, Context, UsageProblem
 from runtui.client.errors import ConflictError, RemoteNotFoundError
-from runtui.client.http import HttpClient, read_token, token_file
+from runtui.client.http import HttpClient
+from runtui.client.token import read_token, token_file
 from runtui.domain.events import EventEnvelope, RunStatusChanged
 from runtui.domain.status import RunStatus
 

@@ -27,7 +27,7 @@ from runtui.domain.errors import RuntuiError
 
 if TYPE_CHECKING:
     from actors.runtime import RewindPlan
-    from runtui.client.http import RewindPlan as RemotePlan
+    from runtui.client.wire import RewindPlan as RemotePlan
     from store.rows import RunRow
 
 from runtui.cli.driving import (

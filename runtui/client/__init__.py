@@ -13,7 +13,9 @@ from runtui.client.errors import (
     ServerUnreachableError,
     UnauthorizedError,
 )
-from runtui.client.http import HttpClient, Resync, RewindPlan, RunDetail, read_token, token_file
+from runtui.client.http import HttpClient
+from runtui.client.token import read_token, token_file
+from runtui.client.wire import Resync, RewindPlan, RunDetail
 
 __all__ = [
     "ApiError",

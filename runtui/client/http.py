@@ -17,7 +17,6 @@ contract): a remote client needs the domain and httpx, nothing else.
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -29,7 +28,6 @@ from urllib.parse import quote
 import anyio
 import httpx
 import msgspec
-import platformdirs
 
 from runtui.client.errors import (
     ApiError,
@@ -41,6 +39,7 @@ from runtui.client.errors import (
     UnauthorizedError,
 )
 from runtui.client.sse import SseParser
+from runtui.client.wire import Resync, RewindPlan, RunDetail, Submitted
 from runtui.domain.events import ApprovalRequested, EventEnvelope
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.views import (
@@ -69,59 +68,6 @@ MAX_BACKOFF_S = 5.0
 #: several of them in a row shares it. Any event of the run, or any mutation, drops it.
 DETAIL_TTL_S = 0.25
 EVENTS_PAGE = 5000  # the server's largest page
-
-
-class RewindPlan(msgspec.Struct, frozen=True):
-    """What a rewind keeps and re-executes; the wire form of `actors.runtime.RewindPlan`
-    (same fields; a test checks that they stay the same)."""
-
-    run_id: str
-    wave: int
-    kept: dict[int, list[str]]
-    rerun: dict[int, list[str]]
-    new_run_id: str | None = None
-
-
-class RunDetail(msgspec.Struct, frozen=True):
-    """`GET /api/runs/{id}/detail`: everything about one run but its events."""
-
-    tasks: list[TaskRow]
-    attempts: list[AttemptRow]
-    violations: list[ViolationRow]
-    incidents: list[IncidentRow]
-    audit: AuditRows
-    approvals: list[ApprovalRow]
-    forks: list[RunRow]
-    events: int
-
-
-class Resync(msgspec.Struct, frozen=True):
-    """The stream restarted with no position to resume from (it had not yet seen one), so
-    events may have been missed: re-read the state instead of trusting the feed."""
-
-    reason: str
-
-
-class _Submitted(msgspec.Struct):
-    run_id: str
-
-
-def token_file() -> Path:
-    """Where `runtui serve` keeps its token (the same path as `runtui.server.security`)."""
-    return Path(platformdirs.user_config_dir("runtui")) / "token"
-
-
-def read_token() -> str | None:
-    """`RUNTUI_TOKEN`, else the token file of this user (as the server on this machine wrote
-    it), else None. Never creates a token: that is the server's job."""
-    env = os.environ.get("RUNTUI_TOKEN", "").strip()
-    if env:
-        return env
-    try:
-        text = token_file().read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    return text or None
 
 
 def _param(value: object) -> str:
@@ -397,7 +343,7 @@ class HttpClient:
 
     async def submit_toml(self, text: str, *, force: bool = False) -> str:
         body = await self._post("/api/runs", {"toml": text, "force": force})
-        return self._decode(body, _Submitted).run_id
+        return self._decode(body, Submitted).run_id
 
     async def submit_file(self, path: Path, *, force: bool = False) -> str:
         """Check the file here (so errors name it, `FILE:LINE: field: problem`), then send
@@ -586,12 +532,4 @@ class HttpClient:
             delay = min(max(delay, floor) * 2, self.max_backoff)
 
 
-__all__ = [
-    "ConflictError",
-    "HttpClient",
-    "Resync",
-    "RewindPlan",
-    "RunDetail",
-    "read_token",
-    "token_file",
-]
+__all__ = ["HttpClient"]

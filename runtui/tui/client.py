@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from actors.bus import Lagged
 from actors.runtime import RewindPlan, Runtime
-from runtui.client.http import Resync
+from runtui.client.wire import Resync
 from runtui.domain.events import EventEnvelope
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.views import (

@@ -26,9 +26,9 @@ from runtui.client import (
     ServerUnreachableError,
     UnauthorizedError,
 )
-from runtui.client.http import RewindPlan as WirePlan
-from runtui.client.http import token_file
 from runtui.client.sse import SseEvent, SseParser
+from runtui.client.token import token_file
+from runtui.client.wire import RewindPlan as WirePlan
 from runtui.domain.errors import NotFoundError, RuntuiError, WorkflowError
 from runtui.domain.events import EventEnvelope, RunStatusChanged, WaveCompleted
 from runtui.domain.status import RunStatus
