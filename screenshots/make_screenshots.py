@@ -10,6 +10,9 @@ its gate. Then it opens the app headless at 120x40 (the real `RuntuiApp` on that
 
     runs.svg  runs-80x24.svg  run-waiting.svg  run-stopped.svg  approvals.svg  rewind.svg
 
+and, through the HTTP API (a real uvicorn on 127.0.0.1, as `runtui attach` sees it), the waiting
+run after the server went away: `attached-disconnected.svg`.
+
 Times on screen are real (the runs are real), shown in UTC.
 """
 
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,9 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
 from actors.runtime import Runtime
+from runtui.client.http import HttpClient
 from runtui.config import load_settings
+from runtui.server.serve import http_api
 from runtui.tui.app import RuntuiApp
 from runtui.tui.client import EmbeddedClient
 from runtui.tui.dialogs.rewind import RewindDialog
@@ -166,6 +172,23 @@ async def main() -> None:
             async with small.run_test(size=(80, 24)) as pilot:
                 await show_runs(pilot, count)
                 save(small, "runs-80x24.svg")
+
+            await attached_then_disconnected(rt, ids["waiting"])
+
+
+async def attached_then_disconnected(rt: Runtime, run_id: str) -> None:
+    """The waiting run through the API; then the server stops and the UI says so."""
+    token = "screenshots"
+    async with AsyncExitStack() as server:
+        api = await server.enter_async_context(http_api(rt, port=0, token=token))
+        async with HttpClient(api.url, token, user="screens", max_backoff=0.5) as client:
+            app = RuntuiApp(client, demo_path=EXAMPLES / "demo.toml")
+            async with app.run_test(size=SIZE) as pilot:
+                await show_run(pilot, run_id)
+                await wait_for(pilot, lambda: client.connected, "the event stream")
+                await server.aclose()  # the server goes away under the attached UI
+                await wait_for(pilot, lambda: not app.connected, "the UI to see it gone")
+                save(app, "attached-disconnected.svg")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from runtui.domain.errors import RuntuiError
 from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated
 from runtui.domain.views import ApprovalRow, AuditRows, IncidentRow, RunRow, TaskRow, ViolationRow
 from runtui.tui.glyphs import RUN_STYLE, run_glyph
-from runtui.tui.messages import EventsArrived
+from runtui.tui.messages import ConnectionChanged, EventsArrived
 from runtui.tui.screens.base import RuntuiScreen
 from runtui.tui.widgets.event_log import EventLog
 from runtui.tui.widgets.phase_diagram import PhaseDiagram, PhaseState, PhaseStep
@@ -240,7 +240,12 @@ class RunScreen(RuntuiScreen):
                 now=self.rt_app.clock(),
                 lineage=not self.has_class("narrow"),
                 read_only=self.rt_app.read_only,
+                connected=self.rt_app.connected,
             )
+
+    async def on_connection_changed(self, message: ConnectionChanged) -> None:
+        """This screen has no status bar: its header says when the server is gone."""
+        self._show_header()
 
     @property
     def header(self) -> Text:

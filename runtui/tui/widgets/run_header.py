@@ -17,14 +17,25 @@ from textual.widgets import Static
 from runtui.domain.views import ApprovalRow, RunRow, TaskRow
 from runtui.tui.glyphs import RUN_STYLE, duration, run_glyph, short_id
 
+#: First on the line when an attached UI has lost its server: what is shown may be stale.
+DISCONNECTED = "○ disconnected, retrying  "
+
 
 def header_text(
-    run: RunRow, tasks: list[TaskRow], forks: list[RunRow], *, now: float, lineage: bool
+    run: RunRow,
+    tasks: list[TaskRow],
+    forks: list[RunRow],
+    *,
+    now: float,
+    lineage: bool,
+    connected: bool = True,
 ) -> Text:
     """The first line; without `lineage` (narrow screens) an empty lineage is left out."""
     end = run.ended_at if run.ended_at is not None else now
     waves = sorted({t.wave for t in tasks})
     text = Text(end="")
+    if not connected:
+        text.append(DISCONNECTED, style="bold red")
     text.append(f"run {short_id(run.run_id)}", style="bold")
     text.append(f"  {run.workflow}", style="bold")
     text.append(f"  {run_glyph(run.status)} {run.status.value}", style=RUN_STYLE[run.status])
@@ -84,8 +95,9 @@ class RunHeader(Vertical):
         now: float,
         lineage: bool,
         read_only: bool,
+        connected: bool = True,
     ) -> None:
-        self.text = header_text(run, tasks, forks, now=now, lineage=lineage)
+        self.text = header_text(run, tasks, forks, now=now, lineage=lineage, connected=connected)
         self.query_one("#header-line", Static).update(self.text)
         self.approval = approval_text(approvals, read_only=read_only) if approvals else ""
         line = self.query_one("#approval-line", Static)
