@@ -383,6 +383,11 @@ class StoreReader:
     async def workflows(self) -> list[str]:
         return [str(r[0]) for r in await self._all("SELECT DISTINCT workflow FROM runs ORDER BY 1")]
 
+    async def schema_version(self) -> int:
+        """The migrations applied to this database (`PRAGMA user_version`)."""
+        rows = await self._all("PRAGMA user_version")
+        return int(rows[0][0])
+
     async def integrity_check(self) -> str:
         rows = await self._all("PRAGMA integrity_check")
         return "; ".join(str(r[0]) for r in rows)

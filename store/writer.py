@@ -137,6 +137,11 @@ class EventWriter:
         """The position of the last committed event in the database."""
         return self._position
 
+    @property
+    def closed(self) -> bool:
+        """True once the writer stopped taking events (shutdown, or its owner failed)."""
+        return self._closed
+
     def add_listener(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
 

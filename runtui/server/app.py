@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
-import msgspec
-from fastapi import Body, FastAPI, Query
+from fastapi import FastAPI, Query
 from fastapi.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
-from actors.resume import load_workflow_of
-from actors.runtime import RewindPlan, Runtime
+from actors.runtime import Runtime
 from runtui import __version__
-from runtui.domain.approvals import ApprovalDecision
-from runtui.domain.errors import NotFoundError, RuntuiError
 from runtui.domain.events import EventEnvelope
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.status import RunStatus
@@ -34,37 +30,22 @@ from runtui.domain.views import (
     RunRow,
 )
 from runtui.server.bodies import (
-    Cancelled,
-    DecideBody,
-    Decided,
-    Empty,
     Liveness,
     PipelineRuns,
     Readiness,
-    RejectBody,
-    Resumed,
-    RewindBody,
     RunDetail,
-    SubmitBody,
-    Submitted,
 )
 from runtui.server.errors import install_error_handlers
-from runtui.server.idempotency import Idempotency, IdempotencyKey
+from runtui.server.idempotency import Idempotency
 from runtui.server.metrics import Metrics
+from runtui.server.mutation_routes import add_mutation_routes
+from runtui.server.respond import js
 from runtui.server.schemas import PROBLEM, install, openapi_responses, problems
 from runtui.server.security import GuardMiddleware
 from runtui.server.stream_routes import MAX_ID, add_stream_routes
 from runtui.server.streams import StreamHub
-from runtui.workflows import parse_workflow
 
 log = logging.getLogger(__name__)
-_json = msgspec.json.Encoder()
-
-
-def js(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        _json.encode(value), status_code=status, media_type="application/json", headers=headers
-    )
 
 
 # --- the app -------------------------------------------------------------------------------------
@@ -126,13 +107,12 @@ def build_app(
         from store.schema import SCHEMA_VERSION
 
         try:
-            rows = await reader._all("PRAGMA user_version")
-            migrated = int(rows[0][0]) == SCHEMA_VERSION
+            migrated = await reader.schema_version() == SCHEMA_VERSION
         except Exception:
             migrated = False
         checks = {
             "supervisor": runtime.supervisor.running,
-            "writer": not runtime.store.writer._closed,
+            "writer": not runtime.store.writer.closed,
             "migrations": migrated,
         }
         ok = all(checks.values()) and not shutdown.is_set()
@@ -252,152 +232,7 @@ def build_app(
 
     add_stream_routes(app, runtime, shutdown=shutdown, hub=hub, stats=stats)
 
-    # --- mutations -----------------------------------------------------------------------------
-
-    @app.post(
-        "/api/runs",
-        tags=["runs"],
-        operation_id="submitRun",
-        summary="Submit a workflow (its TOML text); the run starts at once",
-        status_code=201,
-        responses=openapi_responses(
-            "The new run (its URL in Location)",
-            Submitted,
-            status=201,
-            errors=(401, 403, 409, 415, 422),
-            links=run_links,
-        ),
-    )
-    async def submit(body: SubmitBody, idempotency_key: IdempotencyKey = None) -> Response:
-        async def act() -> Response:
-            workflow = parse_workflow(body.toml, source="request body")
-            run_id = await runtime.submit(workflow, force=body.force, metadata={"via": "api"})
-            return js(Submitted(run_id), 201, {"Location": f"/api/runs/{run_id}"})
-
-        return await idem.once(idempotency_key, "POST /api/runs", body, act)
-
-    async def _approval_of(run_id: str, approval_id: str | None) -> str:
-        await reader.get_run(run_id)
-        if approval_id is not None:
-            row = await reader.get_approval(approval_id)
-            if row.run_id != run_id:
-                raise NotFoundError(f"approval {approval_id} does not belong to run {run_id}")
-            return approval_id
-        pending = [a for a in await reader.approvals_of(run_id) if a.pending]
-        if not pending:
-            raise RuntuiError(f"run {run_id} has no pending approval")
-        return pending[0].approval_id
-
-    @app.post(
-        "/api/runs/{run_id}/approve",
-        tags=["approvals"],
-        operation_id="approveRun",
-        summary="Approve the run's pending approval (or the one named)",
-        responses=openapi_responses("Decided", Decided, errors=(401, 403, 404, 409, 415, 422)),
-    )
-    async def approve(
-        run_id: str, body: DecideBody, idempotency_key: IdempotencyKey = None
-    ) -> Response:
-        async def act() -> Response:
-            approval_id = await _approval_of(run_id, body.approval_id)
-            edits = body.edits.model_dump() if body.edits and body.edits.skip else None
-            await runtime.approve(approval_id, by=body.by, reason=body.reason, edits=edits)
-            decision = ApprovalDecision.APPROVE_WITH_EDITS if edits else ApprovalDecision.APPROVE
-            return js(Decided(approval_id, decision))
-
-        return await idem.once(idempotency_key, f"approve {run_id}", body, act)
-
-    @app.post(
-        "/api/runs/{run_id}/reject",
-        tags=["approvals"],
-        operation_id="rejectRun",
-        summary="Reject the run's pending approval (or the one named); a reason is required",
-        responses=openapi_responses("Decided", Decided, errors=(401, 403, 404, 409, 415, 422)),
-    )
-    async def reject(
-        run_id: str, body: RejectBody, idempotency_key: IdempotencyKey = None
-    ) -> Response:
-        async def act() -> Response:
-            approval_id = await _approval_of(run_id, body.approval_id)
-            await runtime.reject(approval_id, reason=body.reason, by=body.by)
-            return js(Decided(approval_id, ApprovalDecision.REJECT))
-
-        return await idem.once(idempotency_key, f"reject {run_id}", body, act)
-
-    @app.post(
-        "/api/runs/{run_id}/rewind",
-        tags=["runs"],
-        operation_id="rewindRun",
-        summary="Fork the run: waves <= `wave` keep their results, later ones re-execute",
-        description="With `dry_run` (200) only the plan; otherwise the fork (201, its URL in"
-        " Location). The original run is never changed.",
-        responses={
-            **openapi_responses("The plan (dry run)", RewindPlan),
-            **openapi_responses(
-                "The fork's plan and new_run_id",
-                RewindPlan,
-                status=201,
-                errors=(401, 403, 404, 409, 415, 422),
-            ),
-        },
-    )
-    async def rewind(
-        run_id: str, body: RewindBody, idempotency_key: IdempotencyKey = None
-    ) -> Response:
-        async def act() -> Response:
-            workflow, _run = await load_workflow_of(reader, run_id)
-            if body.wave >= workflow.wave_count:
-                raise ValueError(
-                    f"wave: run {run_id} has waves 0..{workflow.wave_count - 1}, not {body.wave}"
-                )
-            if body.dry_run:
-                return js(await runtime.rewind_plan(run_id, body.wave))
-            plan = await runtime.rewind(run_id, body.wave, force=body.force)
-            return js(plan, 201, {"Location": f"/api/runs/{plan.new_run_id}"})
-
-        return await idem.once(idempotency_key, f"rewind {run_id}", body, act)
-
-    @app.post(
-        "/api/runs/{run_id}/resume",
-        tags=["runs"],
-        operation_id="resumeRun",
-        summary="Resume a live run that this server is not driving",
-        responses=openapi_responses("Resumed", Resumed, errors=(401, 403, 404, 409, 415, 422)),
-    )
-    async def resume(
-        run_id: str,
-        body: Annotated[Empty | None, Body()] = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response:
-        async def act() -> Response:
-            await runtime.resume(run_id)
-            return js(Resumed(run_id, True))
-
-        return await idem.once(idempotency_key, f"resume {run_id}", None, act)
-
-    @app.post(
-        "/api/runs/{run_id}/cancel",
-        tags=["runs"],
-        operation_id="cancelRun",
-        summary="Cancel a live run (it ends as cancelled)",
-        responses=openapi_responses("Cancelling", Cancelled, errors=(401, 403, 404, 409, 415, 422)),
-    )
-    async def cancel(
-        run_id: str,
-        body: Annotated[Empty | None, Body()] = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response:
-        async def act() -> Response:
-            run = await reader.get_run(run_id)
-            if run.status.is_terminal:
-                raise RuntuiError(f"run {run_id} is {run.status.value}; nothing to cancel")
-            try:
-                await runtime.cancel(run_id)
-            except NotFoundError:  # live in the database, but nobody drives it
-                raise RuntuiError(f"run {run_id} is not active in this server") from None
-            return js(Cancelled(run_id, True))
-
-        return await idem.once(idempotency_key, f"cancel {run_id}", None, act)
+    add_mutation_routes(app, runtime, idem, links=run_links)
 
     # --- approvals, health, history ------------------------------------------------------------
 
