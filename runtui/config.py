@@ -11,16 +11,17 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import platformdirs
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -57,6 +58,16 @@ def _source_name(name: str) -> AliasChoices:
 
 
 _config_file: ContextVar[Path | None] = ContextVar("runtui_config_file", default=None)
+
+
+def host_names(names: Iterable[object]) -> tuple[str, ...]:
+    """Host names as the server compares them (trimmed, lower case); ValueError for anything
+    that is not one (a URL, a path, a name with spaces)."""
+    cleaned = tuple(str(n).strip().lower() for n in names if str(n).strip())
+    for name in cleaned:
+        if any(c.isspace() or c in "/@?#" for c in name):
+            raise ValueError(f"{name!r} is not a host name (give names, not URLs)")
+    return cleaned
 
 
 class Settings(BaseSettings):
@@ -113,6 +124,21 @@ class Settings(BaseSettings):
         le=19,
         description="Niceness of `runtui serve`'s API process: short of CPU, runs come first.",
     )
+
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="More names `runtui serve` answers to in the Host header (comma-separated"
+        " in RUNTUI_ALLOWED_HOSTS), e.g. the DNS name operators reach the server by.",
+    )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        """`a.example, b.example` from the environment; a list from the TOML file."""
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple):
+            return names  # pydantic names the wrong type
+        return host_names(names)
 
     @classmethod
     def settings_customise_sources(

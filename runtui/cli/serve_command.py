@@ -32,6 +32,14 @@ def _log(text: str) -> None:
     is_flag=True,
     help="Required to listen on an address other than loopback (prints a warning).",
 )
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests whose Host header is NAME (repeatable; e.g. the DNS name"
+    " operators use). Adds to RUNTUI_ALLOWED_HOSTS.",
+)
 @click.option("--no-api", is_flag=True, help="Run the runtime without the HTTP API.")
 @click.option(
     "--in-process-api",
@@ -41,7 +49,13 @@ def _log(text: str) -> None:
 )
 @pass_ctx
 def serve_cmd(
-    c: Context, host: str, port: int, allow_remote: bool, no_api: bool, in_process_api: bool
+    c: Context,
+    host: str,
+    port: int,
+    allow_remote: bool,
+    allow_hosts: tuple[str, ...],
+    no_api: bool,
+    in_process_api: bool,
 ) -> None:
     """Headless: own the database, serve the HTTP API and drive runs until SIGTERM or SIGINT.
 
@@ -55,6 +69,12 @@ def serve_cmd(
     """
     import signal
 
+    from runtui.config import host_names
+
+    try:
+        extra_hosts = host_names(allow_hosts)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--allow-host") from None
     loopback = host in ("127.0.0.1", "localhost", "::1")
     if not no_api and not loopback and not allow_remote:
         raise click.UsageError(f"--host {host} is not loopback; add --allow-remote to mean it")
@@ -75,11 +95,13 @@ def serve_cmd(
                     try:
                         if in_process_api:
                             api = await stack.enter_async_context(
-                                http_api(rt, host=host, port=port)
+                                http_api(rt, host=host, port=port, allow_hosts=extra_hosts)
                             )
                         else:
                             api = await stack.enter_async_context(
-                                api_process(rt, host=host, port=port, say=_log)
+                                api_process(
+                                    rt, host=host, port=port, say=_log, allow_hosts=extra_hosts
+                                )
                             )
                     except ServerStartError as exc:
                         raise UsageProblem(str(exc)) from None

@@ -33,17 +33,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import msgspec
 import uvicorn
 from anyio.abc import Process
 
-from runtui.server.security import load_or_create_token
-from runtui.server.serve import EmbeddedServer, ServerStartError, allowed_hosts, listen
+from runtui.server.security import HostRule, load_or_create_token
+from runtui.server.serve import EmbeddedServer, ServerStartError, host_rule, listen
 
 if TYPE_CHECKING:  # the API process imports this module too: it needs none of the runtime
     from actors.runtime import Runtime
@@ -113,6 +114,7 @@ async def api_process(
     port: int = 8765,
     token: str | None = None,
     say: Callable[[str], None] | None = None,
+    allow_hosts: Iterable[str] = (),
 ) -> AsyncIterator[ApiProcess]:
     """Serve the API from a process of its own while the block runs; `say` gets a line for
     each thing an operator should know (a restart), else it is logged."""
@@ -122,7 +124,7 @@ async def api_process(
     token = token or load_or_create_token()
     public = listen(host, port)
     bound = int(public.getsockname()[1])
-    hosts = allowed_hosts(host, bound)
+    hosts = host_rule(host, bound, [*runtime.settings.allowed_hosts, *allow_hosts])
     shutdown = anyio.Event()
     app = build_app(runtime, token=token, hosts=hosts, shutdown=shutdown)
     inner = _uvicorn(app)
@@ -137,7 +139,7 @@ async def api_process(
                 "fd": public.fileno(),
                 "db": str(runtime.store.path),
                 "control": control,
-                "hosts": hosts,
+                "hosts": msgspec.to_builtins(hosts),
                 "token": token,
                 "nice": runtime.settings.api_nice,
             }
@@ -239,7 +241,7 @@ async def _serve(settings: dict[str, Any]) -> None:
         StoreTail(reader, CommitWatch(db)),
         control=settings["control"],
         token=settings["token"],
-        hosts=settings["hosts"],
+        hosts=msgspec.convert(settings["hosts"], HostRule),
         shutdown=shutdown,
     )
     server = _uvicorn(front)

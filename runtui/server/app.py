@@ -41,7 +41,7 @@ from runtui.server.metrics import Metrics
 from runtui.server.mutation_routes import add_mutation_routes
 from runtui.server.respond import js
 from runtui.server.schemas import PROBLEM, install, openapi_responses, problems
-from runtui.server.security import GuardMiddleware
+from runtui.server.security import GuardMiddleware, HostRule
 from runtui.server.stream_routes import MAX_ID, add_stream_routes
 from runtui.server.streams import StreamHub
 
@@ -55,7 +55,7 @@ def build_app(
     runtime: Runtime,
     *,
     token: str,
-    hosts: list[str],
+    hosts: HostRule,
     shutdown: anyio.Event,
     metrics: Metrics | None = None,
 ) -> FastAPI:

@@ -23,12 +23,16 @@ OUT = Path(__file__).with_name("openapi.json")
 def document() -> dict[str, Any]:
     from actors.runtime import Runtime
     from runtui.server.app import build_app
+    from runtui.server.security import HostRule
 
     class _NoRuntime:
         reader = None
 
     app = build_app(
-        cast(Runtime, _NoRuntime()), token="unused", hosts=["127.0.0.1"], shutdown=anyio.Event()
+        cast(Runtime, _NoRuntime()),
+        token="unused",
+        hosts=HostRule(frozenset({"127.0.0.1"})),
+        shutdown=anyio.Event(),
     )
     return app.openapi()
 

@@ -28,7 +28,7 @@ from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from runtui.server.errors import install_error_handlers
-from runtui.server.security import GuardMiddleware, problem
+from runtui.server.security import GuardMiddleware, HostRule, problem
 from runtui.server.stream_routes import add_stream_routes
 from runtui.server.streams import StreamHub
 from runtui.server.tail import StoreTail
@@ -66,7 +66,7 @@ class Front:
         *,
         control: str,
         token: str,
-        hosts: list[str],
+        hosts: HostRule,
         shutdown: anyio.Event,
     ) -> None:
         self.tail = tail

@@ -10,11 +10,13 @@ out): an HTML form cannot send that without a CORS preflight, and the server gra
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import platformdirs
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
@@ -53,6 +55,30 @@ def problem(status: int, title: str, detail: str, **extra: object) -> JSONRespon
 RouteMatcher = Callable[[Scope], bool]
 
 
+class HostRule(msgspec.Struct, frozen=True):
+    """The `Host` headers the server answers: its names, with or without the port; and, when
+    it listens on every address (`any_ip`), any IP address too: DNS rebinding needs a name, and
+    a server on 0.0.0.0 cannot know every address its clients reach it by."""
+
+    names: frozenset[str]
+    any_ip: bool = False
+
+    def allows(self, header: str) -> bool:
+        host = header.lower()
+        bare = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if host in self.names or bare in self.names:
+            return True
+        return self.any_ip and _is_ip(bare)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text[1:-1] if text.startswith("[") else text)
+    except ValueError:
+        return False
+    return True
+
+
 class GuardMiddleware:
     """Host, token and media-type checks in front of every route (pure ASGI: streamed
     responses pass through untouched).
@@ -66,12 +92,12 @@ class GuardMiddleware:
         app: ASGIApp,
         *,
         token: str,
-        hosts: Iterable[str],
+        hosts: HostRule,
         accepts: RouteMatcher | None = None,
     ) -> None:
         self.app = app
         self._token = token.encode()
-        self._hosts = {h.lower() for h in hosts}
+        self._hosts = hosts
         self._accepts = accepts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -87,8 +113,13 @@ class GuardMiddleware:
     def refusal(self, scope: Scope) -> Response | None:
         headers = Headers(scope=scope)
         host = headers.get("host", "").lower()
-        if host not in self._hosts and host.rsplit(":", 1)[0] not in self._hosts:
-            return problem(403, "Forbidden", f"unknown Host header {host[:100]!r}")
+        if not self._hosts.allows(host):
+            return problem(
+                403,
+                "Forbidden",
+                f"unknown Host header {host[:100]!r} (`runtui serve --allow-host NAME` makes"
+                " the server answer to another name)",
+            )
         if scope["path"] not in OPEN_PATHS:
             scheme, _, given = headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(

@@ -11,14 +11,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
 import uvicorn
 
-from runtui.server.security import load_or_create_token
+from runtui.server.security import HostRule, load_or_create_token
 
 if TYPE_CHECKING:  # the API process imports this module: it needs none of the runtime
     from actors.runtime import Runtime
@@ -59,12 +59,20 @@ class ApiServer:
         self.server.should_exit = True
 
 
-def allowed_hosts(host: str, port: int) -> list[str]:
-    names = {host, f"{host}:{port}"}
-    if host in LOOPBACK or host in ("0.0.0.0", "::"):
-        for name in ("127.0.0.1", "localhost", "[::1]"):
-            names |= {name, f"{name}:{port}"}
-    return sorted(names)
+WILDCARD = frozenset({"0.0.0.0", "::"})
+
+
+def host_rule(host: str, port: int, extra: Iterable[str] = ()) -> HostRule:
+    """The Host headers a server listening on host:port answers: that address, the loopback
+    names when it listens there, this machine's names and any IP address when it listens on
+    every address, and the `extra` names (`--allow-host`, `RUNTUI_ALLOWED_HOSTS`)."""
+    names = {host, *extra}
+    if host in LOOPBACK or host in WILDCARD:
+        names |= {"127.0.0.1", "localhost", "[::1]"}
+    if host in WILDCARD:
+        names |= {socket.gethostname(), socket.getfqdn()}
+    names = {n.lower() for n in names if n}
+    return HostRule(frozenset(names | {f"{n}:{port}" for n in names}), any_ip=host in WILDCARD)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -92,13 +100,21 @@ def listen(host: str, port: int) -> socket.socket:
 
 @contextlib.asynccontextmanager
 async def http_api(
-    runtime: Runtime, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None
+    runtime: Runtime,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    token: str | None = None,
+    allow_hosts: Iterable[str] = (),
 ) -> AsyncIterator[ApiServer]:
     from runtui.server.app import build_app
 
     token = token or load_or_create_token()
     shutdown = anyio.Event()
-    app = build_app(runtime, token=token, hosts=allowed_hosts(host, port), shutdown=shutdown)
+    sock = listen(host, port)
+    bound = int(sock.getsockname()[1])
+    hosts = host_rule(host, bound, [*runtime.settings.allowed_hosts, *allow_hosts])
+    app = build_app(runtime, token=token, hosts=hosts, shutdown=shutdown)
     config = uvicorn.Config(
         app,
         host=host,
@@ -109,8 +125,6 @@ async def http_api(
         timeout_graceful_shutdown=5,
     )
     server = EmbeddedServer(config)
-    sock = listen(host, port)
-    bound = int(sock.getsockname()[1])
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(server.serve, [sock])

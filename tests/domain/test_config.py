@@ -436,3 +436,29 @@ def test_config_path_that_is_a_directory_is_refused(
     monkeypatch.setenv("RUNTUI_CONFIG", str(tmp_path))
     with pytest.raises(ConfigError, match="not found"):
         load_settings()
+
+
+# --- allowed hosts ------------------------------------------------------------------------------
+
+
+def test_allowed_hosts_from_the_environment_are_comma_separated(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings().allowed_hosts == ()
+    monkeypatch.setenv("RUNTUI_ALLOWED_HOSTS", " Ops.Example, runtui.internal ,,")
+    assert load_settings().allowed_hosts == ("ops.example", "runtui.internal")
+
+
+def test_allowed_hosts_from_the_file_are_a_list(config_file: Path) -> None:
+    _write(config_file, 'allowed_hosts = ["ops.example"]\n')
+    assert load_settings().allowed_hosts == ("ops.example",)
+
+
+def test_an_allowed_host_that_is_a_url_is_refused_naming_the_variable(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTUI_ALLOWED_HOSTS", "https://ops.example/")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "RUNTUI_ALLOWED_HOSTS" in str(info.value)
+    assert "'https://ops.example/' is not a host name" in str(info.value)
