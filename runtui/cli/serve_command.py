@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from runtui.server.serve import ApiServer
 
 
+def _reach_hint(host: str, url: str) -> str:
+    """On every address, the URL others can use (this machine's name, not 0.0.0.0)."""
+    import socket
+
+    if host not in ("0.0.0.0", "::"):
+        return ""
+    port = url.rsplit(":", 1)[1]
+    return f" (e.g. runtui attach http://{socket.gethostname()}:{port})"
+
+
 def _log(text: str) -> None:
     echo_err(f"{time.strftime('%H:%M:%S')} {text}")
 
@@ -107,7 +117,10 @@ def serve_cmd(
                         raise UsageProblem(str(exc)) from None
                     rt.store.announce(url=api.url)
                     if not loopback:
-                        _log(f"warning: listening on {host}, reachable from other machines")
+                        _log(
+                            f"warning: listening on {host}, reachable from other machines"
+                            + _reach_hint(host, api.url)
+                        )
                     where = f"; API process pid {api.pid}" if isinstance(api, ApiProcess) else ""
                     _log(f"API on {api.url} (bearer token: {_token_hint()}{where})")
                 resumed = await rt.resume_interrupted()

@@ -59,6 +59,8 @@ def test_serve_on_every_address_answers_its_addresses_and_allowed_names(db_path:
     )
     try:
         port = int(server.url.rsplit(":", 1)[1])
+        hint = f"reachable from other machines (e.g. runtui attach http://{socket.gethostname()}:"
+        assert f"{hint}{port})" in "".join(server.stderr)  # printed before the URL line
         auth = {"Authorization": f"Bearer {TOKEN}"}
 
         def status(host: str) -> int:
