@@ -15,7 +15,8 @@ from runtui.client.errors import (
 )
 from runtui.client.http import HttpClient
 from runtui.client.token import read_token, token_file
-from runtui.client.wire import Resync, RewindPlan, RunDetail
+from runtui.client.wire import Resync, RewindPlan
+from runtui.domain.views import RunDetail
 
 __all__ = [
     "ApiError",

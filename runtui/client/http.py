@@ -39,7 +39,7 @@ from runtui.client.errors import (
     UnauthorizedError,
 )
 from runtui.client.sse import SseParser
-from runtui.client.wire import Resync, RewindPlan, RunDetail, Submitted
+from runtui.client.wire import Resync, RewindPlan, Submitted
 from runtui.domain.events import ApprovalRequested, EventEnvelope
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.views import (
@@ -47,6 +47,7 @@ from runtui.domain.views import (
     AttemptRow,
     AuditRows,
     IncidentRow,
+    RunDetail,
     RunPage,
     RunRow,
     TaskRow,

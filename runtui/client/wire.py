@@ -1,19 +1,9 @@
-"""The API's answers that are not domain read models: what a rewind keeps (`RewindPlan`), a
-run's details in one answer (`RunDetail`), the stream's `Resync` marker, a submission's id."""
+"""The API's answers that are not domain read models: what a rewind keeps (`RewindPlan`), the
+stream's `Resync` marker, a submission's id."""
 
 from __future__ import annotations
 
 import msgspec
-
-from runtui.domain.views import (
-    ApprovalRow,
-    AttemptRow,
-    AuditRows,
-    IncidentRow,
-    RunRow,
-    TaskRow,
-    ViolationRow,
-)
 
 
 class RewindPlan(msgspec.Struct, frozen=True):
@@ -25,19 +15,6 @@ class RewindPlan(msgspec.Struct, frozen=True):
     kept: dict[int, list[str]]
     rerun: dict[int, list[str]]
     new_run_id: str | None = None
-
-
-class RunDetail(msgspec.Struct, frozen=True):
-    """`GET /api/runs/{id}/detail`: everything about one run but its events."""
-
-    tasks: list[TaskRow]
-    attempts: list[AttemptRow]
-    violations: list[ViolationRow]
-    incidents: list[IncidentRow]
-    audit: AuditRows
-    approvals: list[ApprovalRow]
-    forks: list[RunRow]
-    events: int
 
 
 class Resync(msgspec.Struct, frozen=True):

@@ -182,3 +182,17 @@ class AuditRows(msgspec.Struct, frozen=True):
     acks: list[
         tuple[str, str, str, str | None, str | None]
     ]  # domain, action, status, result, error
+
+
+class RunDetail(msgspec.Struct, frozen=True):
+    """Everything about one run but its events (their count instead): what a run's screen
+    reads at once, in one answer (`GET /api/runs/{id}/detail`)."""
+
+    tasks: list[TaskRow]
+    attempts: list[AttemptRow]
+    violations: list[ViolationRow]
+    incidents: list[IncidentRow]
+    audit: AuditRows
+    approvals: list[ApprovalRow]
+    forks: list[RunRow]
+    events: int

@@ -26,6 +26,7 @@ from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
 from runtui.domain.views import (
     ApprovalRow,
+    RunDetail,
     RunPage,
     RunRow,
 )
@@ -33,7 +34,6 @@ from runtui.server.bodies import (
     Liveness,
     PipelineRuns,
     Readiness,
-    RunDetail,
 )
 from runtui.server.errors import install_error_handlers
 from runtui.server.idempotency import Idempotency

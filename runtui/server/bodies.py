@@ -8,15 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.summary import RunSummary
-from runtui.domain.views import (
-    ApprovalRow,
-    AttemptRow,
-    AuditRows,
-    IncidentRow,
-    RunRow,
-    TaskRow,
-    ViolationRow,
-)
 
 EXAMPLE_WORKFLOW = """name = "api-example"
 
@@ -95,17 +86,6 @@ class Resumed(msgspec.Struct, frozen=True):
 class Cancelled(msgspec.Struct, frozen=True):
     run_id: str
     cancelled: bool
-
-
-class RunDetail(msgspec.Struct, frozen=True):
-    tasks: list[TaskRow]
-    attempts: list[AttemptRow]
-    violations: list[ViolationRow]
-    incidents: list[IncidentRow]
-    audit: AuditRows
-    approvals: list[ApprovalRow]
-    forks: list[RunRow]
-    events: int
 
 
 class Liveness(msgspec.Struct, frozen=True):
