@@ -36,12 +36,16 @@ def migrations() -> list[tuple[int, str, str]]:
 SCHEMA_VERSION = len(migrations())
 
 
+#: How long a write waits for another process's write lock before failing.
+BUSY_TIMEOUT_MS = 5000
+
+
 def apply_pragmas(conn: sqlite3.Connection, durability: Durability) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     sync = "FULL" if durability is Durability.FULL else "NORMAL"
     conn.execute(f"PRAGMA synchronous={sync}")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -87,7 +91,9 @@ def _split(sql: str) -> list[str]:
 def open_write_connection(path: Path | str, durability: Durability) -> sqlite3.Connection:
     """The writer's connection: autocommit mode (we issue BEGIN/COMMIT), usable from the
     writer's worker thread, which is the only thread that ever touches it."""
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=5.0)
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
     apply_pragmas(conn, durability)
     return conn
 

@@ -43,6 +43,7 @@ from runtui.domain.events import (
     validated_payload,
 )
 from store.projector import project
+from store.schema import BUSY_TIMEOUT_MS
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ class EventWriter:
         row = conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
         self._position: int = int(row[0])
         self._closed = False
+        self._database_error: str | None = None  # why the last commit failed, if the DB did
         #: Commit statistics, for the benchmark and /metrics.
         self.commits = 0
         self.events_committed = 0
@@ -209,6 +211,44 @@ class EventWriter:
         await call.done.wait()
         if call.error is not None:
             raise _as_store_error(call.error)
+
+    async def check_writable(self, *, wait_s: float = 0.25) -> None:
+        """Raise `StoreError` unless the database takes writes now: the last commit did not
+        fail for the database's sake (disk full, read-only, I/O), and its write lock can be
+        taken within `wait_s` (then let go; nothing is written). Runs on the writer's thread
+        in queue order, so it never waits on a commit of ours: only on another process."""
+
+        def probe() -> None:
+            self._conn.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                if self._database_error is None:
+                    self._conn.execute("ROLLBACK")
+                    return
+                # The last commit failed (a full disk lets the lock be taken): write for real,
+                # the same schema version again, to learn whether the cause has gone.
+                try:
+                    version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+                    self._conn.execute(f"PRAGMA user_version={int(version)}")
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise StoreError(
+                        f"the last commit failed ({self._database_error}), and a test write"
+                        f" too: {exc}"
+                    ) from exc
+                self._database_error = None
+            finally:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+        call = _Call(probe)
+        await self._submit(call)
+        await call.done.wait()
+        if isinstance(call.error, sqlite3.Error):
+            raise StoreError(f"the database does not take writes: {call.error}")
+        if call.error is not None:
+            raise call.error
 
     def close(self) -> None:
         """Stop taking requests; the writer commits what is queued, then ends."""
@@ -327,6 +367,8 @@ class EventWriter:
         try:
             committed = self._write(batch)
         except Exception as exc:  # a statement failed: find the culprit by going one by one
+            if _database_fault(exc):
+                self._database_error = str(exc)
             if len(batch) == 1:
                 batch[0].error = _as_store_error(exc)
                 committed = []
@@ -417,6 +459,7 @@ class EventWriter:
             self._last_seq.clear()
         self._last_seq.update(pending_seq)
         self._position = position
+        self._database_error = None
         self.commits += 1
         self.events_committed += len(all_envs)
         for request, envs in accepted:
@@ -466,3 +509,13 @@ def _as_store_error(exc: BaseException) -> BaseException:
     if isinstance(exc, sqlite3.Error):
         return StoreError(f"append refused by the database: {exc}")
     return exc
+
+
+#: SQLite result codes that mean the database cannot take writes, whatever was written
+#: (busy and locked are left out: `check_writable` sees those for itself).
+_FAULTS = frozenset({8, 10, 11, 13, 14, 26})  # READONLY IOERR CORRUPT FULL CANTOPEN NOTADB
+
+
+def _database_fault(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _FAULTS

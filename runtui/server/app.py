@@ -20,6 +20,7 @@ from starlette.types import Scope
 
 from actors.runtime import Runtime
 from runtui import __version__
+from runtui.domain.errors import StoreError
 from runtui.domain.events import EventEnvelope
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.status import RunStatus
@@ -110,9 +111,16 @@ def build_app(
             migrated = await reader.schema_version() == SCHEMA_VERSION
         except Exception:
             migrated = False
+        try:
+            await runtime.store.writer.check_writable()
+            writable = True
+        except StoreError as exc:
+            log.warning("not ready: the database does not take writes: %s", exc)
+            writable = False
         checks = {
             "supervisor": runtime.supervisor.running,
             "writer": not runtime.store.writer.closed,
+            "writable": writable,
             "migrations": migrated,
         }
         ok = all(checks.values()) and not shutdown.is_set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -520,8 +521,21 @@ async def test_probes(api: Api) -> None:
     assert r.status_code == 200, r.text
     assert r.json() == {
         "status": "ready",
-        "checks": {"supervisor": True, "writer": True, "migrations": True},
+        "checks": {"supervisor": True, "writer": True, "writable": True, "migrations": True},
     }
+
+
+async def test_not_ready_while_another_process_holds_the_write_lock(api: Api) -> None:
+    other = sqlite3.connect(api.runtime.store.path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        r = await api.client.get("/readyz")
+        assert r.status_code == 503
+        assert r.json()["checks"]["writable"] is False
+        other.execute("ROLLBACK")
+        assert (await api.client.get("/readyz")).status_code == 200
+    finally:
+        other.close()
 
 
 async def test_not_ready_while_stopping(local_api: Api) -> None:

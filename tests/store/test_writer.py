@@ -310,3 +310,76 @@ async def test_health_clear_runs_in_queue_order_with_appends(db_path: Path) -> N
         assert first._request.done.is_set()
         await first.wait()
     assert _rows(db_path, "SELECT workflow, cleared_by FROM health_clears") == [("w", "ops")]
+
+
+# --- writability (what /readyz reports) -----------------------------------------------------
+
+
+async def test_check_writable_fails_while_another_process_holds_the_write_lock(
+    db_path: Path,
+) -> None:
+    async with open_store(db_path) as store:
+        await store.writer.check_writable()
+        other = sqlite3.connect(db_path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StoreError, match="does not take writes: database is locked"):
+                await store.writer.check_writable(wait_s=0.05)
+            other.execute("ROLLBACK")
+            await store.writer.check_writable()
+        finally:
+            other.close()
+        await store.writer.append("r1", RunCreated(workflow="w"))  # the writer still writes
+        assert _rows(db_path, "SELECT run_id FROM runs") == [("r1",)]
+
+
+async def _on_writer_connection(store: Store, sql: str) -> None:
+    """White box: run `sql` on the writer's own connection, on its thread, in queue order
+    (`query_only` and `max_page_count` are per connection)."""
+    from store.writer import _Call
+
+    writer = store.writer
+    call = _Call(lambda: writer._conn.execute(sql))
+    await writer._submit(call)
+    await call.done.wait()
+    assert call.error is None, call.error
+
+
+async def test_check_writable_fails_while_the_database_refuses_writes(db_path: Path) -> None:
+    async with open_store(db_path) as store:
+        await store.writer.append("r1", RunCreated(workflow="w"))
+        await _on_writer_connection(store, "PRAGMA query_only=ON")
+        with pytest.raises(StoreError, match="readonly"):
+            await store.writer.append("r1", RunStatusChanged(status=RunStatus.RUNNING))
+        with pytest.raises(StoreError, match=r"does not take writes: .*readonly"):
+            await store.writer.check_writable()
+        await _on_writer_connection(store, "PRAGMA query_only=OFF")
+        await store.writer.check_writable()
+        await store.writer.append("r1", RunStatusChanged(status=RunStatus.RUNNING))
+
+
+async def test_after_a_refused_commit_the_check_writes_for_real_once(db_path: Path) -> None:
+    """A full database still lets the lock be taken; after such a failed commit the check
+    writes (the schema version, unchanged) to learn whether writes go through again, which
+    another connection sees as a change; after that it only takes the lock again."""
+    async with open_store(db_path) as store:
+        await store.writer.append("r1", RunCreated(workflow="w"))
+        watcher = sqlite3.connect(db_path)
+        try:
+
+            def data_version() -> int:
+                return int(watcher.execute("PRAGMA data_version").fetchone()[0])
+
+            pages = watcher.execute("PRAGMA page_count").fetchone()[0]
+            await _on_writer_connection(store, f"PRAGMA max_page_count={pages}")
+            line = AttemptOutput(task_id="t", attempt=0, lines=["x" * 4000])
+            with pytest.raises(StoreError, match="full"):
+                await store.writer.append_many([PendingEvent("r1", line, 0.0)] * 50)
+            before = data_version()
+            await store.writer.check_writable()  # a small write fits: writable again
+            assert data_version() != before  # it wrote
+            before = data_version()
+            await store.writer.check_writable()
+            assert data_version() == before  # the lock only, this time
+        finally:
+            watcher.close()
