@@ -28,7 +28,7 @@ import click
 
 from runtui.cli import EXIT_OK, Context, UsageProblem
 from runtui.client.errors import ConflictError, RemoteNotFoundError
-from runtui.client.http import HttpClient
+from runtui.client.http import HttpClient, server_url
 from runtui.client.token import read_token, token_file
 from runtui.domain.events import EventEnvelope, RunStatusChanged
 from runtui.domain.status import RunStatus
@@ -61,6 +61,7 @@ async def connect(
     """A client of the server at `url`, checked with one authenticated request first, so an
     unreachable server (exit 1) or a refused token (exit 2) is reported before anything."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a log line per request
+    url = server_url(url)  # a malformed URL is said before a missing token
     async with HttpClient(url, token_for(token), user=user) as client:
         await client.check()
         yield client

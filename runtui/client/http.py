@@ -17,6 +17,7 @@ contract): a remote client needs the domain and httpx, nothing else.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -71,6 +72,24 @@ DETAIL_TTL_S = 0.25
 EVENTS_PAGE = 5000  # the server's largest page
 
 
+_HOST = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.%]*")  # a name, or IPv6
+
+
+def server_url(text: str) -> str:
+    """`text` as a server's base URL: `HOST:PORT` means `http://HOST:PORT`; anything but an
+    http(s) URL with a host is an `InvalidRequestError` that shows the expected form."""
+    url = text.strip()
+    if "://" not in url:
+        url = f"http://{url}"
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not _HOST.fullmatch(parsed.host):
+        raise InvalidRequestError(f"not a server URL: {text!r} (expected http://HOST:PORT)")
+    return str(parsed).rstrip("/")
+
+
 def _param(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -99,9 +118,7 @@ class HttpClient:
         max_backoff: float = MAX_BACKOFF_S,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        parsed = httpx.URL(url)
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise InvalidRequestError(f"not a server URL: {url!r} (expected http://HOST:PORT)")
+        parsed = httpx.URL(server_url(url))
         self.url = str(parsed).rstrip("/")
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
@@ -533,4 +550,4 @@ class HttpClient:
             delay = min(max(delay, floor) * 2, self.max_backoff)
 
 
-__all__ = ["HttpClient"]
+__all__ = ["HttpClient", "server_url"]

@@ -26,6 +26,7 @@ from runtui.client import (
     ServerUnreachableError,
     UnauthorizedError,
 )
+from runtui.client.http import server_url
 from runtui.client.sse import SseEvent, SseParser
 from runtui.client.token import token_file
 from runtui.client.wire import RewindPlan as WirePlan
@@ -273,7 +274,7 @@ async def test_errors_map_to_the_domains(
         ):
             await lost.get_run("x")
     with pytest.raises(InvalidRequestError):
-        HttpClient("127.0.0.1:8765", TOKEN)  # no scheme
+        HttpClient("ftp://127.0.0.1:8765", TOKEN)  # not http(s)
     for error in (ConflictError, UnauthorizedError, ServerUnreachableError):
         assert issubclass(error, RuntuiError)  # the TUI shows them as notifications
 
@@ -474,3 +475,40 @@ def test_sse_parser_follows_the_spec() -> None:
     ]
     assert parser.retry_ms == 1500
     assert parser.last_id == "8"
+
+
+@pytest.mark.parametrize(
+    ("given", "url"),
+    [
+        ("127.0.0.1:8765", "http://127.0.0.1:8765"),
+        (" http://ops.example:9000/ ", "http://ops.example:9000"),
+        ("https://ops.example", "https://ops.example"),
+        ("[::1]:8765", "http://[::1]:8765"),
+    ],
+)
+def test_server_urls_may_leave_out_the_scheme(given: str, url: str) -> None:
+    assert server_url(given) == url
+    assert HttpClient(given, TOKEN).url == url
+
+
+@pytest.mark.parametrize("given", ["ftp://x", "http://", "", "http://a b"])
+def test_a_bad_server_url_is_refused_showing_the_expected_form(given: str) -> None:
+    with pytest.raises(InvalidRequestError, match=r"not a server URL: .*expected http://HOST:PORT"):
+        server_url(given)
+
+
+def test_the_cli_names_a_bad_url_before_asking_for_a_token(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("RUNTUI_TOKEN", "RUNTUI_SERVER")}
+    done = subprocess.run(
+        [sys.executable, "-m", "runtui", "attach", "ftp://ops.example"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert "not a server URL: 'ftp://ops.example' (expected http://HOST:PORT)" in done.stderr
