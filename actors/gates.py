@@ -152,13 +152,8 @@ class HumanGates:
         pre_run = kind == ApprovalKind.VIOLATION.value and ctl.machine.phase is RunPhase.AUTHORIZED
         if pre_run:
             if decision is ApprovalDecision.REJECT:
-                self._stop(
-                    m.StopRun(
-                        run_id=ctl.run_id,
-                        reason=RunTerminationReason.APPROVAL_REJECTED,
-                        error=f"pre-run violation gate rejected by {decided_by}: {reason}",
-                    ),
-                    out,
+                self._rejected(
+                    ctl, f"pre-run violation gate rejected by {decided_by}: {reason}", out
                 )
             else:
                 self._after_authorized(ctl, out)
@@ -166,14 +161,7 @@ class HumanGates:
         if kind == ApprovalKind.PLAN.value:
             ctl.plan_approved = True
             if decision is ApprovalDecision.REJECT:
-                self._stop(
-                    m.StopRun(
-                        run_id=ctl.run_id,
-                        reason=RunTerminationReason.APPROVAL_REJECTED,
-                        error=f"plan rejected by {decided_by}: {reason}",
-                    ),
-                    out,
-                )
+                self._rejected(ctl, f"plan rejected by {decided_by}: {reason}", out)
                 return
             skip = [str(t) for t in (edits or {}).get("skip", [])]
             waves = ctl.workflow.waves()
@@ -201,4 +189,13 @@ class HumanGates:
                 edits=edits,
                 reason=f"{decided_by}: {reason}" if reason else decided_by,
             ),
+        )
+
+    def _rejected(self, ctl: RunCtl, error: str, out: Outbox) -> None:
+        """A human said no before execution: the run stops as approval_rejected."""
+        self._stop(
+            m.StopRun(
+                run_id=ctl.run_id, reason=RunTerminationReason.APPROVAL_REJECTED, error=error
+            ),
+            out,
         )
