@@ -8,8 +8,8 @@ handed to `on_commit` (the event bus), so nobody ever sees an event that could s
 
 Each request is all-or-nothing. A request that breaks a rule (first event of a run is not
 `run.created`, a projection constraint fails) is refused alone; the rest of its group commits.
-Sequence numbers are assigned here, per run, and only become permanent when the commit does,
-so a rollback can never leave a gap.
+Sequence numbers are assigned per run (`store.sequencer`) and only become permanent when the
+commit does, so a rollback can never leave a gap.
 
 The writer runs on a thread of its own, fed by a thread-safe queue: it starts the next group
 as soon as the previous one committed, without waiting for the event loop to take a turn (a
@@ -38,12 +38,12 @@ from runtui.domain.events import (
     EventBody,
     EventEnvelope,
     PendingEvent,
-    RunCreated,
     kind_of,
     validated_payload,
 )
 from store.projector import project
 from store.schema import BUSY_TIMEOUT_MS
+from store.sequencer import RequestRejected, Sequencer
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,6 @@ _INSERT_EVENT = (
     "INSERT INTO events (position, run_id, seq, kind, wave_index, ts, payload)"
     " VALUES (?,?,?,?,?,?,?)"
 )
-_SEQ_CACHE_LIMIT = 100_000
 
 
 class WriterClosedError(StoreError):
@@ -100,10 +99,6 @@ class QueuedAppend:
         return self._request.result
 
 
-class _RequestRejected(StoreError):
-    pass
-
-
 class EventWriter:
     def __init__(
         self,
@@ -122,7 +117,7 @@ class EventWriter:
         self._room: anyio.Event | None = None  # set when a full queue drains below the limit
         self._loop: asyncio.AbstractEventLoop | None = None
         self._abort = False  # the owner failed: answer what is queued, write nothing more
-        self._last_seq: dict[str, int] = {}
+        self._sequencer = Sequencer(conn)
         row = conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
         self._position: int = int(row[0])
         self._closed = False
@@ -416,8 +411,8 @@ class EventWriter:
         for request in batch:
             request.error = None  # a retry of a failed group starts each request afresh
             try:
-                envs, local = self._assign(request, pending_seq, position)
-            except _RequestRejected as exc:
+                envs, local = self._sequencer.assign(request.items, pending_seq, position)
+            except RequestRejected as exc:
                 request.error = exc
                 continue
             pending_seq.update(local)
@@ -455,9 +450,7 @@ class EventWriter:
         if len(self.commit_seconds) > 10_000:
             del self.commit_seconds[:5_000]
         # The commit is durable: only now do the new sequence numbers become permanent.
-        if len(self._last_seq) > _SEQ_CACHE_LIMIT:
-            self._last_seq.clear()
-        self._last_seq.update(pending_seq)
+        self._sequencer.committed(pending_seq)
         self._position = position
         self._database_error = None
         self.commits += 1
@@ -465,42 +458,6 @@ class EventWriter:
         for request, envs in accepted:
             request.result = envs
         return all_envs
-
-    def _assign(
-        self, request: _Request, pending_seq: dict[str, int], position: int
-    ) -> tuple[list[EventEnvelope], dict[str, int]]:
-        local: dict[str, int] = {}
-        envs: list[EventEnvelope] = []
-        for item in request.items:
-            run_id = item.run_id
-            last = local.get(run_id)
-            if last is None:
-                last = pending_seq.get(run_id)
-            if last is None:
-                last = self._stored_last_seq(run_id)
-            is_create = type(item.body) is RunCreated
-            if last == 0 and not is_create:
-                raise _RequestRejected(
-                    f"run {run_id} does not exist: its first event must be run.created, "
-                    f"not {kind_of(item.body)}"
-                )
-            if last > 0 and is_create:
-                raise _RequestRejected(f"run {run_id} already exists")
-            local[run_id] = last + 1
-            position += 1
-            envs.append(
-                EventEnvelope(run_id, last + 1, item.ts, item.body, item.wave_index, position)
-            )
-        return envs, local
-
-    def _stored_last_seq(self, run_id: str) -> int:
-        cached = self._last_seq.get(run_id)
-        if cached is not None:
-            return cached
-        row = self._conn.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id=?", (run_id,)
-        ).fetchone()
-        return int(row[0])
 
 
 def _as_store_error(exc: BaseException) -> BaseException:
