@@ -1,10 +1,11 @@
-"""The kernel's human gates: asking for an approval, taking a decision (from a person or a
-timeout's default), and what the decision does to the run: a pre-run violation gate lets it
+"""The kernel's human gates: which ones a run meets before execution (a pre-run violation gate,
+then the plan), asking for an approval, taking a decision (from a person or a timeout's
+default), and what the decision does to the run: a pre-run violation gate lets it
 start or stops it, a plan approval starts execution (with the plan's edits) or stops it, a task
 gate goes back to the analyzer.
 
-A mixin of `Kernel`, kept apart because gates are their own idea: the phase machine only asks
-for one and applies its default. The kernel's state and phase moves it uses are declared below
+A mixin of `Kernel`, kept apart because gates are their own idea: the phase machine only hands
+an authorized run over, and applies a timed-out approval's default. The kernel's state and phase moves it uses are declared below
 for the type checker; `Kernel` provides them.
 """
 
@@ -14,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from actors import messages as m
 from actors.run_control import Peers, RunCtl
-from actors.step import Outbox
-from runtui.domain.approvals import ApprovalDecision, ApprovalKind
+from actors.step import Clock, Outbox
+from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
 from runtui.domain.errors import RuntuiError
 from runtui.domain.events import (
     ApprovalDecided,
@@ -23,6 +24,7 @@ from runtui.domain.events import (
     TaskStatusChanged,
     ViolationData,
 )
+from runtui.domain.ids import new_id
 from runtui.domain.phases import RunPhase
 from runtui.domain.status import RunStatus
 from runtui.domain.tasks import TaskStatus
@@ -44,6 +46,7 @@ class HumanGates:
     approval_owner: dict[str, str]  # pending approval id → run id
     decided: dict[str, str]  # approval id → "approve by ann" (this process)
     reader: StoreReader
+    clock: Clock
 
     if TYPE_CHECKING:  # provided by Kernel and StepActor
 
@@ -54,9 +57,6 @@ class HumanGates:
             self, ctl: RunCtl, status: RunStatus, out: Outbox, reason: str = ""
         ) -> None: ...
         def _stop(self, msg: m.StopRun, out: Outbox) -> None: ...
-        def _after_authorized(
-            self, ctl: RunCtl, out: Outbox, gate: ViolationData | None = None
-        ) -> None: ...
         def _begin_execution(
             self,
             ctl: RunCtl,
@@ -67,6 +67,44 @@ class HumanGates:
         ) -> None: ...
         def schedule(self, key: tuple[str, str], delay: float, message: Any) -> None: ...
         def cancel_timer(self, key: tuple[str, str]) -> None: ...
+
+    def _after_authorized(
+        self, ctl: RunCtl, out: Outbox, gate: ViolationData | None = None
+    ) -> None:
+        """Before execution: a human for a pre-run violation gate, then for the plan."""
+        if gate is not None:
+            self._request_approval(
+                m.RequestApproval(
+                    run_id=ctl.run_id,
+                    approval_id=new_id(self.clock()),
+                    approval_kind=ApprovalKind.VIOLATION.value,
+                    task_id=None,
+                    prompt=f"Policy violation before the run: {gate.reason}. Run anyway?",
+                    timeout_s=None,
+                    default_action=ApprovalDecision.REJECT,
+                    unblocks=[t.id for t in ctl.workflow.tasks],
+                ),
+                out,
+            )
+            return
+        if ctl.workflow.hitl >= HitlMode.APPROVE_PLAN and not ctl.plan_approved:
+            approval_id = new_id(self.clock())
+            self._request_approval(
+                m.RequestApproval(
+                    run_id=ctl.run_id,
+                    approval_id=approval_id,
+                    approval_kind=ApprovalKind.PLAN.value,
+                    task_id=None,
+                    prompt=f"Run the plan of {ctl.workflow.name}"
+                    f" ({len(ctl.workflow.tasks)} tasks)?",
+                    timeout_s=None,
+                    default_action=ApprovalDecision.REJECT,
+                    unblocks=[t.id for t in ctl.workflow.tasks],
+                ),
+                out,
+            )
+            return
+        self._begin_execution(ctl, out, ctl.carried)
 
     def _request_approval(self, msg: m.RequestApproval, out: Outbox) -> None:
         ctl = self.runs.get(msg.run_id)

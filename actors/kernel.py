@@ -19,7 +19,7 @@ from actors.gates import HumanGates
 from actors.run_control import Peers, RunCtl, declare, violation_reason
 from actors.step import Clock, Outbox, StepActor
 from runtui.config import Settings
-from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
+from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.audit import (
     FINALIZE_EXPECTATION,
     AckStatus,
@@ -38,7 +38,6 @@ from runtui.domain.events import (
     RunSummaryWritten,
     RunTerminated,
     TaskStatusChanged,
-    ViolationData,
 )
 from runtui.domain.ids import new_id
 from runtui.domain.phases import PhaseMachine, RunPhase
@@ -205,44 +204,6 @@ class Kernel(HumanGates, StepActor[Any]):
             return
         self._move(ctl, RunPhase.AUTHORIZED, out, msg.reason or "policies allow")
         self._after_authorized(ctl, out, msg.gate)
-
-    def _after_authorized(
-        self, ctl: RunCtl, out: Outbox, gate: ViolationData | None = None
-    ) -> None:
-        """Before execution: a human for a pre-run violation gate, then for the plan."""
-        if gate is not None:
-            self._request_approval(
-                m.RequestApproval(
-                    run_id=ctl.run_id,
-                    approval_id=new_id(self.clock()),
-                    approval_kind=ApprovalKind.VIOLATION.value,
-                    task_id=None,
-                    prompt=f"Policy violation before the run: {gate.reason}. Run anyway?",
-                    timeout_s=None,
-                    default_action=ApprovalDecision.REJECT,
-                    unblocks=[t.id for t in ctl.workflow.tasks],
-                ),
-                out,
-            )
-            return
-        if ctl.workflow.hitl >= HitlMode.APPROVE_PLAN and not ctl.plan_approved:
-            approval_id = new_id(self.clock())
-            self._request_approval(
-                m.RequestApproval(
-                    run_id=ctl.run_id,
-                    approval_id=approval_id,
-                    approval_kind=ApprovalKind.PLAN.value,
-                    task_id=None,
-                    prompt=f"Run the plan of {ctl.workflow.name}"
-                    f" ({len(ctl.workflow.tasks)} tasks)?",
-                    timeout_s=None,
-                    default_action=ApprovalDecision.REJECT,
-                    unblocks=[t.id for t in ctl.workflow.tasks],
-                ),
-                out,
-            )
-            return
-        self._begin_execution(ctl, out, ctl.carried)
 
     def _begin_execution(
         self,
