@@ -5,8 +5,8 @@ start or stops it, a plan approval starts execution (with the plan's edits) or s
 gate goes back to the analyzer.
 
 A mixin of `Kernel`, kept apart because gates are their own idea: the phase machine only hands
-an authorized run over, and applies a timed-out approval's default. The kernel's state and phase moves it uses are declared below
-for the type checker; `Kernel` provides them.
+an authorized run over, and applies a timed-out approval's default. The kernel's state and the
+phase moves used here are declared below for the type checker; `Kernel` provides them.
 """
 
 from __future__ import annotations
