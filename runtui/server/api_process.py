@@ -44,7 +44,13 @@ import uvicorn
 from anyio.abc import Process
 
 from runtui.server.security import HostRule, load_or_create_token
-from runtui.server.serve import EmbeddedServer, ServerStartError, host_rule, listen
+from runtui.server.serve import (
+    EmbeddedServer,
+    ServerStartError,
+    base_url,
+    host_rule,
+    listen,
+)
 
 if TYPE_CHECKING:  # the API process imports this module too: it needs none of the runtime
     from actors.runtime import Runtime
@@ -173,7 +179,7 @@ async def api_process(
                         child.send_signal(signal.SIGTERM)
                     public.close()  # the API process holds the only listener now
 
-                api = ApiProcess(f"http://{host}:{bound}", bound, token, stop, lambda: child)
+                api = ApiProcess(base_url(host, bound), bound, token, stop, lambda: child)
                 tg.start_soon(keep_running)
                 try:
                     yield api

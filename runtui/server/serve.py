@@ -62,11 +62,16 @@ class ApiServer:
 WILDCARD = frozenset({"0.0.0.0", "::"})
 
 
+def base_url(host: str, port: int) -> str:
+    """The API's URL on host:port (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def host_rule(host: str, port: int, extra: Iterable[str] = ()) -> HostRule:
     """The Host headers a server listening on host:port answers: that address, the loopback
     names when it listens there, this machine's names and any IP address when it listens on
     every address, and the `extra` names (`--allow-host`, `RUNTUI_ALLOWED_HOSTS`)."""
-    names = {host, *extra}
+    names = {f"[{host}]" if ":" in host else host, *extra}  # an IPv6 Host is bracketed
     if host in LOOPBACK or host in WILDCARD:
         names |= {"127.0.0.1", "localhost", "[::1]"}
     if host in WILDCARD:
@@ -129,7 +134,7 @@ async def http_api(
         async with anyio.create_task_group() as tg:
             tg.start_soon(server.serve, [sock])
             api = ApiServer(
-                f"http://{host}:{bound}", bound, token, shutdown, server, app.state.streams
+                base_url(host, bound), bound, token, shutdown, server, app.state.streams
             )
             try:
                 yield api

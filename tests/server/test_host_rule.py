@@ -43,6 +43,10 @@ def test_a_specific_address_answers_only_itself() -> None:
     assert rule.allows("192.0.2.2:9000")
     assert not rule.allows("192.0.2.3:9000")
     assert not rule.allows("localhost:9000")
+    v6 = host_rule("2001:db8::5", 9000)
+    assert v6.allows("[2001:db8::5]:9000")
+    assert v6.allows("[2001:DB8::5]")
+    assert not v6.allows("[2001:db8::6]:9000")
 
 
 def test_the_rule_travels_to_the_api_process_unchanged() -> None:
@@ -101,3 +105,26 @@ def test_an_allowed_host_that_is_a_url_is_a_usage_error(db_path: Path) -> None:
     assert "--allow-host" in done.stderr
     assert "'http://x/' is not a host name" in done.stderr
     assert not db_path.exists()
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback")
+def test_serve_on_ipv6_loopback_prints_a_usable_url(db_path: Path) -> None:
+    env = {**os.environ, "RUNTUI_TOKEN": TOKEN}
+    server = Server(db_path, env, "--host", "::1")
+    try:
+        assert server.url.startswith("http://[::1]:")
+        r = httpx.get(f"{server.url}/api/runs", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 200, r.text
+    finally:
+        server.proc.terminate()
+        assert server.proc.wait(timeout=30) == 0
+        server.close()
