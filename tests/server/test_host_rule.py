@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from runtui.server.security import HostRule
 from runtui.server.serve import host_rule
