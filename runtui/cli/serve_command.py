@@ -20,13 +20,14 @@ if TYPE_CHECKING:
     from runtui.server.serve import ApiServer
 
 
-def _reach_hint(host: str, url: str) -> str:
+def _reach_hint(host: str, port: int) -> str:
     """On every address, the URL others can use (this machine's name, not 0.0.0.0)."""
     import socket
 
-    if host not in ("0.0.0.0", "::"):
+    from runtui.server.serve import WILDCARD
+
+    if host not in WILDCARD:
         return ""
-    port = url.rsplit(":", 1)[1]
     return f" (e.g. runtui attach http://{socket.gethostname()}:{port})"
 
 
@@ -85,7 +86,9 @@ def serve_cmd(
         extra_hosts = host_names(allow_hosts)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--allow-host") from None
-    loopback = host in ("127.0.0.1", "localhost", "::1")
+    from runtui.server.serve import LOOPBACK
+
+    loopback = host in LOOPBACK
     if not no_api and not loopback and not allow_remote:
         raise click.UsageError(f"--host {host} is not loopback; add --allow-remote to mean it")
 
@@ -119,7 +122,7 @@ def serve_cmd(
                     if not loopback:
                         _log(
                             f"warning: listening on {host}, reachable from other machines"
-                            + _reach_hint(host, api.url)
+                            + _reach_hint(host, api.port)
                         )
                     where = f"; API process pid {api.pid}" if isinstance(api, ApiProcess) else ""
                     _log(f"API on {api.url} (bearer token: {_token_hint()}{where})")

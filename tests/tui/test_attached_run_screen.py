@@ -4,7 +4,6 @@ is back on the same port."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from runtui.server.serve import http_api
 from runtui.tui.app import RuntuiApp
 from runtui.tui.widgets.run_header import DISCONNECTED
 from tests.actors.conftest import next_approval, settings_for, wf
+from tests.client.test_http_client import free_port
 from tests.tui.conftest import until
 from tests.tui.test_run_screen import open_run
 
@@ -29,12 +29,6 @@ id = "ship"
 kind = "gate"
 prompt = "Ship it?"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_the_run_header_says_when_the_server_is_gone_and_when_it_is_back(
