@@ -123,6 +123,8 @@ class Analyzer(StepActor[Any]):
             if task_id:
                 g.status[task_id] = TaskStatus.AWAITING_APPROVAL
         g.executed = [t for t, s in status.items() if s is TaskStatus.DONE]
+        g.approved = set(msg.approved)
+        g.halted = msg.halted
         g.dirty = set(status)
         g.unfinished = sum(1 for s in status.values() if s not in FINAL)
         for wave in range(wf.wave_count):  # finished before a restart: announced back then

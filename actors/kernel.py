@@ -5,8 +5,8 @@ analyzer, runs the governance check (reconciling acks, waiting up to the governa
 finalizes (summary, termination, the finalize_run ack on success and failure alike) and stops
 runs on violations, rejections, timeouts and cancels. No other actor moves a phase.
 
-Its human gates (approvals and what a decision does) are in `actors.gates`, its records of a
-run in `actors.run_control`.
+Its human gates (approvals and what a decision does) are in `actors.gates`, taking over a run
+another process drove in `actors.kernel_resume`, its records of a run in `actors.run_control`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from actors import messages as m
 from actors.gates import HumanGates
+from actors.kernel_resume import KernelResume
 from actors.run_control import Peers, RunCtl, declare, violation_reason
 from actors.step import Clock, Outbox, StepActor
 from runtui.config import Settings
@@ -35,12 +36,14 @@ from runtui.domain.events import (
     PhaseChanged,
     RunCreated,
     RunStatusChanged,
+    RunStopping,
     RunSummaryWritten,
     RunTerminated,
     TaskStatusChanged,
 )
 from runtui.domain.ids import new_id
 from runtui.domain.phases import PhaseMachine, RunPhase
+from runtui.domain.recall import WAITING_FOR_HUMAN
 from runtui.domain.status import RunStatus, check_phase_status
 from runtui.domain.summary import result_for_status
 from runtui.domain.tasks import TaskStatus
@@ -55,7 +58,7 @@ from store.writer import EventWriter
 log = logging.getLogger(__name__)
 
 
-class Kernel(HumanGates, StepActor[Any]):
+class Kernel(KernelResume, HumanGates, StepActor[Any]):
     name = "kernel"
 
     def __init__(
@@ -125,6 +128,38 @@ class Kernel(HumanGates, StepActor[Any]):
         )
         ctl.status = status
         out.emit(ctl.run_id, RunStatusChanged(status=status, reason=reason))
+        self._run_clock(ctl)
+
+    def _run_clock(self, ctl: RunCtl) -> None:
+        """The run timeout bounds execution, not the time a human takes to answer: its clock
+        stops while the run waits for one and goes on with what is left after. Resumed runs
+        start from the time their events say they used (`RunRecall.active_seconds`)."""
+        waiting = ctl.status in WAITING_FOR_HUMAN
+        if waiting and ctl.active_since is not None:
+            ctl.active_s += self.clock() - ctl.active_since
+            ctl.active_since = None
+            self.cancel_timer((ctl.run_id, "run_timeout"))
+        elif not waiting and ctl.active_since is None and not ctl.finalized:
+            ctl.active_since = self.clock()
+            self.schedule(
+                (ctl.run_id, "run_timeout"),
+                max(0.0, ctl.timeout_s - ctl.active_s),
+                m.Timer(run_id=ctl.run_id, what="run_timeout"),
+            )
+
+    def _add_reason(self, ctl: RunCtl, stop: m.StopRun, out: Outbox) -> None:
+        """Accept a reason to end the run, and record it: whoever resumes the run must know
+        why it is stopping (a failed run never ends `succeeded` after a restart)."""
+        ctl.reasons.append(stop)
+        out.emit(
+            ctl.run_id,
+            RunStopping(
+                reason=stop.reason,
+                stopped_at_step=stop.stopped_at_step,
+                violation=stop.violation,
+                error=stop.error,
+            ),
+        )
 
     # --- submit and authorize ----------------------------------------------------------------
 
@@ -139,6 +174,7 @@ class Kernel(HumanGates, StepActor[Any]):
             PhaseMachine(run_id),
             RunStatus.QUEUED,
             now,
+            timeout_s,
             retry_count=msg.retry_count,
             carried=dict(msg.carried),
         )
@@ -184,9 +220,7 @@ class Kernel(HumanGates, StepActor[Any]):
             out.send(self.p.governance, m.Authorize(run_id=run_id, workflow=wf))
         else:
             out.send(self, m.AuthorizationResult(run_id=run_id, allowed=True, reason="ROK off"))
-        self.schedule(
-            (run_id, "run_timeout"), timeout_s, m.Timer(run_id=run_id, what="run_timeout")
-        )
+        self._run_clock(ctl)
         out.answer(msg.reply, run_id)
 
     def _authorized(self, msg: m.AuthorizationResult, out: Outbox) -> None:
@@ -195,10 +229,12 @@ class Kernel(HumanGates, StepActor[Any]):
             return
         if not msg.allowed:
             reason = violation_reason(msg.violation) or RunTerminationReason.POLICY_BLOCK
-            ctl.reasons.append(
+            self._add_reason(
+                ctl,
                 m.StopRun(
                     run_id=ctl.run_id, reason=reason, violation=msg.violation, error=msg.reason
-                )
+                ),
+                out,
             )
             self._finalize(ctl, out, early=True)
             return
@@ -229,12 +265,14 @@ class Kernel(HumanGates, StepActor[Any]):
             return
         ctl.executed, ctl.failed = msg.executed, msg.failed_tasks
         if msg.failed_tasks and not ctl.reasons:
-            ctl.reasons.append(
+            self._add_reason(
+                ctl,
                 m.StopRun(
                     run_id=ctl.run_id,
                     reason=RunTerminationReason.TASK_FAILED,
                     error=f"task failed: {', '.join(msg.failed_tasks)}",
-                )
+                ),
+                out,
             )
         if ctl.status is not RunStatus.RUNNING:
             self._set_status(ctl, RunStatus.RUNNING, out)
@@ -266,12 +304,14 @@ class Kernel(HumanGates, StepActor[Any]):
         self.cancel_timer((ctl.run_id, "governance"))
         if rec.missing and ctl.workflow.governance.strict:
             missing = ", ".join(f"{d}/{a}" for d, a in rec.missing)
-            ctl.reasons.append(
+            self._add_reason(
+                ctl,
                 m.StopRun(
                     run_id=ctl.run_id,
                     reason=RunTerminationReason.SYSTEM_FAILURE,
                     error=f"governance check (strict): no ack for {missing}",
-                )
+                ),
+                out,
             )
         elif rec.missing:
             log.warning(
@@ -368,7 +408,7 @@ class Kernel(HumanGates, StepActor[Any]):
         if ctl.finalized:  # too late to change how it ends
             out.answer(msg.reply)
             return
-        ctl.reasons.append(msg)
+        self._add_reason(ctl, msg, out)
         phase = ctl.machine.phase
         if phase in (RunPhase.CREATED, RunPhase.AUTHORIZED):
             self._finalize(ctl, out, early=True)
@@ -394,13 +434,14 @@ class Kernel(HumanGates, StepActor[Any]):
             self._terminate(ctl, out)
         elif msg.what == "governance" and ctl.machine.phase is RunPhase.GOVERNANCE_CHECK:
             self._check_governance(ctl, out, deadline_passed=True)
-        elif msg.what == "run_timeout":
-            timeout = self.clock() - ctl.started_at
+        elif msg.what == "run_timeout" and ctl.active_since is not None:
+            used = ctl.active_s + self.clock() - ctl.active_since
             self._stop(
                 m.StopRun(
                     run_id=ctl.run_id,
                     reason=RunTerminationReason.TIMEOUT,
-                    error=f"run timed out after {timeout:.1f}s",
+                    error=f"run timed out after {used:.1f}s of execution"
+                    f" (its timeout is {ctl.timeout_s:g}s; time waiting for approval not counted)",
                 ),
                 out,
             )
@@ -417,60 +458,3 @@ class Kernel(HumanGates, StepActor[Any]):
                     None,
                     out,
                 )
-
-    # --- resume ------------------------------------------------------------------------------
-
-    async def _resume(self, msg: m.ResumeRun, out: Outbox) -> None:
-        from actors.resume import plan_resume
-
-        plan = await plan_resume(self.reader, msg.run_id)
-        ctl = RunCtl(
-            msg.run_id,
-            plan.workflow,
-            PhaseMachine(msg.run_id, plan.phase),
-            plan.status,
-            plan.started_at,
-            retry_count=plan.retry_count,
-            expectations=plan.expectations,
-            acks=plan.acks,
-            executed=plan.executed,
-            failed=plan.failed,
-        )
-        self.runs[msg.run_id] = ctl
-        for approval_id, kind_default in plan.pending_approvals.items():
-            ctl.pending_approvals[approval_id] = kind_default
-            self.approval_owner[approval_id] = msg.run_id
-        for event, wave in plan.repairs:
-            out.emit(msg.run_id, event, wave)
-        phase = plan.phase
-        if phase in (RunPhase.EXECUTING, RunPhase.GOVERNANCE_CHECK, RunPhase.FINALIZING):
-            self._set_status(ctl, RunStatus.INTERRUPTED, out, "runtime restarted")
-        timeout_s = plan.workflow.timeout_s or self.settings.rok_default_run_timeout_ms / 1000
-        self.schedule(
-            (msg.run_id, "run_timeout"), timeout_s, m.Timer(run_id=msg.run_id, what="run_timeout")
-        )
-        if phase is RunPhase.CREATED:
-            out.send(self.p.governance, m.Authorize(run_id=msg.run_id, workflow=plan.workflow))
-        elif phase is RunPhase.AUTHORIZED:
-            if not ctl.pending_approvals:
-                self._begin_execution(ctl, out, plan.carried)
-        elif phase is RunPhase.EXECUTING:
-            task_approvals = {
-                a: t for a, t in plan.approval_tasks.items() if a in ctl.pending_approvals
-            }
-            waiting = bool(ctl.pending_approvals)
-            self._begin_execution(
-                ctl,
-                out,
-                plan.carried,
-                RunStatus.AWAITING_APPROVAL if waiting else RunStatus.RUNNING,
-                attempts_so_far=plan.attempts_so_far,
-                pending_approvals=task_approvals,
-            )
-        elif phase is RunPhase.GOVERNANCE_CHECK:
-            self._set_status(ctl, RunStatus.RUNNING, out, "resumed")
-            self._check_governance(ctl, out, deadline_passed=True)
-        elif phase is RunPhase.FINALIZING:
-            self._set_status(ctl, RunStatus.RUNNING, out, "resumed")
-            self._finalize(ctl, out)
-        out.answer(msg.reply)

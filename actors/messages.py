@@ -122,6 +122,8 @@ class BeginExecution(Msg, frozen=True):
     carried: dict[str, TaskStatus] = msgspec.field(default_factory=dict)
     attempts_so_far: dict[str, int] = msgspec.field(default_factory=dict)
     pending_approvals: dict[str, str] = msgspec.field(default_factory=dict)  # approval → task
+    approved: list[str] = msgspec.field(default_factory=list)  # tasks a human already approved
+    halted: bool = False  # the run was stopping before a restart: start nothing, wind down
 
 
 class AttemptAnalyzed(Msg, frozen=True):
@@ -209,6 +211,27 @@ class AttemptFinished(Msg, frozen=True):
 class Authorize(Msg, frozen=True):
     run_id: str
     workflow: Workflow
+
+
+class ResumeGovernance(Msg, frozen=True):
+    """A run this process did not authorize: what governance had counted for it, from the
+    store (`runtui.domain.recall`), so budgets, rate windows and once-per-run policies go on
+    where the last owner left off."""
+
+    run_id: str
+    workflow: Workflow
+    steps: int = 0
+    tokens: float = 0.0
+    cost: float = 0.0
+    fired: list[str] = msgspec.field(default_factory=list)
+    dispatches: list[float] = msgspec.field(default_factory=list)
+
+
+class ResumeTrace(Msg, frozen=True):
+    """A run whose trace another process started: its spans that are still open."""
+
+    run_id: str
+    phase_span: str | None = None
 
 
 class AttemptDone(Msg, frozen=True):

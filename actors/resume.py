@@ -14,6 +14,7 @@ from typing import Any
 from runtui.domain.audit import AckStatus, AuditExpectation, DomainAck
 from runtui.domain.events import AttemptStatusChanged, EventBody, RunCreated, TaskStatusChanged
 from runtui.domain.phases import RunPhase
+from runtui.domain.recall import RunRecall
 from runtui.domain.status import RunStatus
 from runtui.domain.tasks import AttemptStatus, TaskStatus
 from runtui.domain.workflow import Workflow
@@ -37,6 +38,8 @@ class ResumePlan:
     approval_tasks: dict[str, str]  # approval id → task id ("" for violation gates)
     executed: list[str]
     failed: list[str]
+    recall: RunRecall = field(default_factory=RunRecall)
+    approval_deadlines: dict[str, float] = field(default_factory=dict)  # approval id → when
     repairs: list[tuple[EventBody, int | None]] = field(default_factory=list)
 
 
@@ -84,6 +87,7 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
                         attempt=a.attempt,
                         status=AttemptStatus.CANCELLED,
                         error="interrupted: the runtime stopped while it ran",
+                        by_restart=True,
                     ),
                     waves.get(a.task_id),
                 )
@@ -92,6 +96,11 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
         a.approval_id: f"{a.kind.value}|{a.default_action.value}" for a in approvals if a.pending
     }
     approval_tasks = {a.approval_id: a.task_id or "" for a in approvals if a.pending}
+    deadlines = {
+        a.approval_id: a.requested_at + a.timeout_s
+        for a in approvals
+        if a.pending and a.timeout_s is not None
+    }
     return ResumePlan(
         workflow=workflow,
         phase=run.phase,
@@ -106,5 +115,7 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
         approval_tasks=approval_tasks,
         executed=[t.task_id for t in tasks if t.status in ("done", "failed")],
         failed=[t.task_id for t in tasks if t.status == "failed" and not t.allow_failure],
+        recall=await reader.recall_run(run_id),
+        approval_deadlines=deadlines,
         repairs=repairs,
     )

@@ -27,7 +27,12 @@ class RunCtl:
     machine: PhaseMachine
     status: RunStatus
     started_at: float
+    timeout_s: float
     retry_count: int = 0
+    # the run timeout's clock: time not waiting for a human, until `active_since` (None while
+    # waiting for one); see `runtui.domain.recall.WAITING_FOR_HUMAN`
+    active_s: float = 0.0
+    active_since: float | None = None
     expectations: list[AuditExpectation] = field(default_factory=list)
     acks: list[DomainAck] = field(default_factory=list)
     reasons: list[m.StopRun] = field(default_factory=list)

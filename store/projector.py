@@ -27,6 +27,7 @@ from runtui.domain.events import (
     PhaseChanged,
     RunCreated,
     RunStatusChanged,
+    RunStopping,
     RunSummaryWritten,
     RunTerminated,
     SpanEnded,
@@ -198,6 +199,10 @@ def _wave_completed(c: sqlite3.Cursor, e: EventEnvelope, b: WaveCompleted) -> No
     return None
 
 
+def _kernel_note(c: sqlite3.Cursor, e: EventEnvelope, b: RunStopping) -> None:
+    return None  # read back from the events by whoever resumes the run
+
+
 def _approval_requested(c: sqlite3.Cursor, e: EventEnvelope, b: ApprovalRequested) -> None:
     c.execute(
         "INSERT INTO approvals (approval_id, run_id, kind, task_id, prompt, requested_at,"
@@ -303,6 +308,7 @@ HANDLERS: dict[type, _Handler] = {
     RunCreated: _run_created,
     PhaseChanged: _phase_changed,
     RunStatusChanged: _run_status,
+    RunStopping: _kernel_note,
     RunTerminated: _run_terminated,
     RunSummaryWritten: _run_summary,
     TaskDeclared: _task_declared,
@@ -322,7 +328,7 @@ HANDLERS: dict[type, _Handler] = {
 }
 
 #: Event kinds whose projection is a no-op; the writer skips the call on the hot path.
-NO_PROJECTION: frozenset[type] = frozenset({AttemptOutput, WaveCompleted})
+NO_PROJECTION: frozenset[type] = frozenset({AttemptOutput, WaveCompleted, RunStopping})
 
 
 def project(cur: sqlite3.Cursor, events: Iterable[EventEnvelope]) -> None:

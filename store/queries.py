@@ -21,6 +21,7 @@ import msgspec
 from runtui.domain.enums import parse_enum
 from runtui.domain.errors import NotFoundError, RuntuiError
 from runtui.domain.events import EventEnvelope, decode_event
+from runtui.domain.recall import RunRecall, recall
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
 from runtui.domain.violations import PolicyViolationType, ViolationSeverity
@@ -191,6 +192,23 @@ class StoreReader:
             if len(batch) < page:
                 return
             after = batch[-1].seq
+
+    async def recall_run(self, run_id: str) -> RunRecall:
+        """Fold a run's events into the state its actors rebuild on resume (output lines, by far
+        the most numerous events, are left out in SQL: nothing there is needed)."""
+        after = 0
+        page = 5000
+        envelopes: list[EventEnvelope] = []
+        while True:
+            rows = await self._all(
+                "SELECT run_id, seq, ts, payload, wave_index, position FROM events"
+                " WHERE run_id = ? AND seq > ? AND kind != 'attempt.output' ORDER BY seq LIMIT ?",
+                (run_id, after, page),
+            )
+            envelopes.extend(_envelope(r) for r in rows)
+            if len(rows) < page:
+                return recall(envelopes)
+            after = rows[-1][1]
 
     async def events_since(self, position: int, *, limit: int = 1000) -> list[EventEnvelope]:
         """Events of all runs after a global position, in commit order."""

@@ -6,6 +6,11 @@ its usage is added to the run's budget, its output scanned for content and PII, 
 are asked; every violation is recorded, and the strongest action decides what happens next:
 stop (the kernel ends the run at this step), approve (the analyzer pauses for a human) or warn.
 Budget and rate violations are recorded once per policy per run: they describe a state.
+
+A run resumed by another process (after a restart, or a hand-over such as an embedded
+`approve`) is announced with `ResumeGovernance`: its steps, spent budget, recent dispatches and
+the once-per-run policies that already fired, rebuilt from its events, so the policies keep
+applying after the resume exactly as before it.
 """
 
 from __future__ import annotations
@@ -24,13 +29,13 @@ from runtui.domain.audit import POLICY_EXPECTATION
 from runtui.domain.events import ViolationData, ViolationRecorded
 from runtui.domain.tasks import TaskKind
 from runtui.domain.termination import VIOLATION_TERMINATION
+from runtui.domain.violations import ONCE_PER_RUN, ViolationAction
 from runtui.domain.violations import PolicyViolationType as T
-from runtui.domain.violations import ViolationAction
 from runtui.domain.workflow import PolicySpec, Workflow
 from store.writer import EventWriter
 
 STRENGTH = {ViolationAction.WARN: 1, ViolationAction.APPROVE: 2, ViolationAction.STOP: 3}
-ONCE_PER_RUN = frozenset({T.TOKEN_LIMIT, T.COST_LIMIT, T.RATE_LIMIT})
+DISPATCH_WINDOW = 10_000  # dispatch times kept per run for the rate limits
 
 
 @dataclass
@@ -39,7 +44,7 @@ class RunGovernance:
     steps: int = 0
     tokens: float = 0.0
     cost: float = 0.0
-    dispatches: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    dispatches: deque[float] = field(default_factory=lambda: deque(maxlen=DISPATCH_WINDOW))
     fired: set[str] = field(default_factory=set)
 
 
@@ -58,6 +63,15 @@ class GovernanceFacade(StepActor[Any]):
         match message:
             case m.Authorize():
                 self._authorize(message, out)
+            case m.ResumeGovernance():
+                self.runs[message.run_id] = RunGovernance(
+                    message.workflow,
+                    steps=message.steps,
+                    tokens=message.tokens,
+                    cost=message.cost,
+                    dispatches=deque(message.dispatches, maxlen=DISPATCH_WINDOW),
+                    fired=set(message.fired),
+                )
             case m.Dispatched():
                 self._dispatched(message, out)
             case m.AttemptDone():

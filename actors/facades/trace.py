@@ -6,6 +6,8 @@ so they carry the attempt's real times and cost no event, message or commit of t
 
 It acks `logs/start_trace` once the run's root span exists, and closes the trace when the
 kernel finalizes the run (CloseTrace), confirming so that the run's terminal status commits last.
+A run resumed by another process is announced with `ResumeTrace` (its open phase span, from
+the store), so its later phases get spans and its root span is closed as in one process.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class TraceFacade(StepActor[Any]):
     def __init__(self, writer: EventWriter, *, clock: Clock) -> None:
         super().__init__(writer, clock=clock)
         self.kernel: Actor[Any] | None = None
-        self.phase_span: dict[str, str] = {}
+        # run id → its open phase span (None between phases); a run is here while traced
+        self.phase_span: dict[str, str | None] = {}
 
     async def on_message(self, message: Any, out: Outbox) -> None:
         match message:
@@ -38,14 +41,17 @@ class TraceFacade(StepActor[Any]):
                 out.emit(message.run_id, SpanStarted(span_id=ROOT, name=f"run {message.workflow}"))
                 self._enter(out, message.run_id, RunPhase.CREATED)
                 ack(out, self.kernel, message.run_id, *TRACE_EXPECTATION, result_id=ROOT)
+            case m.ResumeTrace():
+                self.phase_span[message.run_id] = message.phase_span
             case m.PhaseEntered():
                 if message.run_id not in self.phase_span:
                     return  # trace never started (e.g. resumed before it existed)
                 self._enter(out, message.run_id, message.phase)
             case m.CloseTrace():
-                previous = self.phase_span.pop(message.run_id, None)
-                if previous is not None:
-                    out.emit(message.run_id, SpanEnded(span_id=previous))
+                if message.run_id in self.phase_span:
+                    previous = self.phase_span.pop(message.run_id)
+                    if previous is not None:
+                        out.emit(message.run_id, SpanEnded(span_id=previous))
                     out.emit(
                         message.run_id,
                         SpanEnded(span_id=ROOT, status="ok" if message.ok else "error"),

@@ -104,6 +104,18 @@ class ViolationData(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+class RunStopping(EventBody, frozen=True, tag="run.stopping"):
+    """The kernel accepted a reason to end the run (a stop violation, a rejection, a timeout,
+    a cancel, a failed task, a strict governance check). Recorded when it is accepted, not when
+    the run ends, so a process that resumes the run knows why it is stopping: the outcome of a
+    run never depends on whether it went through a restart."""
+
+    reason: RunTerminationReason
+    stopped_at_step: int | None = None
+    violation: ViolationData | None = None
+    error: str | None = None
+
+
 class RunTerminated(EventBody, frozen=True, tag="run.terminated"):
     reason: RunTerminationReason
     stopped_at_step: int | None = None
@@ -179,6 +191,8 @@ class AttemptStatusChanged(EventBody, frozen=True, tag="attempt.status"):
     error: str | None = None
     output_tail: str | None = None
     usage: dict[str, float] = msgspec.field(default_factory=dict)
+    # closed because the process driving it stopped, not by its operator: not a step
+    by_restart: bool = False
 
 
 class AttemptOutput(EventBody, frozen=True, tag="attempt.output"):
@@ -265,6 +279,7 @@ Event = (
     RunCreated
     | PhaseChanged
     | RunStatusChanged
+    | RunStopping
     | RunTerminated
     | RunSummaryWritten
     | TaskDeclared

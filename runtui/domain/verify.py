@@ -9,7 +9,10 @@ step the kernel could never have taken:
   edge of the transition table;
 - each `run.status` must be a status its phase admits (PHASE_STATUS_INVARIANTS), judged
   against the phase in effect when the status was recorded, which is exactly where the kernel
-  checks it; the final (phase, status) pair must be admitted too.
+  checks it; the final (phase, status) pair must be admitted too;
+- a run that ended `succeeded` must have no event that forbids success (`recall.implied_stops`:
+  a task that failed without `allow_failure`, a violation whose action is stop, a rejected
+  approval, a stop reason the kernel recorded).
 
 What is *not* checked: the pair in between a phase change and the status change that follows
 it in the same commit (e.g. EXECUTING is entered while the run is still `queued`, and `running`
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 
 from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated, RunStatusChanged
 from runtui.domain.phases import PhaseMachine, PhaseTransition, RunPhase, is_legal_transition
+from runtui.domain.recall import RecallFold, implied_stops
 from runtui.domain.status import PHASE_STATUS_INVARIANTS, RunStatus, status_allowed
 
 
@@ -81,7 +85,9 @@ def verify_events(envelopes: Iterable[EventEnvelope]) -> VerifyReport:
             problem_seq=seq,
         )
 
+    fold = RecallFold()
     for env in envelopes:
+        fold.add(env)
         count += 1
         seq = env.seq
         if count == 1:
@@ -131,4 +137,12 @@ def verify_events(envelopes: Iterable[EventEnvelope]) -> VerifyReport:
             f"end of log: the run is {status.value} in phase {machine.phase.value} "
             f"(allowed: {_allowed(machine.phase)})"
         )
+    if status is RunStatus.SUCCEEDED:
+        against = implied_stops(fold.state)
+        if against:
+            first = against[0]
+            more = f" (and {len(against) - 1} more)" if len(against) > 1 else ""
+            return report(
+                f"#{first.seq}: the run ended succeeded, but {first.what}{more}", first.seq
+            )
     return report()

@@ -19,6 +19,17 @@ class PolicyViolationType(StrEnum):
     CUSTOM_RULE = "custom_rule"
 
 
+#: Violations that describe a state (a budget spent, a rate exceeded): recorded once per policy
+#: per run, however many steps find the state again.
+ONCE_PER_RUN: frozenset[PolicyViolationType] = frozenset(
+    {
+        PolicyViolationType.TOKEN_LIMIT,
+        PolicyViolationType.COST_LIMIT,
+        PolicyViolationType.RATE_LIMIT,
+    }
+)
+
+
 class ViolationSeverity(StrEnum):
     LOW = "low"
     MEDIUM = "medium"

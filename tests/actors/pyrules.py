@@ -17,3 +17,10 @@ def spend(tokens: int) -> dict[str, Any]:
         "output": [f"spent {tokens}"],
         "usage": {"tokens": float(tokens), "cost": tokens / 1000},
     }
+
+
+def over_ten_thousand(context: dict[str, Any]) -> str | None:
+    """A custom rule on the run's accumulated usage (so it needs what earlier steps spent)."""
+    if context["tokens"] > 10_000:
+        return f"{context['tokens']:g} tokens so far"
+    return None

@@ -28,6 +28,7 @@ from runtui.domain.events import (
     PhaseChanged,
     RunCreated,
     RunStatusChanged,
+    RunStopping,
     RunSummaryWritten,
     RunTerminated,
     SpanEnded,
@@ -88,6 +89,7 @@ SAMPLES: dict[type[EventBody], EventBody] = {
         metadata={"waves": 3},
     ),
     RunStatusChanged: RunStatusChanged(status=RunStatus.AWAITING_APPROVAL, reason="gate deploy"),
+    RunStopping: RunStopping(reason=RunTerminationReason.TIMEOUT),
     RunTerminated: RunTerminated(
         reason=RunTerminationReason.BUDGET_EXCEEDED,
         stopped_at_step=4,
@@ -179,6 +181,7 @@ EXPECTED_KINDS = {
     "run.created",
     "phase.changed",
     "run.status",
+    "run.stopping",
     "run.terminated",
     "run.summary",
     "task.declared",
@@ -207,7 +210,7 @@ def _mp(obj: object) -> bytes:
 
 def test_samples_cover_every_event_type() -> None:
     assert set(SAMPLES) == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == len(set(EVENT_TYPES)) == 19
+    assert len(EVENT_TYPES) == len(set(EVENT_TYPES)) == 20
 
 
 def test_kind_registry_is_complete_and_unique() -> None:

@@ -5,10 +5,24 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from runtui.domain.events import EventEnvelope, PhaseChanged, RunStatusChanged
+from runtui.domain.approvals import ApprovalDecision
+from runtui.domain.events import (
+    ApprovalDecided,
+    EventEnvelope,
+    PhaseChanged,
+    RunStatusChanged,
+    RunStopping,
+    TaskDeclared,
+    TaskStatusChanged,
+    ViolationData,
+    ViolationRecorded,
+)
 from runtui.domain.phases import RunPhase
 from runtui.domain.status import RunStatus
+from runtui.domain.tasks import TaskKind, TaskStatus
+from runtui.domain.termination import RunTerminationReason
 from runtui.domain.verify import verify_events
+from runtui.domain.violations import PolicyViolationType, ViolationAction, ViolationSeverity
 from tests.factories import full_run
 
 P = RunPhase
@@ -80,3 +94,67 @@ def test_seq_must_start_at_1_with_run_created_and_have_no_gaps() -> None:
         == "#1: the first event is audit.expected, not run.created"
     )
     assert verify_events([]).problem == "the run has no events"
+
+
+def _before_the_end(envs: list[EventEnvelope]) -> int:
+    """Where to insert an event so that it lands before the run's first terminal record."""
+    return next(e.seq for e in envs if e.kind == "run.terminated")
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (
+            TaskStatusChanged(task_id="fetch", status=TaskStatus.FAILED, reason="exit code 3"),
+            "task fetch failed (exit code 3)",
+        ),
+        (
+            ViolationRecorded(
+                violation=ViolationData(
+                    policy_id="c",
+                    policy_name="no secrets",
+                    violation_type=PolicyViolationType.CONTENT_POLICY,
+                    severity=ViolationSeverity.CRITICAL,
+                    step_index=0,
+                    at=0.0,
+                    reason="output line 1 matches 'x'",
+                ),
+                action=ViolationAction.STOP,
+            ),
+            "policy no secrets (critical): stop",
+        ),
+        (
+            ApprovalDecided(approval_id="a1", decision=ApprovalDecision.REJECT, decided_by="ann"),
+            "approval rejected by ann",
+        ),
+        (
+            RunStopping(reason=RunTerminationReason.TIMEOUT, error="run timed out"),
+            "stopping: timeout (run timed out)",
+        ),
+    ],
+)
+def test_a_success_that_the_events_forbid_is_named(body: object, named: str) -> None:
+    envs = envelopes()
+    at = _before_the_end(envs)
+    report = verify_events(with_event(envs, at, body))
+    assert report.problem is not None
+    assert report.problem.startswith(f"#{at}: the run ended succeeded, but ")
+    assert report.problem.endswith(named)
+    assert report.problem_seq == at
+
+
+def test_what_does_not_forbid_success_passes() -> None:
+    envs = envelopes()
+    at = _before_the_end(envs)
+    allowed = [
+        # a task allowed to fail, a warn-only violation, an approval withdrawn when the run ended
+        TaskDeclared(task_id="flaky", task_kind=TaskKind.SHELL, wave=0, allow_failure=True),
+        TaskStatusChanged(task_id="flaky", status=TaskStatus.FAILED),
+    ]
+    for offset, body in enumerate(allowed):
+        envs = with_event(envs, at + offset, body)
+    withdrawn = ApprovalDecided(
+        approval_id="a9", decision=ApprovalDecision.REJECT, decided_by="runtui"
+    )
+    envs = [*envs, EventEnvelope("r1", len(envs) + 1, envs[-1].ts, withdrawn)]
+    assert verify_events(envs).ok, verify_events(envs).problem
