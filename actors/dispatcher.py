@@ -31,6 +31,7 @@ from runtui.domain.events import (
     AttemptStarted,
     AttemptStatusChanged,
     PendingEvent,
+    ProcessGroupRef,
     TaskStatusChanged,
 )
 from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
@@ -176,6 +177,19 @@ class Dispatcher(StepActor[Any]):
                 wave_index=d.wave,
             )
 
+        async def spawned(group: ProcessGroupRef) -> None:
+            await self.writer.append(
+                d.run_id,
+                AttemptStatusChanged(
+                    task_id=d.task_id,
+                    attempt=d.attempt,
+                    status=AttemptStatus.RUNNING,
+                    process=group,
+                ),
+                ts=self.clock(),
+                wave_index=d.wave,
+            )
+
         ctx = AttemptContext(
             run_id=d.run_id,
             task_id=d.task_id,
@@ -184,6 +198,7 @@ class Dispatcher(StepActor[Any]):
             emit=sink,
             timeout_s=d.spec.timeout_s,
             idempotency_key=key,
+            on_spawn=spawned,
         )
         outcome: AttemptOutcome | None = None
         with scope:

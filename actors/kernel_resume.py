@@ -6,7 +6,8 @@ per-run state it would have had in one process, from the store (`actors.resume.p
 `runtui.domain.recall`): the kernel its stop reasons, its run-timeout clock, its pending
 approvals with their deadlines; governance its budgets, rate window and fired policies; the
 trace its open phase span; the analyzer its task graph, attempt counts and approved tasks; the
-incident facade the run outcome it has not acknowledged yet.
+incident facade the run outcome it has not acknowledged yet. What an interrupted attempt left
+running is killed before anything runs again (`actors.operators.process_group`).
 
 A mixin of `Kernel`, kept apart because taking over is its own idea; the kernel's state and
 moves used here are declared below for the type checker.
@@ -14,9 +15,11 @@ moves used here are declared below for the type checker.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from actors import messages as m
+from actors.operators.process_group import kill_group, kill_marked
 from actors.resume import ResumePlan, plan_resume
 from actors.run_control import Peers, RunCtl
 from actors.step import Clock, Outbox
@@ -28,6 +31,8 @@ from runtui.domain.tasks import TaskStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.violations import ONCE_PER_RUN
 from store.queries import StoreReader
+
+log = logging.getLogger(__name__)
 
 
 class KernelResume:
@@ -65,6 +70,7 @@ class KernelResume:
         ctl = self._rebuild(plan, msg.run_id)
         self.runs[msg.run_id] = ctl
         self._tell_peers(ctl, plan, out)
+        await self._kill_leftovers(msg.run_id, plan)
         for event, wave in plan.repairs:
             out.emit(msg.run_id, event, wave)
         phase = plan.phase
@@ -103,6 +109,22 @@ class KernelResume:
             self._set_status(ctl, RunStatus.RUNNING, out, "resumed")
             self._finalize(ctl, out)
         out.answer(msg.reply)
+
+    async def _kill_leftovers(self, run_id: str, plan: ResumePlan) -> None:
+        """Before any attempt runs again: kill what interrupted attempts left running, by their
+        recorded process group, else by the attempt key in their environment."""
+        for a in plan.interrupted:
+            group = plan.recall.process_groups.get((a.task_id, a.attempt))
+            killed = await kill_group(group) if group is not None else 0
+            killed += await kill_marked(a.idempotency_key)
+            if killed:
+                log.warning(
+                    "run %s: killed %d process(es) left by attempt %d of %s",
+                    run_id,
+                    killed,
+                    a.attempt,
+                    a.task_id,
+                )
 
     def _rebuild(self, plan: ResumePlan, run_id: str) -> RunCtl:
         """The kernel's record of the run, as one process would have it now."""

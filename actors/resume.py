@@ -17,6 +17,7 @@ from runtui.domain.phases import RunPhase
 from runtui.domain.recall import RunRecall
 from runtui.domain.status import RunStatus
 from runtui.domain.tasks import AttemptStatus, TaskStatus
+from runtui.domain.views import AttemptRow
 from runtui.domain.workflow import Workflow
 from store.queries import StoreReader
 
@@ -40,6 +41,7 @@ class ResumePlan:
     failed: list[str]
     recall: RunRecall = field(default_factory=RunRecall)
     approval_deadlines: dict[str, float] = field(default_factory=dict)  # approval id → when
+    interrupted: list[AttemptRow] = field(default_factory=list)  # attempts cut short
     repairs: list[tuple[EventBody, int | None]] = field(default_factory=list)
 
 
@@ -77,9 +79,11 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
                 )
             )
     attempts_so_far: dict[str, int] = {}
+    interrupted: list[AttemptRow] = []
     for a in attempts:
         attempts_so_far[a.task_id] = max(attempts_so_far.get(a.task_id, 0), a.attempt + 1)
         if not AttemptStatus(a.status).is_final:
+            interrupted.append(a)
             repairs.append(
                 (
                     AttemptStatusChanged(
@@ -117,5 +121,6 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
         failed=[t.task_id for t in tasks if t.status == "failed" and not t.allow_failure],
         recall=await reader.recall_run(run_id),
         approval_deadlines=deadlines,
+        interrupted=interrupted,
         repairs=repairs,
     )

@@ -22,6 +22,7 @@ import anyio
 import msgspec
 
 from runtui.domain.errors import RuntuiError
+from runtui.domain.events import ProcessGroupRef
 from runtui.domain.tasks import AttemptStatus, TaskKind
 
 OutputSink = Callable[[str, list[str]], Awaitable[None]]
@@ -50,6 +51,8 @@ class AttemptContext(msgspec.Struct):
     emit: OutputSink
     timeout_s: float | None = None
     idempotency_key: str = ""
+    # told where the attempt's processes live once they exist (see `process_group`)
+    on_spawn: Callable[[ProcessGroupRef], Awaitable[None]] | None = None
 
 
 class AttemptOutcome(msgspec.Struct, frozen=True):

@@ -1,8 +1,10 @@
 """The shell operator: `/bin/sh -c cmd` as a real subprocess, output streamed in batches.
 
 The child starts in its own session (`start_new_session=True`), so it leads a new process group
-and everything it starts belongs to that group unless it detaches on purpose (setsid). Stopping
-a task stops the group, grandchildren included:
+and everything it starts belongs to that group unless it detaches on purpose (setsid). The group
+is reported to the caller once it exists, and its leader dies with the runtime that started it
+(`actors.operators.process_group`: after kill -9 nothing of an attempt runs on beside the attempt
+that replaces it). Stopping a task stops the group, grandchildren included:
 
 - timeout: SIGTERM to the group, `kill_grace_s` for the leader to exit, then SIGKILL to the
   group; the attempt fails with "timed out after Ns".
@@ -22,7 +24,7 @@ import math
 import os
 import signal
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import NamedTuple
 
@@ -38,6 +40,8 @@ from actors.operators.base import (
     time_label,
     wrong_spec,
 )
+from actors.operators.process_group import PDEATHSIG_PREFIX, describe
+from runtui.domain.events import ProcessGroupRef
 from runtui.domain.tasks import AttemptStatus
 from runtui.domain.workflow import ShellTask
 
@@ -94,6 +98,7 @@ class ShellOperator:
             out=out,
             timeout_s=ctx.timeout_s,
             kill_grace_s=self.kill_grace_s,
+            on_spawn=ctx.on_spawn,
         )
         if result.start_error is not None:
             return out.outcome(AttemptStatus.FAILED_INIT, error=result.start_error)
@@ -123,17 +128,23 @@ async def run_command(
     timeout_s: float | None,
     kill_grace_s: float = KILL_GRACE_S,
     keep_leftovers: bool = False,
+    on_spawn: Callable[[ProcessGroupRef], Awaitable[None]] | None = None,
 ) -> CommandResult:
     """Run `cmd` with /bin/sh, feeding its output to `out`; see the module docstring.
 
     `keep_leftovers` spares what a *successful* command left running in its group: an
     external task's `submit` may start the job itself in the background.
 
+    `on_spawn` is told the new process group (to record it) before any output is read. Unless
+    leftovers are kept on purpose, the shell dies with the process that started it (a
+    parent-death signal); see `process_group`.
+
     Errors raised by the output sink propagate (unwrapped from the task group).
     """
+    prefix = () if keep_leftovers else PDEATHSIG_PREFIX
     try:
         process = await anyio.open_process(
-            [SHELL, "-c", cmd],
+            [*prefix, SHELL, "-c", cmd],
             stdin=subprocess.DEVNULL,
             env=env,
             cwd=cwd,
@@ -146,6 +157,10 @@ async def run_command(
     timed_out = False
     reading = _ReadDeadline()
     try:
+        if on_spawn is not None:
+            group = describe(process.pid)
+            if group is not None:
+                await on_spawn(group)
         try:
             async with anyio.create_task_group() as tg:
                 assert process.stdout is not None

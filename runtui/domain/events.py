@@ -182,6 +182,17 @@ class AttemptStarted(EventBody, frozen=True, tag="attempt.started"):
     status: AttemptStatus = AttemptStatus.CREATED
 
 
+class ProcessGroupRef(msgspec.Struct, frozen=True, kw_only=True):
+    """Where an attempt's processes live, recorded once they exist: the process group id, the
+    group leader's start time (clock ticks since boot, from /proc) and the machine's boot id.
+    Whoever resumes the run kills that group before re-running the attempt; the start time and
+    boot id make sure a pid reused by an unrelated process is never killed."""
+
+    pgid: int
+    start_ticks: int
+    boot_id: str
+
+
 class AttemptStatusChanged(EventBody, frozen=True, tag="attempt.status"):
     task_id: str
     attempt: int
@@ -193,6 +204,7 @@ class AttemptStatusChanged(EventBody, frozen=True, tag="attempt.status"):
     usage: dict[str, float] = msgspec.field(default_factory=dict)
     # closed because the process driving it stopped, not by its operator: not a step
     by_restart: bool = False
+    process: ProcessGroupRef | None = None  # with `running`: the attempt's process group
 
 
 class AttemptOutput(EventBody, frozen=True, tag="attempt.output"):

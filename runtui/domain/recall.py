@@ -26,6 +26,7 @@ from runtui.domain.events import (
     AttemptStarted,
     AttemptStatusChanged,
     EventEnvelope,
+    ProcessGroupRef,
     RunCreated,
     RunStatusChanged,
     RunStopping,
@@ -77,6 +78,8 @@ class RunRecall:
     active_s: float = 0.0
     # analyzer: tasks a human approved under a HITL mode (they must not be asked again)
     approved_tasks: set[str] = field(default_factory=set)
+    # whoever resumes: process groups of attempts that had not ended (to kill before re-running)
+    process_groups: dict[tuple[str, int], ProcessGroupRef] = field(default_factory=dict)
     # trace: spans still open
     open_spans: list[str] = field(default_factory=list)
     # the facts `implied_stops` judges
@@ -113,10 +116,15 @@ class RecallFold:
     def add(self, env: EventEnvelope) -> None:
         r, body = self.state, env.body
         if isinstance(body, AttemptStatusChanged):
-            if AttemptStatus(body.status).is_final and not body.by_restart:
-                r.steps += 1
-                r.tokens += body.usage.get("tokens", 0.0)
-                r.cost += body.usage.get("cost", 0.0)
+            key = (body.task_id, body.attempt)
+            if body.process is not None:
+                r.process_groups[key] = body.process
+            if AttemptStatus(body.status).is_final:
+                r.process_groups.pop(key, None)
+                if not body.by_restart:
+                    r.steps += 1
+                    r.tokens += body.usage.get("tokens", 0.0)
+                    r.cost += body.usage.get("cost", 0.0)
         elif isinstance(body, AttemptStarted):
             r.dispatches.append(env.ts)
         elif isinstance(body, TaskStatusChanged):

@@ -6,109 +6,21 @@ must record the same violations and end the same way on every path."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.actors.resume_scenarios import AFTER_GATE, AFTER_GATE_VIOLATIONS
-from tests.cli.test_cli_server import free_port, query, wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "resume-paths-token"
+from tests.cli.serving import Serve, ended, runtui
+from tests.cli.test_cli_server import query
 
 PATIENT = (
     'name = "patient"\ntimeout_s = 0.5\n[[tasks]]\nid = "g"\nkind = "gate"\n'
     'approval_timeout_s = 1.0\ndefault = "approve"\n'
     '[[tasks]]\nid = "after"\nkind = "noop"\nneeds = ["g"]'
 )
-
-
-def runtui(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runtui", "--db", str(db), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,  # the workflow's custom rule lives in tests/
-        env={**os.environ, "RUNTUI_TOKEN": TOKEN},
-    )
-
-
-class Serve:
-    """`runtui serve` on `db`, startable again on the same database after a kill."""
-
-    def __init__(self, db: Path, log: Path) -> None:
-        self.db, self.log = db, log
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        port = free_port()
-        with self.log.open("a") as err:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "runtui",
-                    "--db",
-                    str(self.db),
-                    "serve",
-                    "--port",
-                    str(port),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                text=True,
-                cwd=ROOT,
-                env={**os.environ, "RUNTUI_TOKEN": TOKEN},
-            )
-        url = f"http://127.0.0.1:{port}"
-
-        def ready() -> bool:
-            assert self.process is not None
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, "runtui serve to be ready")
-
-    def stop(self, sig: signal.Signals) -> None:
-        assert self.process is not None
-        self.process.send_signal(sig)
-        code = self.process.wait(timeout=30)
-        assert code == (0 if sig is signal.SIGTERM else -signal.SIGKILL), self.log.read_text()
-
-
-@pytest.fixture
-def serve(tmp_path: Path, db_path: Path) -> Iterator[Serve]:
-    s = Serve(db_path, tmp_path / "serve.log")
-    yield s
-    if s.process is not None and s.process.poll() is None:
-        s.process.send_signal(signal.SIGTERM)
-        s.process.wait(timeout=30)
-
-
-def ended(db: Path, run_id: str) -> tuple[object, ...]:
-    def terminal() -> bool:
-        rows = query(db, "SELECT status FROM runs WHERE run_id = ?", (run_id,))
-        return rows[0][0] in ("succeeded", "failed", "failed_policy", "cancelled")
-
-    wait_for(terminal, f"run {run_id} to end", timeout=30)
-    ((status, reason, result),) = query(
-        db,
-        "SELECT r.status, r.termination_reason, s.result FROM runs r"
-        " JOIN run_summaries s USING (run_id) WHERE run_id = ?",
-        (run_id,),
-    )
-    return status, reason, result
 
 
 def submit_to_gate(db: Path, workflow: Path) -> tuple[str, str]:
