@@ -79,6 +79,7 @@ class Actor(Generic[M]):
     def __init__(self, mailbox_size: int = DEFAULT_MAILBOX) -> None:
         self._send: MemoryObjectSendStream[M]
         self._recv: MemoryObjectReceiveStream[M]
+        self._mailbox_size = mailbox_size
         self._send, self._recv = anyio.create_memory_object_stream[M](mailbox_size)
         self.restarts = 0
         self._stopping = False
@@ -189,6 +190,22 @@ class Actor(Generic[M]):
             reply = reply_of(message)
             if reply is not None:
                 reply.fail(ActorStopped(f"{self.name} stopped before answering"))
+
+    def forget(self) -> None:
+        """Drop all state kept in memory; overridden by actors that keep any."""
+
+    def reopen(self) -> None:
+        """Prepare a fresh incarnation after a stop: an empty mailbox (what was queued is
+        refused) and no memory of the old one (`forget`). Used by a one_for_all restart, which
+        then reloads what the actors need from the store."""
+        self.fail_pending()
+        self._recv.close()
+        self._send, self._recv = anyio.create_memory_object_stream[M](self._mailbox_size)
+        self._stopping = False
+        self._busy = False
+        self._redeliver = []
+        self.current = None
+        self.forget()
 
     def redeliver(self, messages: Sequence[M]) -> None:
         """Hand `messages` to the next incarnation first (used when a batch crashes)."""

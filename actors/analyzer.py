@@ -86,6 +86,9 @@ class Analyzer(StepActor[Any]):
         self.poller: Actor[Any] | None = None
         self.trace: Actor[Any] | None = None
 
+    def forget(self) -> None:
+        self.graphs.clear()
+
     async def on_message(self, message: Any, out: Outbox) -> None:
         match message:
             case m.BeginExecution():

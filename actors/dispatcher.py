@@ -57,6 +57,12 @@ class Dispatcher(StepActor[Any]):
         self._work: MemoryObjectSendStream[Work] | None = None
         self._work_queue: MemoryObjectReceiveStream[Work] | None = None
 
+    def forget(self) -> None:
+        self.queue.clear()
+        self.running.clear()
+        self.by_kind.clear()
+        self.by_run.clear()
+
     async def on_start(self) -> None:
         """Start one worker task per slot of the global cap (again after a restart).
 

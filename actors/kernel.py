@@ -72,6 +72,11 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
         self.approval_owner: dict[str, str] = {}  # pending approval id → run id
         self.decided: dict[str, str] = {}  # approval id → "approve by ann" (this process)
 
+    def forget(self) -> None:
+        self.runs.clear()
+        self.approval_owner.clear()
+        self.decided.clear()
+
     @property
     def p(self) -> Peers:
         assert self.peers is not None, "kernel peers not wired"

@@ -34,6 +34,9 @@ class Poller(StepActor[Any]):
         self.watches: dict[tuple[str, str, int], anyio.CancelScope] = {}
         self.governance: Actor[Any] | None = None
 
+    def forget(self) -> None:
+        self.watches.clear()
+
     async def on_message(self, message: Any, out: Outbox) -> None:
         match message:
             case m.Watch():

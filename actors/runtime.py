@@ -31,7 +31,7 @@ from actors.poller import Poller
 from actors.resume import load_workflow_of
 from actors.run_control import Peers
 from actors.step import Clock
-from actors.supervisor import ChildSpec, Restart, Supervisor
+from actors.supervisor import ChildSpec, Restart, Strategy, Supervisor
 from runtui.config import Settings
 from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.errors import RuntuiError
@@ -101,7 +101,11 @@ class Runtime:
                 ChildSpec(self.dispatcher),
                 ChildSpec(self.analyzer),
                 ChildSpec(self.kernel, restart=Restart.PERMANENT),
-            ]
+            ],
+            # Actors keep per-run state in memory; after a crash it may say what the store
+            # never saw. Every actor restarts empty and every live run is reloaded from the store.
+            strategy=Strategy.ONE_FOR_ALL,
+            after_restart=self.resume_interrupted,
         )
 
     @classmethod

@@ -1,10 +1,17 @@
-"""Supervision, OTP style: ordered start, one_for_one restart with a budget, ordered stop.
+"""Supervision, OTP style: ordered start, restarts with a budget, ordered stop.
 
 Children start in order and each must report ready before the next starts (the kernel needs
-the writer, the dispatcher needs the facades). A child that crashes is restarted alone
-(one_for_one) unless it has crashed more than `max_restarts` times within `period` seconds,
-in which case the supervisor escalates by raising `SupervisorEscalation` to its own parent.
-Stop is in reverse order, each child given `shutdown_s` to finish before it is cancelled.
+the writer, the dispatcher needs the facades). What a crash restarts is the strategy:
+
+- one_for_one: the crashed child alone, with its mailbox (what was queued is still handled).
+- one_for_all: every child, each with an empty mailbox and no memory (`Actor.reopen`), then
+  `after_restart` (the runtime reloads every live run from the store). A handler may have
+  changed its memory and crashed before its events committed; a child restarted alone would go
+  on from a state the store never saw, and its peers from one that assumed its work was done.
+
+Either way, more than `max_restarts` crashes within `period` seconds escalate: the supervisor
+raises `SupervisorEscalation` to its own parent. Stop is in reverse order, each child given
+`shutdown_s` to finish before it is cancelled.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -32,6 +39,11 @@ class Restart(StrEnum):
     TEMPORARY = "temporary"  # never restarted
 
 
+class Strategy(StrEnum):
+    ONE_FOR_ONE = "one_for_one"
+    ONE_FOR_ALL = "one_for_all"
+
+
 class SupervisorEscalation(RuntuiError):
     """A child crashed more often than the restart budget allows."""
 
@@ -47,17 +59,27 @@ class ChildSpec:
 
 class Supervisor:
     def __init__(
-        self, children: Sequence[ChildSpec], *, max_restarts: int = 5, period: float = 10.0
+        self,
+        children: Sequence[ChildSpec],
+        *,
+        max_restarts: int = 5,
+        period: float = 10.0,
+        strategy: Strategy = Strategy.ONE_FOR_ONE,
+        after_restart: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.children = list(children)
         self.max_restarts = max_restarts
         self.period = period
+        self.strategy = strategy
+        self.after_restart = after_restart
         self._crashes: deque[float] = deque()
         self._stop = anyio.Event()
+        self._wake = anyio.Event()  # a stop, or a one_for_all restart, is due
         self.running = False
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -72,20 +94,44 @@ class Supervisor:
                 await tg.start(self._supervise, spec, tg)
             self.running = True
             task_status.started()
-            await self._stop.wait()
+            while True:
+                await self._wake.wait()
+                self._wake = anyio.Event()
+                if self._stop.is_set():
+                    break
+                await self._restart_all(tg)
             self.running = False
-            for spec in reversed(self.children):
-                spec.actor.stop()
-                with anyio.move_on_after(spec.shutdown_s, shield=True) as waited:
+            await self._stop_children()
+
+    async def _restart_all(self, tg: TaskGroup) -> None:
+        """one_for_all: stop every child, give each a fresh incarnation, start them in order,
+        then let the owner reload what they need (`after_restart`)."""
+        self.running = False
+        await self._stop_children()
+        for spec in self.children:
+            spec.actor.reopen()
+            spec.actor.restarts += 1
+            spec.done = anyio.Event()
+            spec.scope = anyio.CancelScope()
+        for spec in self.children:
+            await tg.start(self._supervise, spec, tg)
+        self.running = True
+        if self.after_restart is not None:
+            await self.after_restart()
+
+    async def _stop_children(self) -> None:
+        for spec in reversed(self.children):
+            spec.actor.stop()
+            with anyio.move_on_after(spec.shutdown_s, shield=True) as waited:
+                await spec.done.wait()
+            if waited.cancelled_caught:
+                log.warning(
+                    "%s did not stop within %.1fs; cancelling", spec.actor.name, spec.shutdown_s
+                )
+                spec.scope.cancel()
+                with anyio.move_on_after(1.0, shield=True):
                     await spec.done.wait()
-                if waited.cancelled_caught:
-                    log.warning(
-                        "%s did not stop within %.1fs; cancelling", spec.actor.name, spec.shutdown_s
-                    )
-                    spec.scope.cancel()
-                    with anyio.move_on_after(1.0, shield=True):
-                        await spec.done.wait()
-                spec.actor.fail_pending()
+            spec.actor.fail_pending()
 
     async def _supervise(
         self,
@@ -111,6 +157,14 @@ class Supervisor:
                             log.error("%s crashed and is temporary: %r", spec.actor.name, exc)
                             return
                         self._record_crash(spec, exc)
+                        if self.strategy is Strategy.ONE_FOR_ALL:
+                            log.warning(
+                                "%s crashed (%r); restarting all, reloading from the store",
+                                spec.actor.name,
+                                exc,
+                            )
+                            self._wake.set()
+                            return
                         spec.actor.restarts += 1
                         log.warning("%s crashed (%r); restarting", spec.actor.name, exc)
         finally:

@@ -59,6 +59,9 @@ class GovernanceFacade(StepActor[Any]):
         self.analyzer: Actor[Any] | None = None
         self.incident: Actor[Any] | None = None
 
+    def forget(self) -> None:
+        self.runs.clear()
+
     async def on_message(self, message: Any, out: Outbox) -> None:
         match message:
             case m.Authorize():

@@ -30,6 +30,9 @@ class IncidentFacade(StepActor[Any]):
         self.kernel: Actor[Any] | None = None
         self.opened: dict[str, int] = {}
 
+    def forget(self) -> None:
+        self.opened.clear()
+
     async def on_message(self, message: Any, out: Outbox) -> None:
         match message:
             case m.SeriousViolation():

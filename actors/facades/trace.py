@@ -35,6 +35,9 @@ class TraceFacade(StepActor[Any]):
         # run id → its open phase span (None between phases); a run is here while traced
         self.phase_span: dict[str, str | None] = {}
 
+    def forget(self) -> None:
+        self.phase_span.clear()
+
     async def on_message(self, message: Any, out: Outbox) -> None:
         match message:
             case m.StartTrace():

@@ -10,7 +10,9 @@ import anyio
 import msgspec
 import pytest
 
+from actors import messages as m
 from actors.actor import Actor, ActorStopped, Reply
+from actors.analyzer import Analyzer
 from actors.bus import EventBus, Lagged
 from actors.facades.incident import IncidentFacade
 from actors.facades.trace import TraceFacade
@@ -19,7 +21,9 @@ from actors.step import Outbox
 from actors.supervisor import ChildSpec, Supervisor, SupervisorEscalation
 from runtui.domain.events import EventEnvelope, WaveCompleted
 from runtui.domain.status import RunStatus
+from runtui.domain.tasks import TaskStatus
 from runtui.domain.termination import RunTerminationReason
+from store.replay import replay_stored_run
 from tests.actors.conftest import finish, settings_for, wf
 
 pytestmark = pytest.mark.anyio
@@ -220,3 +224,37 @@ async def test_shutdown_with_a_running_task_completes_within_its_deadline(db_pat
     async with Runtime.open(settings_for(db_path), resume=False) as rt:
         run = await rt.reader.get_run(run_id)
         assert not run.status.is_terminal  # left for the next start to resume
+
+
+class ForgetfulAnalyzer(Analyzer):
+    """Marks the task done in memory, then crashes before its events commit (once)."""
+
+    crashed = 0
+
+    async def on_message(self, message: Any, out: Outbox) -> None:
+        if isinstance(message, m.AttemptAnalyzed) and ForgetfulAnalyzer.crashed == 0:
+            ForgetfulAnalyzer.crashed += 1
+            graph = self.graphs[message.run_id]
+            graph.status[message.task_id] = TaskStatus.DONE
+            graph.inflight.discard(message.task_id)
+            raise RuntimeError("analyzer bug after changing its memory")
+        await super().on_message(message, out)
+
+
+async def test_a_crash_reloads_every_actor_from_the_store(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("actors.runtime.Analyzer", ForgetfulAnalyzer)
+    text = 'name = "x"\n[[tasks]]\nid = "a"\nkind = "shell"\ncmd = "echo a"\n'
+    text += '[[tasks]]\nid = "b"\nkind = "noop"\nneeds = ["a"]'
+    async with Runtime.open(settings_for(db_path)) as rt:
+        run = await finish(rt, await rt.submit(wf(text)))
+        assert ForgetfulAnalyzer.crashed == 1
+        assert rt.kernel.restarts == rt.analyzer.restarts == 1  # one_for_all
+        attempts = [
+            (a.task_id, a.attempt, a.status) for a in await rt.reader.attempts_of(run.run_id)
+        ]
+    # The store never saw `a` done: reloaded from it, the run ran `a` again, then `b`.
+    assert run.status is RunStatus.SUCCEEDED
+    assert attempts == [("a", 0, "completed"), ("a", 1, "completed"), ("b", 0, "completed")]
+    assert replay_stored_run(db_path, run.run_id).matches
