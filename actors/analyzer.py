@@ -19,6 +19,7 @@ from actors.step import Clock, Outbox, StepActor
 from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
 from runtui.domain.events import TaskStatusChanged, WaveCompleted
 from runtui.domain.ids import new_id
+from runtui.domain.task_env import RunEnvironment
 from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.violations import PolicyViolationType, ViolationAction
@@ -42,6 +43,7 @@ class Graph:
     waves: dict[str, int]
     status: dict[str, TaskStatus]
     next_attempt: dict[str, int]
+    run_env: RunEnvironment | None = None
     inflight: set[str] = field(default_factory=set)
     approvals: dict[str, str | None] = field(
         default_factory=dict
@@ -120,6 +122,7 @@ class Analyzer(StepActor[Any]):
             wf.waves(),
             status,
             {t.id: msg.attempts_so_far.get(t.id, 0) for t in wf.tasks},
+            msg.run_env,
         )
         for approval_id, task_id in msg.pending_approvals.items():
             g.approvals[approval_id] = task_id or None
@@ -257,6 +260,7 @@ class Analyzer(StepActor[Any]):
                 rate_watched=any(
                     p.type is PolicyViolationType.RATE_LIMIT for p in g.workflow.policies
                 ),
+                run_env=g.run_env,
             ),
         )
 

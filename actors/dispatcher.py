@@ -205,6 +205,7 @@ class Dispatcher(StepActor[Any]):
             timeout_s=d.spec.timeout_s,
             idempotency_key=key,
             on_spawn=spawned,
+            run_env=d.run_env,
         )
         outcome: AttemptOutcome | None = None
         with scope:
@@ -255,6 +256,7 @@ class Dispatcher(StepActor[Any]):
                     spec=d.spec,
                     external_id=outcome.external_id,
                     started_at=self.clock(),
+                    run_env=d.run_env,
                 ),
             )
         else:

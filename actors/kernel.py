@@ -182,6 +182,7 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
             timeout_s,
             retry_count=msg.retry_count,
             carried=dict(msg.carried),
+            run_env=msg.run_env,
         )
         self.runs[run_id] = ctl
         out.emit(
@@ -195,6 +196,7 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
                 rewound_from_wave=msg.rewound_from_wave,
                 retry_count=msg.retry_count,
                 metadata=msg.metadata,
+                run_env=msg.run_env,
             ),
         )
         waves = wf.waves()
@@ -259,7 +261,13 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
         self._set_status(ctl, status, out)
         out.send(
             self.p.analyzer,
-            m.BeginExecution(run_id=ctl.run_id, workflow=ctl.workflow, carried=carried, **resume),
+            m.BeginExecution(
+                run_id=ctl.run_id,
+                workflow=ctl.workflow,
+                carried=carried,
+                run_env=ctl.run_env,
+                **resume,
+            ),
         )
 
     # --- execution end, governance check, finalize -------------------------------------------

@@ -140,6 +140,7 @@ class KernelResume:
             or plan.workflow.timeout_s
             or self.settings.rok_default_run_timeout_ms / 1000,
             retry_count=plan.retry_count,
+            run_env=rec.run_env,
             expectations=plan.expectations,
             acks=plan.acks,
             executed=plan.executed,

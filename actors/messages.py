@@ -17,6 +17,7 @@ from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.audit import AckStatus
 from runtui.domain.events import ViolationData
 from runtui.domain.phases import RunPhase
+from runtui.domain.task_env import RunEnvironment
 from runtui.domain.tasks import TaskStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.violations import ViolationAction
@@ -38,6 +39,7 @@ class SubmitRun(Msg, frozen=True):
     retry_count: int = 0
     carried: dict[str, TaskStatus] = msgspec.field(default_factory=dict)
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    run_env: RunEnvironment | None = None
 
 
 class ResumeRun(Msg, frozen=True):
@@ -119,6 +121,7 @@ class SetRunWaiting(Msg, frozen=True):
 class BeginExecution(Msg, frozen=True):
     run_id: str
     workflow: Workflow
+    run_env: RunEnvironment | None = None
     carried: dict[str, TaskStatus] = msgspec.field(default_factory=dict)
     attempts_so_far: dict[str, int] = msgspec.field(default_factory=dict)
     pending_approvals: dict[str, str] = msgspec.field(default_factory=dict)  # approval → task
@@ -172,6 +175,7 @@ class Dispatch(Msg, frozen=True):
     caps: dict[str, int] = msgspec.field(default_factory=dict)
     run_limit: int | None = None
     rate_watched: bool = True  # a rate_limit policy wants to hear of this dispatch
+    run_env: RunEnvironment | None = None
 
 
 class CancelAttempts(Msg, frozen=True):
@@ -188,6 +192,7 @@ class Watch(Msg, frozen=True):
     spec: Any
     external_id: str
     started_at: float
+    run_env: RunEnvironment | None = None
 
 
 class Unwatch(Msg, frozen=True):

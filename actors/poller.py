@@ -68,7 +68,7 @@ class Poller(StepActor[Any]):
                     break
                 await anyio.sleep(w.spec.poll_interval_s)
                 try:
-                    state, lines = await poll_external(w.spec, w.external_id)
+                    state, lines = await poll_external(w.spec, w.external_id, run_env=w.run_env)
                 except Exception as exc:  # a poll that cannot run is the job's failure
                     state, lines = "failed", [f"poll failed: {exc}"]
                 if lines:

@@ -13,6 +13,7 @@ from runtui.domain.audit import AuditExpectation, DomainAck
 from runtui.domain.events import TaskDeclared, ViolationData
 from runtui.domain.phases import PhaseMachine
 from runtui.domain.status import RunStatus
+from runtui.domain.task_env import RunEnvironment
 from runtui.domain.tasks import TaskKind, TaskStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.workflow import Workflow
@@ -29,6 +30,7 @@ class RunCtl:
     started_at: float
     timeout_s: float
     retry_count: int = 0
+    run_env: RunEnvironment | None = None
     # the run timeout's clock: time not waiting for a human, until `active_since` (None while
     # waiting for one); see `runtui.domain.recall.WAITING_FOR_HUMAN`
     active_s: float = 0.0

@@ -9,6 +9,7 @@ cancel, rewind, retry, resume, health, wait, subscribe; reads go through `reader
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,7 +29,7 @@ from actors.facades.incident import IncidentFacade
 from actors.facades.trace import TraceFacade
 from actors.kernel import Kernel
 from actors.poller import Poller
-from actors.resume import load_workflow_of
+from actors.resume import load_run_created, load_workflow_of
 from actors.run_control import Peers
 from actors.step import Clock
 from actors.supervisor import ChildSpec, Restart, Strategy, Supervisor
@@ -38,6 +39,7 @@ from runtui.domain.errors import RuntuiError
 from runtui.domain.events import RunStatusChanged
 from runtui.domain.health import Health, WorkflowHealth, assess
 from runtui.domain.status import RunStatus
+from runtui.domain.task_env import RunEnvironment, capture
 from runtui.domain.tasks import TaskStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.views import RunRow
@@ -151,8 +153,17 @@ class Runtime:
         rewound_from_wave: int | None = None,
         retry_count: int = 0,
         carried: dict[str, TaskStatus] | None = None,
+        base_dir: Path | str | None = None,
+        run_env: RunEnvironment | None = None,
     ) -> str:
-        """Start a run of `workflow`; returns its id once its creation has committed."""
+        """Start a run of `workflow`; returns its id once its creation has committed.
+
+        Where its tasks run and what they inherit is fixed here (`runtui.domain.task_env`):
+        `run_env` as given (a fork keeps its parent's), else taken from this process with
+        `base_dir` (the workflow file's directory; this process's working directory if None).
+        """
+        if run_env is None:
+            run_env = capture(os.environ, str(base_dir or os.getcwd()))
         if not force:
             health = await self.health_of(workflow.name)
             if health.health is Health.BLOCKED:
@@ -170,13 +181,16 @@ class Runtime:
                 retry_count=retry_count,
                 carried=carried or {},
                 metadata=metadata or {},
+                run_env=run_env,
             )
         )
         return run_id
 
     async def submit_file(self, path: Path, *, force: bool = False) -> str:
         workflow = await anyio.to_thread.run_sync(load_workflow, path)
-        return await self.submit(workflow, force=force, metadata={"file": str(path)})
+        return await self.submit(
+            workflow, force=force, metadata={"file": str(path)}, base_dir=path.parent
+        )
 
     async def cancel(self, run_id: str) -> None:
         await self.kernel.ask(
@@ -272,7 +286,7 @@ class Runtime:
         """
         plan = await self.rewind_plan(run_id, wave)
         await self._ensure_stopped(run_id, force)
-        workflow, run = await load_workflow_of(self.reader, run_id)
+        workflow, run, created = await load_run_created(self.reader, run_id)
         carried = {t: TaskStatus.DONE for tasks in plan.kept.values() for t in tasks}
         new_id = await self.submit(
             workflow,
@@ -281,12 +295,13 @@ class Runtime:
             rewound_from_wave=wave,
             retry_count=run.retry_count,
             carried=carried,
+            run_env=created.run_env,
         )
         return msgspec.structs.replace(plan, new_run_id=new_id)
 
     async def retry(self, run_id: str, *, force: bool = False) -> str:
         """Fork a finished run from just before its first failed wave, retry_count + 1."""
-        workflow, run = await load_workflow_of(self.reader, run_id)
+        workflow, run, created = await load_run_created(self.reader, run_id)
         await self._ensure_stopped(run_id, force)
         tasks = await self.reader.tasks_of(run_id)
         failed_waves = [t.wave for t in tasks if t.status != TaskStatus.DONE.value]
@@ -302,6 +317,7 @@ class Runtime:
             rewound_from_wave=keep_up_to if keep_up_to >= 0 else None,
             retry_count=run.retry_count + 1,
             carried=carried,
+            run_env=created.run_env,
         )
 
     async def _ensure_stopped(self, run_id: str, force: bool) -> None:

@@ -23,6 +23,7 @@ import msgspec
 
 from runtui.domain.errors import RuntuiError
 from runtui.domain.events import ProcessGroupRef
+from runtui.domain.task_env import RunEnvironment
 from runtui.domain.tasks import AttemptStatus, TaskKind
 
 OutputSink = Callable[[str, list[str]], Awaitable[None]]
@@ -53,6 +54,8 @@ class AttemptContext(msgspec.Struct):
     idempotency_key: str = ""
     # told where the attempt's processes live once they exist (see `process_group`)
     on_spawn: Callable[[ProcessGroupRef], Awaitable[None]] | None = None
+    # where the run's tasks run and what they inherit (`runtui.domain.task_env`)
+    run_env: RunEnvironment | None = None
 
 
 class AttemptOutcome(msgspec.Struct, frozen=True):

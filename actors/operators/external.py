@@ -28,6 +28,7 @@ from actors.operators.base import (
     wrong_spec,
 )
 from actors.operators.shell import KILL_GRACE_S, exit_error, run_command, task_env
+from runtui.domain.task_env import NEVER_PREFIX, RunEnvironment, task_cwd
 from runtui.domain.tasks import AttemptStatus
 from runtui.domain.workflow import ExternalTask
 
@@ -64,7 +65,7 @@ class ExternalOperator:
         result = await run_command(
             spec.submit,
             env=task_env(ctx),
-            cwd=None,
+            cwd=task_cwd(ctx.run_env, None),
             out=out,
             timeout_s=ctx.timeout_s,
             kill_grace_s=self.kill_grace_s,
@@ -100,20 +101,25 @@ async def poll_external(
     *,
     timeout_s: float | None = POLL_TIMEOUT_S,
     env: Mapping[str, str] | None = None,
+    run_env: RunEnvironment | None = None,
 ) -> tuple[PollState, list[str]]:
     """Run the task's `poll` for one job: its state and every line it printed (see above).
 
-    `env` adds variables to os.environ; RUNTUI_JOB_ID is always set to the job id.
+    It runs where the run's tasks run, with what they inherit (`runtui.domain.task_env`), plus
+    `env`; RUNTUI_JOB_ID is always set to the job id.
     """
     out = OutputCollector(None, keep_streams=True)
-    full_env = dict(os.environ)
+    if run_env is not None:
+        full_env = dict(run_env.env)
+    else:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith(NEVER_PREFIX)}
     if env:
         full_env.update(env)
     full_env["RUNTUI_JOB_ID"] = external_id
     result = await run_command(
         spec.poll_command(external_id),
         env=full_env,
-        cwd=None,
+        cwd=task_cwd(run_env, None),
         out=out,
         timeout_s=timeout_s,
     )

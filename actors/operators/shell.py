@@ -42,6 +42,7 @@ from actors.operators.base import (
 )
 from actors.operators.process_group import PDEATHSIG_PREFIX, describe
 from runtui.domain.events import ProcessGroupRef
+from runtui.domain.task_env import NEVER_PREFIX, task_cwd
 from runtui.domain.tasks import AttemptStatus
 from runtui.domain.workflow import ShellTask
 
@@ -59,8 +60,13 @@ class CommandResult(NamedTuple):
 
 
 def task_env(ctx: AttemptContext, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """os.environ + the task's own variables + what identifies the attempt."""
-    env = dict(os.environ)
+    """The run's recorded environment (`runtui.domain.task_env`; for a run recorded before
+    there was one, the driving process's, without RUNTUI_*) + the task's own variables + what
+    identifies the attempt."""
+    if ctx.run_env is not None:
+        env = dict(ctx.run_env.env)
+    else:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(NEVER_PREFIX)}
     if extra:
         env.update(extra)
     env.update(
@@ -94,7 +100,7 @@ class ShellOperator:
         result = await run_command(
             spec.cmd,
             env=task_env(ctx, spec.env),
-            cwd=spec.cwd,
+            cwd=task_cwd(ctx.run_env, spec.cwd),
             out=out,
             timeout_s=ctx.timeout_s,
             kill_grace_s=self.kill_grace_s,

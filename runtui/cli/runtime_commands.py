@@ -67,7 +67,9 @@ def run_cmd(c: Context, file: Path, follow: bool, as_json: bool, force: bool) ->
         workflow = load_workflow(file)  # before owning anything: a bad file changes nothing
         async with open_runtime(c) as rt:
             try:
-                run_id = await rt.submit(workflow, force=force, metadata={"file": str(file)})
+                run_id = await rt.submit(
+                    workflow, force=force, metadata={"file": str(file)}, base_dir=file.parent
+                )
             except WorkflowBlockedError:
                 health = await rt.health_of(workflow.name)
                 raise UsageProblem(

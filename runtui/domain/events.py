@@ -21,6 +21,7 @@ from runtui.domain.errors import EventDecodeError
 from runtui.domain.phases import PhaseTransition, RunPhase
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
+from runtui.domain.task_env import RunEnvironment
 from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
 from runtui.domain.termination import RunTerminationInfo, RunTerminationReason
 from runtui.domain.violations import (
@@ -54,6 +55,9 @@ class RunCreated(EventBody, frozen=True, tag="run.created"):
     rewound_from_wave: int | None = None
     retry_count: int = 0
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    # where the tasks run and what they inherit (`runtui.domain.task_env`); None: recorded by
+    # an older runtui, the driving process's own
+    run_env: RunEnvironment | None = None
 
 
 class PhaseChanged(EventBody, frozen=True, tag="phase.changed"):

@@ -38,6 +38,7 @@ from runtui.domain.events import (
     ViolationRecorded,
 )
 from runtui.domain.status import RunStatus
+from runtui.domain.task_env import RunEnvironment
 from runtui.domain.tasks import AttemptStatus, TaskStatus
 from runtui.domain.violations import PolicyViolationType, ViolationAction
 
@@ -63,6 +64,7 @@ class RunRecall:
 
     created_at: float = 0.0
     timeout_s: float | None = None
+    run_env: RunEnvironment | None = None
     # governance: every finished attempt is a step; usage adds up to the budgets
     steps: int = 0
     tokens: float = 0.0
@@ -158,6 +160,7 @@ class RecallFold:
         elif isinstance(body, RunCreated):
             r.created_at = r.status_since = env.ts
             r.timeout_s = body.timeout_s
+            r.run_env = body.run_env
         elif isinstance(body, RunTerminated):
             r.terminated = body
 
