@@ -346,6 +346,10 @@ class Runtime:
     # --- watching ----------------------------------------------------------------------------
 
     @property
+    def db_path(self) -> Path:
+        return self.store.path
+
+    @property
     def last_position(self) -> int:
         """The position of the last event committed (and published): "now", for a stream."""
         return self.bus.last_position

@@ -10,6 +10,7 @@ from pathlib import Path
 import anyio
 
 from runtui.domain.enums import Durability
+from runtui.domain.errors import NotFoundError
 from store.files import OwnerLock, ensure_private_file
 from store.queries import StoreReader
 from store.replay import ReplayReport, replay_stored_run
@@ -91,17 +92,16 @@ async def open_store(
 
 @asynccontextmanager
 async def open_reader(path: Path | str) -> AsyncIterator[StoreReader]:
-    """Read a database without owning it (WAL lets readers run beside the owner).
-
-    A database that does not exist yet is created (schema only), so a fresh machine answers
-    "no runs" instead of an error.
-    """
+    """Read a database without owning it (WAL lets readers run beside the owner), and without
+    creating, migrating or locking anything: a read never writes. A database that does not
+    exist is `NotFoundError` (a mistyped `--db` must not leave a new, empty database behind)."""
     db_path = await _resolve(path)
     if not await anyio.Path(db_path).exists():
-        async with open_store(db_path):
-            pass
-    else:
-        check_schema_version(db_path)
+        raise NotFoundError(
+            f"no runtui database at {db_path} (a runtime command such as `runtui run FILE`"
+            " creates it)"
+        )
+    check_schema_version(db_path)
     reader = await StoreReader.open(db_path)
     try:
         yield reader

@@ -236,7 +236,7 @@ async def _reap(child: Process) -> None:
 
 async def _serve(settings: dict[str, Any]) -> None:
     from runtui.server.front import Front
-    from runtui.server.tail import StoreTail
+    from actors.tail import StoreTail
     from store.queries import StoreReader
     from store.watch import CommitWatch
 

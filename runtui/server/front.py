@@ -31,7 +31,7 @@ from runtui.server.errors import install_error_handlers
 from runtui.server.security import GuardMiddleware, HostRule, problem
 from runtui.server.stream_routes import add_stream_routes
 from runtui.server.streams import StreamHub
-from runtui.server.tail import StoreTail
+from actors.tail import StoreTail
 
 log = logging.getLogger(__name__)
 

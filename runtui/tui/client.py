@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from actors.bus import Lagged
+from actors.read_only import ReadOnlyRuntime
 from actors.runtime import RewindPlan, Runtime
 from runtui.client.wire import Resync
 from runtui.domain.events import EventEnvelope
@@ -84,11 +85,11 @@ class RuntimeClient(Protocol):
 class EmbeddedClient:
     """The runtime in this process: every call is a direct await on the handle."""
 
-    def __init__(self, runtime: Runtime, *, user: str = "tui") -> None:
+    def __init__(self, runtime: Runtime | ReadOnlyRuntime, *, user: str = "tui") -> None:
         self.runtime = runtime
         self.reader = runtime.reader
         self.user = user
-        self.description = f"local: {runtime.store.path.name}"
+        self.description = f"local: {runtime.db_path.name}"
 
     async def list_runs(self, **filters: Any) -> RunPage:
         return await self.reader.list_runs(**filters)

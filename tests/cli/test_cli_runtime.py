@@ -206,7 +206,8 @@ def test_bad_workflow_file_exits_2_naming_file_and_line(db_path: Path, tmp_path:
     missing = runtui(db_path, "run", str(tmp_path / "nope.toml"))
     assert missing.returncode == 2
     assert "workflow file not found" in missing.stderr
-    assert runtui(db_path, "runs", "ls").stdout.strip() == "no runs"
+    assert runtui(db_path, "runs", "ls").returncode == 3  # no database: nothing half-written
+    assert not db_path.exists()
 
 
 def test_rewind_dry_run_changes_nothing_and_rewind_forks(db_path: Path) -> None:

@@ -15,6 +15,8 @@ from store import open_store
 from store.history import read_jsonl
 from tests.factories import full_run
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
 
 def runtui(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -107,6 +109,12 @@ def test_reading_while_another_process_owns_the_db(seeded_db: Path) -> None:
 def test_fresh_machine_db_info(tmp_path: Path) -> None:
     db = tmp_path / "new" / "runs.db"
     out = runtui("--db", str(db), "db", "info")
-    assert out.returncode == 0, out.stderr
-    assert "0 in all" in out.stdout
+    assert out.returncode == 3, out.stderr
+    assert f"no runtui database at {db}" in out.stderr
+    assert not db.parent.exists()  # a read never creates the database (nor its directory)
+    assert runtui("--db", str(db), "runs", "ls").returncode == 3  # a typo in --db: said so
+
+    created = runtui("--db", str(db), "run", str(EXAMPLES / "failing.toml"))
+    assert created.returncode == 5, created.stderr  # the first runtime command creates it
     assert db.stat().st_mode & 0o777 == 0o600
+    assert "1 in all" in runtui("--db", str(db), "db", "info").stdout

@@ -25,7 +25,7 @@ from actors.bus import Lagged, Subscription
 from actors.runtime import Runtime
 from runtui.domain.events import AttemptOutput, EventEnvelope, PendingEvent, RunCreated
 from runtui.domain.workflow import Workflow
-from runtui.server.tail import StoreTail
+from actors.tail import StoreTail
 from runtui.workflows import parse_workflow
 from store.queries import StoreReader
 from store.watch import CommitWatch

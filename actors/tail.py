@@ -1,10 +1,11 @@
-"""Committed events read back from the database file: the API process's stream source.
+"""Committed events read back from the database file, for a process that runs no runtime: the
+API process's stream source, and the live feed of a read-only UI (`actors.read_only`).
 
-The API process does not run the runtime, so nobody publishes to it; instead it watches the
+Such a process has no runtime, so nobody publishes to it; instead it watches the
 database for commits (`CommitWatch`: `PRAGMA data_version`, a shared-memory read) and reads
 what is new in pages, publishing each page on a bus of its own. Streams subscribe to that bus
-exactly as they do to the runtime's, so everything in `streams.py` (resume, lag, the shared
-frame encodings) works unchanged. A WAL reader never blocks the writer, and the watching,
+exactly as they do to the runtime's, so everything in `runtui.server.streams` (resume, lag,
+the shared frame encodings) works unchanged. A WAL reader never blocks the writer, and the watching,
 reading and sending run in this process: the runtime does none of that work (what it still
 loses, sharing the machine's cores with this process, the README's benchmark table shows).
 

@@ -1,0 +1,83 @@
+"""A runtime handle that only reads: what `runtui --read-only` shows, with no runtime behind it.
+
+A read-only UI must never start a runtime (that would resume, and so execute, live runs) and
+never write (not even a lock or a migration): it may sit beside the process that owns the
+database. It reads the store and follows its commits as the API process does (`StoreTail`);
+every verb is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import anyio
+
+from actors.bus import Subscription
+from actors.runtime import RewindPlan
+from actors.tail import StoreTail
+from runtui.domain.errors import RuntuiError
+from runtui.domain.health import WorkflowHealth, assess
+from store import StoreReader, open_reader
+from store.watch import CommitWatch
+
+
+class ReadOnlyError(RuntuiError):
+    """A change asked of a read-only view."""
+
+
+class ReadOnlyRuntime:
+    def __init__(self, path: Path, reader: StoreReader, tail: StoreTail) -> None:
+        self.db_path = path
+        self.reader = reader
+        self._tail = tail
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path) -> AsyncIterator[ReadOnlyRuntime]:
+        async with open_reader(path) as reader:
+            watch = CommitWatch(path)
+            tail = StoreTail(reader, watch)
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(tail.run)
+                    try:
+                        yield cls(path, reader, tail)
+                    finally:
+                        tg.cancel_scope.cancel()
+            finally:
+                tail.close()
+
+    def subscribe(self, *, run_id: str | None = None, max_batches: int = 1024) -> Subscription:
+        return self._tail.subscribe(run_id=run_id, max_batches=max_batches)
+
+    async def health(self) -> list[WorkflowHealth]:
+        return [
+            assess(w, await self.reader.health_results(w)) for w in await self.reader.workflows()
+        ]
+
+    def _refuse(self, *_: Any, **__: Any) -> NoReturn:
+        raise ReadOnlyError("read-only: this view never changes runs")
+
+    async def submit_file(self, path: Path) -> str:
+        self._refuse()
+
+    async def approve(self, approval_id: str, **_: Any) -> None:
+        self._refuse()
+
+    async def reject(self, approval_id: str, **_: Any) -> None:
+        self._refuse()
+
+    async def cancel(self, run_id: str) -> None:
+        self._refuse()
+
+    async def resume(self, run_id: str) -> None:
+        self._refuse()
+
+    async def rewind_plan(self, run_id: str, wave: int) -> RewindPlan:
+        self._refuse()
+
+    async def rewind(self, run_id: str, wave: int, *, force: bool = False) -> RewindPlan:
+        self._refuse()
