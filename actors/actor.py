@@ -20,7 +20,7 @@ import anyio
 from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from runtui.domain.errors import RuntuiError
+from runtui.domain.errors import UnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ DEFAULT_MAILBOX = 65_536
 MAX_BATCH = 512
 
 
-class ActorStopped(RuntuiError):
+class ActorStopped(UnavailableError):
     """The actor a request was sent to has stopped (or crashed) and will not answer."""
 
 

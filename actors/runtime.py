@@ -35,7 +35,7 @@ from actors.step import Clock
 from actors.supervisor import ChildSpec, Restart, Strategy, Supervisor
 from runtui.config import Settings
 from runtui.domain.approvals import ApprovalDecision
-from runtui.domain.errors import RuntuiError
+from runtui.domain.errors import RuntuiError, StoreError, StoreUnavailableError
 from runtui.domain.events import RunStatusChanged
 from runtui.domain.health import Health, WorkflowHealth, assess
 from runtui.domain.status import RunStatus
@@ -48,6 +48,8 @@ from runtui.workflows import load_workflow
 from store import Store, open_store
 
 log = logging.getLogger(__name__)
+
+OUTAGE_PROBE_MAX_S = 2.0  # while the database refuses writes: the longest wait between tries
 
 
 class WorkflowBlockedError(RuntuiError):
@@ -108,6 +110,8 @@ class Runtime:
             # never saw. Every actor restarts empty and every live run is reloaded from the store.
             strategy=Strategy.ONE_FOR_ALL,
             after_restart=self.resume_interrupted,
+            outage=StoreUnavailableError,
+            until_ready=self._until_writable,
         )
 
     @classmethod
@@ -342,6 +346,18 @@ class Runtime:
 
     async def clear_health(self, workflow: str, *, by: str = "user") -> None:
         await self.store.writer.clear_health(workflow, by, self.clock())
+
+    async def _until_writable(self) -> None:
+        """Wait until the database takes writes again (asked at growing intervals, up to
+        `OUTAGE_PROBE_MAX_S`: each ask is a real test write once a commit has failed)."""
+        delay = 0.05
+        while True:
+            try:
+                await self.store.writer.check_writable()
+                return
+            except StoreError:
+                await anyio.sleep(delay)
+                delay = min(delay * 2, OUTAGE_PROBE_MAX_S)
 
     # --- watching ----------------------------------------------------------------------------
 

@@ -129,7 +129,12 @@ class StepActor(Actor[M], Generic[M]):
                     "%s: %s dropped, %s has stopped", self.name, type(message).__name__, actor.name
                 )
         if queued is not None:
-            await queued.wait()
+            try:
+                await queued.wait()
+            except Exception as exc:  # nothing was written: nobody may hear it was
+                for reply, _, _ in out.replies:
+                    reply.fail(exc)
+                raise
         for action in out.after:
             action()
         for reply, value, error in out.replies:

@@ -12,6 +12,11 @@ the writer, the dispatcher needs the facades). What a crash restarts is the stra
 Either way, more than `max_restarts` crashes within `period` seconds escalate: the supervisor
 raises `SupervisorEscalation` to its own parent. Stop is in reverse order, each child given
 `shutdown_s` to finish before it is cancelled.
+
+A crash of the `outage` kind (the database refuses writes: disk full, read-only, I/O error) is
+not a bug and is not counted: every child is stopped, `until_ready` waits until the cause has
+gone (no restart could succeed before), then all restart as after a one_for_all crash. Until
+then `running` is False (readiness says so) and requests fail with `ActorStopped` (503).
 """
 
 from __future__ import annotations
@@ -66,20 +71,43 @@ class Supervisor:
         period: float = 10.0,
         strategy: Strategy = Strategy.ONE_FOR_ONE,
         after_restart: Callable[[], Awaitable[object]] | None = None,
+        outage: type[BaseException] | None = None,
+        until_ready: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.children = list(children)
         self.max_restarts = max_restarts
         self.period = period
         self.strategy = strategy
         self.after_restart = after_restart
+        self.outage = outage
+        self.until_ready = until_ready
+        self._outage_seen = False
         self._crashes: deque[float] = deque()
         self._stop = anyio.Event()
         self._wake = anyio.Event()  # a stop, or a one_for_all restart, is due
-        self.running = False
+        self._running = False
+        self._running_changed = anyio.Event()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        """Every child is up (False while starting, restarting, in an outage or stopping)."""
+        return self._running
+
+    @running.setter
+    def running(self, value: bool) -> None:
+        if value is not self._running:
+            self._running = value
+            self._running_changed.set()
+            self._running_changed = anyio.Event()
+
+    async def until_running(self, value: bool = True) -> None:
+        """Return once `running` is `value`."""
+        while self._running is not value:
+            await self._running_changed.wait()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -99,6 +127,13 @@ class Supervisor:
                 self._wake = anyio.Event()
                 if self._stop.is_set():
                     break
+                if self._outage_seen:
+                    self.running = False
+                    await self._stop_children()
+                    if self.until_ready is not None:
+                        await self.until_ready()
+                    self._outage_seen = False
+                    log.warning("the database takes writes again: restarting, reloading")
                 await self._restart_all(tg)
             self.running = False
             await self._stop_children()
@@ -115,9 +150,9 @@ class Supervisor:
             spec.scope = anyio.CancelScope()
         for spec in self.children:
             await tg.start(self._supervise, spec, tg)
-        self.running = True
         if self.after_restart is not None:
             await self.after_restart()
+        self.running = True  # only once every live run is back
 
     async def _stop_children(self) -> None:
         for spec in reversed(self.children):
@@ -155,6 +190,12 @@ class Supervisor:
                             return
                         if spec.restart is Restart.TEMPORARY:
                             log.error("%s crashed and is temporary: %r", spec.actor.name, exc)
+                            return
+                        if self.outage is not None and isinstance(exc, self.outage):
+                            if not self._outage_seen:
+                                log.error("%s: %s; waiting until it is back", spec.actor.name, exc)
+                            self._outage_seen = True
+                            self._wake.set()
                             return
                         self._record_crash(spec, exc)
                         if self.strategy is Strategy.ONE_FOR_ALL:

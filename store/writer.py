@@ -33,7 +33,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
-from runtui.domain.errors import StoreError
+from runtui.domain.errors import StoreError, StoreUnavailableError
 from runtui.domain.events import (
     EventBody,
     EventEnvelope,
@@ -463,6 +463,8 @@ class EventWriter:
 def _as_store_error(exc: BaseException) -> BaseException:
     if isinstance(exc, StoreError):
         return exc
+    if _database_fault(exc):
+        return StoreUnavailableError(f"the database refuses writes: {exc}")
     if isinstance(exc, sqlite3.Error):
         return StoreError(f"append refused by the database: {exc}")
     return exc

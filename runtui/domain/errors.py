@@ -56,8 +56,18 @@ class EventDecodeError(RuntuiError):
         super().__init__(message)
 
 
+class UnavailableError(RuntuiError):
+    """Not now: the runtime or its database cannot take this at the moment (HTTP 503); the same
+    request may succeed later, unchanged."""
+
+
 class StoreError(RuntuiError):
     """Base of the store's errors."""
+
+
+class StoreUnavailableError(StoreError, UnavailableError):
+    """The database refuses writes (disk full, read-only, an I/O error): nothing of the refused
+    request was written; the runtime waits until it takes writes again."""
 
 
 class DatabaseLockedError(StoreError):

@@ -12,7 +12,13 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from runtui.domain.errors import NotFoundError, RuntuiError, UnknownValueError, WorkflowError
+from runtui.domain.errors import (
+    NotFoundError,
+    RuntuiError,
+    UnavailableError,
+    UnknownValueError,
+    WorkflowError,
+)
 from runtui.server.security import problem
 
 log = logging.getLogger("runtui.server.app")
@@ -53,6 +59,8 @@ def install_error_handlers(app: FastAPI, *, runtime: bool = True) -> None:
 
     @app.exception_handler(RuntuiError)
     async def _runtui(_: Request, exc: RuntuiError) -> Response:
+        if isinstance(exc, UnavailableError):  # not now: the same request may succeed later
+            return problem(503, "Service Unavailable", str(exc))
         if isinstance(exc, ValueError):  # a bad parameter (e.g. a cursor this server never gave)
             return problem(422, "Unprocessable Content", str(exc))
         return problem(409, "Conflict", str(exc))

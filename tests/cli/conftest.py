@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,4 @@ from tests.cli.serving import Serve
 def serve(tmp_path: Path, db_path: Path) -> Iterator[Serve]:
     s = Serve(db_path, tmp_path / "serve.log")
     yield s
-    if s.process is not None and s.process.poll() is None:
-        s.process.send_signal(signal.SIGTERM)
-        s.process.wait(timeout=30)
+    s.stop_quietly()

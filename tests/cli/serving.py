@@ -68,6 +68,16 @@ class Serve:
 
         wait_for(ready, "runtui serve to be ready")
 
+    def api(self, method: str, path: str, body: object = None) -> httpx.Response:
+        """A request to the server's API with its token."""
+        return httpx.request(
+            method,
+            f"{self.url}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=30,
+        )
+
     def submit(self, toml: str) -> str:
         answer = httpx.post(
             f"{self.url}/api/runs",
@@ -77,6 +87,12 @@ class Serve:
         )
         assert answer.status_code == 201, answer.text
         return str(answer.json()["run_id"])
+
+    def stop_quietly(self) -> None:
+        """SIGTERM if still running (test clean-up)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
 
     def stop(self, sig: signal.Signals) -> None:
         assert self.process is not None
