@@ -23,6 +23,11 @@ from store.queries import StoreReader
 
 KEEP = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.SKIPPED, TaskStatus.CANCELLED})
 
+#: A task whose runtime stopped under it this many times is not run again: the run fails with a
+#: reason saying so (a task that kills the process driving it would otherwise bring down every
+#: owner that resumes it, `serve` included, on every restart).
+QUARANTINE_AFTER = 3
+
 
 @dataclass
 class ResumePlan:
@@ -62,18 +67,38 @@ async def load_run_created(reader: StoreReader, run_id: str) -> tuple[Workflow, 
 
 async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
     workflow, run = await load_workflow_of(reader, run_id)
+    rec = await reader.recall_run(run_id)
     tasks = await reader.tasks_of(run_id)
     attempts = await reader.attempts_of(run_id)
     approvals = await reader.approvals_of(run_id)
     audit = await reader.audit_of(run_id)
     waves = {t.task_id: t.wave for t in tasks}
     carried: dict[str, TaskStatus] = {}
+    quarantined: dict[str, str] = {}  # task id → why it is not run again
     repairs: list[tuple[EventBody, int | None]] = []
     for t in tasks:
         status = TaskStatus(t.status)
         if status in KEEP:
             carried[t.task_id] = status
         elif status in (TaskStatus.RUNNING, TaskStatus.WAITING_EXTERNAL):
+            if rec.cut_short.get(t.task_id, 0) + 1 >= QUARANTINE_AFTER:
+                carried[t.task_id] = TaskStatus.FAILED
+                quarantined[t.task_id] = (
+                    f"quarantined: the runtime stopped {rec.cut_short[t.task_id] + 1} times"
+                    " while this task ran (it may be killing the process that drives it);"
+                    " not run again"
+                )
+                repairs.append(
+                    (
+                        TaskStatusChanged(
+                            task_id=t.task_id,
+                            status=TaskStatus.FAILED,
+                            reason=quarantined[t.task_id],
+                        ),
+                        t.wave,
+                    )
+                )
+                continue
             repairs.append(
                 (
                     TaskStatusChanged(
@@ -90,17 +115,19 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
         attempts_so_far[a.task_id] = max(attempts_so_far.get(a.task_id, 0), a.attempt + 1)
         if not AttemptStatus(a.status).is_final:
             interrupted.append(a)
-            repairs.append(
+            why = quarantined.get(a.task_id)
+            repairs.insert(  # the attempt ends before its task's status changes
+                0,
                 (
                     AttemptStatusChanged(
                         task_id=a.task_id,
                         attempt=a.attempt,
-                        status=AttemptStatus.CANCELLED,
-                        error="interrupted: the runtime stopped while it ran",
+                        status=AttemptStatus.FAILED if why else AttemptStatus.CANCELLED,
+                        error=why or "interrupted: the runtime stopped while it ran",
                         by_restart=True,
                     ),
                     waves.get(a.task_id),
-                )
+                ),
             )
     pending = {
         a.approval_id: f"{a.kind.value}|{a.default_action.value}" for a in approvals if a.pending
@@ -124,8 +151,12 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
         pending_approvals=pending,
         approval_tasks=approval_tasks,
         executed=[t.task_id for t in tasks if t.status in ("done", "failed")],
-        failed=[t.task_id for t in tasks if t.status == "failed" and not t.allow_failure],
-        recall=await reader.recall_run(run_id),
+        failed=[
+            t.task_id
+            for t in tasks
+            if (t.status == "failed" or t.task_id in quarantined) and not t.allow_failure
+        ],
+        recall=rec,
         approval_deadlines=deadlines,
         interrupted=interrupted,
         repairs=repairs,

@@ -80,6 +80,8 @@ class RunRecall:
     active_s: float = 0.0
     # analyzer: tasks a human approved under a HITL mode (they must not be asked again)
     approved_tasks: set[str] = field(default_factory=set)
+    # whoever resumes: attempts of each task closed because their runtime stopped under them
+    cut_short: dict[str, int] = field(default_factory=dict)
     # whoever resumes: process groups of attempts that had not ended (to kill before re-running)
     process_groups: dict[tuple[str, int], ProcessGroupRef] = field(default_factory=dict)
     # trace: spans still open
@@ -123,7 +125,9 @@ class RecallFold:
                 r.process_groups[key] = body.process
             if AttemptStatus(body.status).is_final:
                 r.process_groups.pop(key, None)
-                if not body.by_restart:
+                if body.by_restart:
+                    r.cut_short[body.task_id] = r.cut_short.get(body.task_id, 0) + 1
+                else:
                     r.steps += 1
                     r.tokens += body.usage.get("tokens", 0.0)
                     r.cost += body.usage.get("cost", 0.0)
