@@ -1,36 +1,35 @@
-"""The python operator: call `package.module:function` with the task's `args`.
+"""The python operator: call `package.module:function` with the task's `args`, in a process of
+its own.
 
-- The module is imported in a worker thread (a slow import must not freeze the event loop);
-  an import that fails, a missing attribute or a non-callable gives `failed_init`.
-- A coroutine function is awaited on the event loop; anything else runs in a worker thread
-  (`anyio.to_thread.run_sync`). The function gets `**args` (a deep copy: specs are shared
-  between attempts) and nothing else.
+The call runs in a child Python process (`actors.operators.python_child`), started like a shell
+task's: its own process group, recorded, killed with the runtime that started it, run where the
+run's tasks run with what they inherit (`runtui.domain.task_env`). So a task that crashes its
+interpreter (`os.abort`, a segfault in an extension, exhausted memory) fails that attempt and
+nothing else, a timeout really stops it (the process group is killed, as for a shell task), and
+what the function prints is recorded as its output (stdout and stderr).
+
+- The child imports with the runtime's module search path (so what the runtime could import,
+  the task can): an import that fails, a missing attribute or a non-callable is `failed_init`.
+- A coroutine function (or an awaitable result) is run with asyncio; anything else is called.
+  The function gets `**args` (JSON: a task's args are TOML values) and nothing else.
 - A return value that is a str is output; a dict may hold "output" (str or list of str) and
-  "usage" (a dict of numbers). Output lines go to the sink as stdout (`::usage` lines among them
-  count too); anything else returned is ignored. What the function prints is not captured.
-- An exception fails the attempt with "ExceptionType: message"; its traceback goes to the sink
-  as stderr.
-- Timeout: an async function is cancelled. A sync one cannot be: Python has no way to stop a
-  thread, so the attempt fails on time but the thread is abandoned and runs on in the background
-  (its result is discarded). The same holds when the caller's scope is cancelled.
+  "usage" (a dict of numbers). Output lines count for `::usage` like printed ones; anything
+  else returned is ignored.
+- An exception fails the attempt with "ExceptionType: message"; its traceback goes to stderr.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
-import importlib
-import inspect
-import math
-import traceback
-from collections.abc import Callable
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.to_thread
 
 from actors.operators.base import (
-    STDERR,
     STDOUT,
     AttemptContext,
     AttemptOutcome,
@@ -39,26 +38,12 @@ from actors.operators.base import (
     time_label,
     wrong_spec,
 )
+from actors.operators.shell import exit_error, run_command, task_env
+from runtui.domain.task_env import task_cwd
 from runtui.domain.tasks import AttemptStatus
 from runtui.domain.workflow import PythonTask
 
-
-def resolve_function(ref: str) -> Callable[..., Any]:
-    """Import `package.module:attr.path` and return the callable it names."""
-    module_name, sep, qualname = ref.partition(":")
-    if not sep or not module_name or not qualname:
-        raise ValueError("expected 'package.module:function'")
-    target: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        target = getattr(target, part)
-    if not callable(target):
-        raise TypeError(f"{qualname} is a {type(target).__name__}, not a function")
-    return target  # type: ignore[no-any-return]
-
-
-def describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+CHILD = Path(__file__).with_name("python_child.py")
 
 
 class PythonOperator:
@@ -67,69 +52,58 @@ class PythonOperator:
         if not isinstance(spec, PythonTask):
             return wrong_spec(ctx, PythonTask)
         out = OutputCollector(ctx.emit)
-        try:
-            func = await anyio.to_thread.run_sync(resolve_function, spec.function)
-        except Exception as exc:
+        with tempfile.TemporaryDirectory(prefix="runtui-py-") as scratch:
+            request, result_path = Path(scratch) / "request.json", Path(scratch) / "result.json"
+            payload = {
+                "function": spec.function,
+                "args": spec.args,
+                "path": _module_path(),
+            }
+            await anyio.Path(request).write_text(json.dumps(payload), encoding="utf-8")
+            # -P: the child's own directory is not put first on its module path
+            result = await run_command(
+                [sys.executable, "-P", str(CHILD), str(request), str(result_path)],
+                env=task_env(ctx),
+                cwd=task_cwd(ctx.run_env, None),
+                out=out,
+                timeout_s=ctx.timeout_s,
+                on_spawn=ctx.on_spawn,
+            )
+            answer = _answer(result_path)
+        if result.start_error is not None:
+            return out.outcome(AttemptStatus.FAILED_INIT, error=result.start_error)
+        if result.timed_out:
+            assert ctx.timeout_s is not None
+            return out.outcome(
+                AttemptStatus.FAILED, error=f"timed out after {time_label(ctx.timeout_s)}"
+            )
+        if answer is None:  # the process died before it could answer
+            code = result.returncode
+            why = exit_error(code) if code is not None else "no answer"
+            return out.outcome(
+                AttemptStatus.FAILED, exit_code=code, error=f"the python process died: {why}"
+            )
+        if "init_error" in answer:
             return out.outcome(
                 AttemptStatus.FAILED_INIT,
-                error=f"cannot load function {spec.function!r}: {describe(exc)}",
+                error=f"cannot load function {spec.function!r}: {answer['init_error']}",
             )
-
-        args = copy.deepcopy(spec.args)
-        result: Any = None
-        finished = False
-        try:
-            with anyio.move_on_after(ctx.timeout_s):
-                result = await _call(func, args)
-                finished = True
-        except (Exception, SystemExit) as exc:
-            trace = "".join(traceback.format_exception(exc)).splitlines()
-            await out.add_all(STDERR, trace)
-            await out.flush()
-            return out.outcome(AttemptStatus.FAILED, error=describe(exc))
-
-        if not finished:
-            assert ctx.timeout_s is not None
-            error = f"timed out after {time_label(ctx.timeout_s)}"
-            if not inspect.iscoroutinefunction(func):
-                error += " (the worker thread cannot be stopped; it was abandoned)"
-            await out.flush()
-            return out.outcome(AttemptStatus.FAILED, error=error)
-
-        lines, usage = _read_result(result)
-        await out.add_all(STDOUT, lines)
+        if "error" in answer:
+            return out.outcome(AttemptStatus.FAILED, error=str(answer["error"]))
+        await out.add_all(STDOUT, [str(line) for line in answer.get("lines", [])])
         await out.flush()
-        add_usage(out.usage, usage)
+        add_usage(out.usage, {str(k): float(v) for k, v in answer.get("usage", {}).items()})
         return out.outcome(AttemptStatus.COMPLETED)
 
 
-async def _call(func: Callable[..., Any], args: dict[str, Any]) -> Any:
-    if inspect.iscoroutinefunction(func):
-        return await func(**args)
-    result = await anyio.to_thread.run_sync(functools.partial(func, **args), abandon_on_cancel=True)
-    if inspect.isawaitable(result):  # e.g. an object whose __call__ is async
-        result = await result
-    return result
+def _module_path() -> list[str]:
+    """The runtime's module search path, absolute (the child runs in another directory)."""
+    return [os.path.abspath(p) for p in sys.path]
 
 
-def _read_result(result: Any) -> tuple[list[str], dict[str, float]]:
-    output: Any = result
-    usage: dict[str, float] = {}
-    if isinstance(result, dict):
-        output = result.get("output")
-        raw_usage = result.get("usage")
-        if isinstance(raw_usage, dict):
-            for key, value in raw_usage.items():
-                if (
-                    isinstance(value, int | float)
-                    and not isinstance(value, bool)
-                    and math.isfinite(value)
-                ):
-                    usage[str(key)] = float(value)
-    lines: list[str] = []
-    if isinstance(output, str):
-        lines = output.splitlines()
-    elif isinstance(output, list | tuple):
-        for item in output:
-            lines.extend(str(item).splitlines() or [""])
-    return lines, usage
+def _answer(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None

@@ -24,7 +24,7 @@ import math
 import os
 import signal
 import subprocess
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import NamedTuple
 
@@ -126,7 +126,7 @@ class ShellOperator:
 
 
 async def run_command(
-    cmd: str,
+    cmd: str | Sequence[str],
     *,
     env: Mapping[str, str],
     cwd: str | None,
@@ -136,7 +136,8 @@ async def run_command(
     keep_leftovers: bool = False,
     on_spawn: Callable[[ProcessGroupRef], Awaitable[None]] | None = None,
 ) -> CommandResult:
-    """Run `cmd` with /bin/sh, feeding its output to `out`; see the module docstring.
+    """Run `cmd` with /bin/sh (or, given as a list, that program itself), feeding its output
+    to `out`; see the module docstring.
 
     `keep_leftovers` spares what a *successful* command left running in its group: an
     external task's `submit` may start the job itself in the background.
@@ -148,9 +149,10 @@ async def run_command(
     Errors raised by the output sink propagate (unwrapped from the task group).
     """
     prefix = () if keep_leftovers else PDEATHSIG_PREFIX
+    argv = [SHELL, "-c", cmd] if isinstance(cmd, str) else list(cmd)
     try:
         process = await anyio.open_process(
-            [*prefix, SHELL, "-c", cmd],
+            [*prefix, *argv],
             stdin=subprocess.DEVNULL,
             env=env,
             cwd=cwd,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import threading
+import os
+import sys
+import time
 from typing import Any
 
 import anyio
 import anyio.lowlevel
 
-RELEASE = threading.Event()
 NOT_A_FUNCTION = 42
 
 
@@ -37,10 +38,22 @@ async def async_forever() -> None:
     await anyio.sleep_forever()
 
 
-def block_until_released() -> str:
-    """Blocks its worker thread until the test sets RELEASE (bounded, so nothing leaks)."""
-    RELEASE.wait(30)
-    return "released"
+def sleep_recording_pid(path: str) -> str:
+    """Writes its process id to `path`, then sleeps far longer than any test waits."""
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(300)
+    return "woke up"
+
+
+def prints_and_returns() -> str:
+    print("printed to stdout")
+    print("printed to stderr", file=sys.stderr)
+    return "returned"
+
+
+def aborts() -> None:
+    os.abort()
 
 
 def returns_nothing() -> None:

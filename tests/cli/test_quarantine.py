@@ -62,3 +62,23 @@ def test_serve_stops_crash_looping_on_a_poison_run(db_path: Path, serve: Serve) 
     wait_for(lambda: serve.api("GET", "/readyz").status_code == 200, "serve to be ready")
     assert serve.process is not None
     assert serve.process.poll() is None
+
+
+ABORTS = """
+name = "aborts"
+[[tasks]]
+id = "boom"
+kind = "python"
+function = "tests.actors.pyfuncs:aborts"
+"""
+
+
+def test_a_python_task_that_aborts_fails_its_run_not_serve(db_path: Path, serve: Serve) -> None:
+    serve.start()
+    run_id = serve.submit(ABORTS)
+    assert ended(db_path, run_id) == ("failed", "task_failed", "failed")
+    ((error,),) = query(db_path, "SELECT error FROM attempts")
+    assert error == "the python process died: killed by signal SIGABRT"
+    assert serve.process is not None
+    assert serve.process.poll() is None
+    assert serve.api("GET", "/readyz").status_code == 200
