@@ -19,6 +19,7 @@ from actors.step import Clock, Outbox, StepActor
 from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
 from runtui.domain.events import TaskStatusChanged, WaveCompleted
 from runtui.domain.ids import new_id
+from runtui.domain.summary import stages
 from runtui.domain.task_env import RunEnvironment
 from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
 from runtui.domain.termination import RunTerminationReason
@@ -50,7 +51,6 @@ class Graph:
     )  # approval → task (None: violation)
     approved: set[str] = field(default_factory=set)  # HITL-approved tasks
     waves_done: set[int] = field(default_factory=set)
-    executed: list[str] = field(default_factory=list)
     # Work lists, so each step looks only at what it may have changed (a 3,000-task chain
     # would otherwise rescan every task and wave after every attempt):
     dirty: set[str] = field(default_factory=set)  # pending tasks whose readiness may have changed
@@ -128,7 +128,6 @@ class Analyzer(StepActor[Any]):
             g.approvals[approval_id] = task_id or None
             if task_id:
                 g.status[task_id] = TaskStatus.AWAITING_APPROVAL
-        g.executed = [t for t, s in status.items() if s is TaskStatus.DONE]
         g.approved = set(msg.approved)
         g.halted = msg.halted
         g.dirty = set(status)
@@ -275,7 +274,6 @@ class Analyzer(StepActor[Any]):
         outcome = msg.outcome
         if outcome.status is AttemptStatus.COMPLETED:
             self._set(g, task.id, TaskStatus.DONE, out)
-            g.executed.append(task.id)
         elif g.halted or outcome.status is AttemptStatus.CANCELLED:
             self._set(g, task.id, TaskStatus.CANCELLED, out, outcome.error or "cancelled")
         elif g.next_attempt[task.id] <= task.retries and not g.failed_fast:
@@ -283,7 +281,6 @@ class Analyzer(StepActor[Any]):
             self._dispatch(g, task, out)
         else:
             self._set(g, task.id, TaskStatus.FAILED, out, outcome.error or "failed")
-            g.executed.append(task.id)
             if not task.allow_failure:
                 self._fail_fast(g, task.id, out)
         if msg.verdict is ViolationAction.STOP:
@@ -315,7 +312,10 @@ class Analyzer(StepActor[Any]):
             members = g.members(wave)
             if all(g.status[t] in FINAL and t not in g.inflight for t in members):
                 g.waves_done.add(wave)
-                failed = any(g.status[t] is TaskStatus.FAILED for t in members)
+                failed = any(  # a failure the workflow allows does not fail its wave
+                    g.status[t] is TaskStatus.FAILED and not g.workflow.task(t).allow_failure
+                    for t in members
+                )
                 out.emit(g.run_id, WaveCompleted(wave=wave, failed=failed), wave)
                 if self.replan is not None and not (g.halted or g.failed_fast):
                     added = self._replan(g, out) or added
@@ -344,16 +344,19 @@ class Analyzer(StepActor[Any]):
 
     def _complete(self, g: Graph, out: Outbox) -> None:
         g.completed = True
-        failed = [
-            t
-            for t, s in g.status.items()
-            if s is TaskStatus.FAILED and not g.workflow.task(t).allow_failure
-        ]
+        failed_all = {t for t, s in g.status.items() if s is TaskStatus.FAILED}
+        failed = [t for t in failed_all if not g.workflow.task(t).allow_failure]
+        ran = {t for t, n in g.next_attempt.items() if n > 0}
+        executed, stages_failed = stages([t.id for t in g.workflow.tasks], ran, failed_all)
         assert self.kernel is not None
         out.send(
             self.kernel,
             m.ExecutionComplete(
-                run_id=g.run_id, failed_tasks=failed, executed=list(g.executed), retries=g.retries
+                run_id=g.run_id,
+                failed_tasks=failed,
+                executed=executed,
+                stages_failed=stages_failed,
+                retries=g.retries,
             ),
         )
 
@@ -401,7 +404,6 @@ class Analyzer(StepActor[Any]):
             task = g.workflow.task(task_id)
             if TaskKind(task.kind) is TaskKind.GATE:
                 self._set(g, task_id, TaskStatus.DONE, out, f"approved: {msg.reason}")
-                g.executed.append(task_id)
             else:
                 g.approved.add(task_id)
                 g.status[task_id] = TaskStatus.PENDING

@@ -183,6 +183,8 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
             retry_count=msg.retry_count,
             carried=dict(msg.carried),
             run_env=msg.run_env,
+            parent_run_id=msg.parent_run_id,
+            rewound_from_wave=msg.rewound_from_wave,
         )
         self.runs[run_id] = ctl
         out.emit(
@@ -277,6 +279,7 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
         if ctl is None or ctl.machine.phase is not RunPhase.EXECUTING:
             return
         ctl.executed, ctl.failed = msg.executed, msg.failed_tasks
+        ctl.stages_failed = msg.stages_failed
         if msg.failed_tasks and not ctl.reasons:
             self._add_reason(
                 ctl,
@@ -383,11 +386,9 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
                 result=result,
                 failure_reason=None if status is RunStatus.SUCCEEDED else final.reason.value,
                 stages_executed=list(ctl.executed),
-                stages_failed=list(ctl.failed),
+                stages_failed=list(ctl.stages_failed),
                 retry_count=ctl.retry_count,
-                metadata={"workflow": ctl.workflow.name, "error": final.error}
-                if final.error
-                else {"workflow": ctl.workflow.name},
+                metadata=_summary_metadata(ctl, final.error),
             ),
         )
         # The liveness ack: emitted on failure as well as success (an upstream bug skipped it).
@@ -471,3 +472,15 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
                     None,
                     out,
                 )
+
+
+def _summary_metadata(ctl: RunCtl, error: str | None) -> dict[str, Any]:
+    """The workflow, what ended the run, and for a fork the run it was forked from."""
+    meta: dict[str, Any] = {"workflow": ctl.workflow.name}
+    if error:
+        meta["error"] = error
+    if ctl.parent_run_id is not None:
+        meta["parent_run_id"] = ctl.parent_run_id
+        if ctl.rewound_from_wave is not None:
+            meta["rewound_from_wave"] = ctl.rewound_from_wave
+    return meta

@@ -141,9 +141,12 @@ class KernelResume:
             or self.settings.rok_default_run_timeout_ms / 1000,
             retry_count=plan.retry_count,
             run_env=rec.run_env,
+            parent_run_id=rec.parent_run_id,
+            rewound_from_wave=rec.rewound_from_wave,
             expectations=plan.expectations,
             acks=plan.acks,
             executed=plan.executed,
+            stages_failed=plan.stages_failed,
             failed=plan.failed,
             active_s=rec.active_seconds(now),
         )

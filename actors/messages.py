@@ -57,8 +57,9 @@ class AuthorizationResult(Msg, frozen=True):
 
 class ExecutionComplete(Msg, frozen=True):
     run_id: str
-    failed_tasks: list[str]
-    executed: list[str]
+    failed_tasks: list[str]  # failed without allow_failure: the run fails
+    executed: list[str]  # the run's stages (`runtui.domain.summary.stages`)
+    stages_failed: list[str] = msgspec.field(default_factory=list)
     retries: int = 0
 
 

@@ -16,6 +16,7 @@ from runtui.domain.events import AttemptStatusChanged, EventBody, RunCreated, Ta
 from runtui.domain.phases import RunPhase
 from runtui.domain.recall import RunRecall
 from runtui.domain.status import RunStatus
+from runtui.domain.summary import stages
 from runtui.domain.tasks import AttemptStatus, TaskStatus
 from runtui.domain.views import AttemptRow
 from runtui.domain.workflow import Workflow
@@ -43,6 +44,7 @@ class ResumePlan:
     pending_approvals: dict[str, str]  # approval id → "kind|default"
     approval_tasks: dict[str, str]  # approval id → task id ("" for violation gates)
     executed: list[str]
+    stages_failed: list[str]
     failed: list[str]
     recall: RunRecall = field(default_factory=RunRecall)
     approval_deadlines: dict[str, float] = field(default_factory=dict)  # approval id → when
@@ -138,6 +140,11 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
         for a in approvals
         if a.pending and a.timeout_s is not None
     }
+    executed, stages_failed = stages(
+        [t.id for t in workflow.tasks],
+        {a.task_id for a in attempts},
+        {t.task_id for t in tasks if t.status == "failed" or t.task_id in quarantined},
+    )
     return ResumePlan(
         workflow=workflow,
         phase=run.phase,
@@ -150,7 +157,8 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
         attempts_so_far=attempts_so_far,
         pending_approvals=pending,
         approval_tasks=approval_tasks,
-        executed=[t.task_id for t in tasks if t.status in ("done", "failed")],
+        executed=executed,
+        stages_failed=stages_failed,
         failed=[
             t.task_id
             for t in tasks

@@ -31,6 +31,8 @@ class RunCtl:
     timeout_s: float
     retry_count: int = 0
     run_env: RunEnvironment | None = None
+    parent_run_id: str | None = None  # a fork's parent (named in its summary)
+    rewound_from_wave: int | None = None
     # the run timeout's clock: time not waiting for a human, until `active_since` (None while
     # waiting for one); see `runtui.domain.recall.WAITING_FOR_HUMAN`
     active_s: float = 0.0
@@ -38,8 +40,9 @@ class RunCtl:
     expectations: list[AuditExpectation] = field(default_factory=list)
     acks: list[DomainAck] = field(default_factory=list)
     reasons: list[m.StopRun] = field(default_factory=list)
-    executed: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
+    executed: list[str] = field(default_factory=list)  # stages, for the summary
+    stages_failed: list[str] = field(default_factory=list)  # stages that failed (allowed too)
+    failed: list[str] = field(default_factory=list)  # failed without allow_failure
     pending_approvals: dict[str, str] = field(default_factory=dict)  # approval id → kind
     carried: dict[str, TaskStatus] = field(default_factory=dict)  # results kept from a parent
     plan_approved: bool = False

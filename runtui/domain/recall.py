@@ -65,6 +65,8 @@ class RunRecall:
     created_at: float = 0.0
     timeout_s: float | None = None
     run_env: RunEnvironment | None = None
+    parent_run_id: str | None = None
+    rewound_from_wave: int | None = None
     # governance: every finished attempt is a step; usage adds up to the budgets
     steps: int = 0
     tokens: float = 0.0
@@ -165,6 +167,7 @@ class RecallFold:
             r.created_at = r.status_since = env.ts
             r.timeout_s = body.timeout_s
             r.run_env = body.run_env
+            r.parent_run_id, r.rewound_from_wave = body.parent_run_id, body.rewound_from_wave
         elif isinstance(body, RunTerminated):
             r.terminated = body
 

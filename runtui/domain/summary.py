@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -29,6 +29,19 @@ STATUS_TO_RESULT: Mapping[RunStatus, RunResult] = {
 
 def result_for_status(status: RunStatus) -> RunResult | None:
     return STATUS_TO_RESULT.get(status)
+
+
+def stages(
+    order: Sequence[str], ran: Collection[str], failed: Collection[str]
+) -> tuple[list[str], list[str]]:
+    """A run's (stages_executed, stages_failed), one definition however the run was driven.
+
+    Executed: the tasks that ran in this run (at least one attempt started in it, before or
+    after a restart), in workflow order; not tasks whose results a fork carried over from its
+    parent, and not gates (a human decision is not a stage). Failed: those of them that ended
+    failed, failures the workflow allows included."""
+    executed = [t for t in order if t in ran]
+    return executed, [t for t in executed if t in failed]
 
 
 class RunSummary(BaseModel):

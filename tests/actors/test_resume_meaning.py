@@ -15,9 +15,10 @@ import anyio
 import pytest
 
 from actors.runtime import Runtime
-from runtui.domain.events import RunStatusChanged
+from runtui.domain.events import RunStatusChanged, WaveCompleted
 from runtui.domain.phases import RunPhase
 from runtui.domain.status import RunStatus
+from runtui.domain.summary import RunResult
 from runtui.domain.verify import verify_events
 from tests.actors.conftest import finish, next_approval, settings_for, wf
 from tests.actors.resume_scenarios import (
@@ -246,3 +247,66 @@ async def test_an_approval_timeout_survives_a_restart(db_path: Path) -> None:
         (approval,) = await rt.reader.approvals_of(run_id)
     assert run.status is RunStatus.SUCCEEDED
     assert approval.decided_by == "runtui:timeout"
+
+
+# --- history: one definition, however the run was driven -----------------------------------
+
+WITH_ALLOWED_FAILURE = """
+name = "history"
+[[tasks]]
+id = "build"
+kind = "shell"
+cmd = "echo built"
+[[tasks]]
+id = "lint"
+kind = "shell"
+cmd = "exit 1"
+allow_failure = true
+[[tasks]]
+id = "gate"
+kind = "gate"
+needs = ["build", "lint"]
+[[tasks]]
+id = "ship"
+kind = "shell"
+cmd = "echo shipped"
+needs = ["gate"]
+"""
+
+
+async def summary_of(db: Path, run_id: str) -> tuple[object, ...]:
+    async with Runtime.open(settings_for(db), resume=False) as rt:
+        s = await rt.reader.get_summary(run_id)
+        waves = [
+            (e.body.wave, e.body.failed)
+            async for e in rt.reader.iter_events(run_id)
+            if isinstance(e.body, WaveCompleted)
+        ]
+    return s.result, s.failure_reason, s.stages_executed, s.stages_failed, waves
+
+
+@pytest.mark.parametrize("hand_over", [False, True], ids=["one-process", "hand-over"])
+async def test_history_is_the_same_however_the_run_was_driven(
+    db_path: Path, hand_over: bool
+) -> None:
+    run_id = await drive_through_gate(db_path, WITH_ALLOWED_FAILURE, hand_over=hand_over)
+    assert await summary_of(db_path, run_id) == (
+        RunResult.SUCCESS,
+        None,
+        ["build", "lint", "ship"],  # workflow order; the gate is not a stage
+        ["lint"],  # an allowed failure is still a failed stage...
+        [(0, False), (1, False), (2, False)],  # ...but does not fail its wave
+    )
+
+
+async def test_a_forks_history_names_its_parent_and_not_what_it_carried(db_path: Path) -> None:
+    run_id = await drive_through_gate(db_path, WITH_ALLOWED_FAILURE, hand_over=False)
+    async with Runtime.open(settings_for(db_path)) as rt:
+        plan = await rt.rewind(run_id, 1)  # waves 0 and 1 (the gate) carried over
+        assert plan.new_run_id is not None
+        await finish(rt, plan.new_run_id)
+        summary = await rt.reader.get_summary(plan.new_run_id)
+    # build (and the gate) were carried over, not run; lint failed, so it is not carried
+    assert summary.stages_executed == ["lint", "ship"]
+    assert summary.metadata["parent_run_id"] == run_id
+    assert summary.metadata["rewound_from_wave"] == 1
