@@ -52,6 +52,7 @@ class KernelResume:
             self, ctl: RunCtl, status: RunStatus, out: Outbox, reason: str = ""
         ) -> None: ...
         def _run_clock(self, ctl: RunCtl) -> None: ...
+        def _stop(self, msg: m.StopRun, out: Outbox) -> None: ...
         def _winning(self, ctl: RunCtl) -> m.StopRun: ...
         def _check_governance(self, ctl: RunCtl, out: Outbox, *, deadline_passed: bool) -> None: ...
         def _finalize(self, ctl: RunCtl, out: Outbox, *, early: bool = False) -> None: ...
@@ -84,6 +85,11 @@ class KernelResume:
         ):
             self._set_status(ctl, RunStatus.INTERRUPTED, out, "runtime restarted")
         self._run_clock(ctl)
+        if msg.stop is not None:  # taken over to be stopped (a cancel): start nothing new
+            self._stop(msg.stop, out)
+            if ctl.finalized:
+                out.answer(msg.reply)
+                return
         if phase is RunPhase.CREATED:
             out.send(self.p.governance, m.Authorize(run_id=msg.run_id, workflow=plan.workflow))
         elif phase is RunPhase.AUTHORIZED:

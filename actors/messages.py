@@ -45,6 +45,7 @@ class SubmitRun(Msg, frozen=True):
 class ResumeRun(Msg, frozen=True):
     run_id: str
     reply: Reply[None]
+    stop: StopRun | None = None  # resume a run in order to end it: nothing new starts
 
 
 class AuthorizationResult(Msg, frozen=True):

@@ -197,14 +197,21 @@ class Runtime:
         )
 
     async def cancel(self, run_id: str) -> None:
-        await self.kernel.ask(
-            m.StopRun(
-                run_id=run_id,
-                reason=RunTerminationReason.USER_ABORT,
-                error="cancelled by the user",
-                reply=Reply(),
-            )
+        """Stop a live run; one this process does not drive yet is taken over only to be
+        stopped (none of its tasks starts again first)."""
+        stop = m.StopRun(
+            run_id=run_id,
+            reason=RunTerminationReason.USER_ABORT,
+            error="cancelled by the user",
+            reply=Reply(),
         )
+        if run_id in self.kernel.runs:
+            await self.kernel.ask(stop)
+            return
+        run = await self.reader.get_run(run_id)
+        if run.status.is_terminal:
+            raise RuntuiError(f"run {run_id} has already ended ({run.status.value})")
+        await self.kernel.ask(m.ResumeRun(run_id=run_id, reply=Reply(), stop=stop))
 
     async def approve(
         self,
@@ -249,11 +256,12 @@ class Runtime:
             raise RunActiveError(f"run {run_id} is already active")
         await self.kernel.ask(m.ResumeRun(run_id=run_id, reply=Reply()))
 
-    async def resume_interrupted(self) -> list[str]:
-        """At start: every non-terminal run is marked interrupted, then resumed."""
+    async def resume_interrupted(self, *, hold: str | None = None) -> list[str]:
+        """At start: every non-terminal run is marked interrupted, then resumed (but `hold`,
+        which the caller takes over itself, e.g. to cancel it)."""
         resumed: list[str] = []
         for run in await self.reader.live_runs():
-            if run.run_id in self.kernel.runs:
+            if run.run_id in self.kernel.runs or run.run_id == hold:
                 continue
             try:
                 await self.kernel.ask(m.ResumeRun(run_id=run.run_id, reply=Reply()))

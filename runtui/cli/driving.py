@@ -86,10 +86,11 @@ def say(text: str, as_json: bool) -> None:
 
 @asynccontextmanager
 async def open_runtime(
-    c: Context, *, resume: bool = True, about: str | None = None
+    c: Context, *, resume: bool = True, about: str | None = None, hold: bool = False
 ) -> AsyncIterator[Runtime]:
-    """Own the database with the runtime; resume every interrupted run, and say which ones
-    this command will drive besides the run it is `about`."""
+    """Own the database with the runtime; resume every interrupted run (but the run it is
+    `about`, with `hold`: the command takes that one over itself), and say which ones this
+    command will drive besides the run it is `about`."""
     from actors.runtime import Runtime
     from runtui.domain.status import RunStatus
 
@@ -100,7 +101,7 @@ async def open_runtime(
         tune_gc()
         if resume:
             live = await rt.reader.live_runs()
-            resumed = set(await rt.resume_interrupted())
+            resumed = set(await rt.resume_interrupted(hold=about if hold else None))
             # Runs that were only waiting for a human are reloaded quietly; the others were
             # cut off mid-run by a process that stopped, and this one now drives them on.
             cut_off = [

@@ -286,8 +286,8 @@ def cancel_cmd(c: Context, run_id: str) -> None:
         run = await _stored_run(c, run_id)
         if run.status.is_terminal:
             raise UsageProblem(f"run {run_id} has already ended ({run.status.value})")
-        async with open_runtime(c, about=run_id) as rt:
-            await rt.cancel(run_id)
+        async with open_runtime(c, about=run_id, hold=True) as rt:
+            await rt.cancel(run_id)  # taken over only to be stopped: nothing starts again
             await rt.wait(run_id)
             return await drive_run(c, rt, run_id, follow=False, as_json=False, cancelled_ok=True)
 

@@ -142,3 +142,24 @@ async def test_an_unrecorded_attempt_is_found_by_its_key(tmp_path: Path) -> None
         assert marked(key + "0") == []  # another attempt's key is not a prefix match
         assert await kill_marked(key) == 1
         assert await child.wait() == -signal.SIGKILL
+
+
+def test_cancelling_an_interrupted_run_starts_nothing_again(db_path: Path, tmp_path: Path) -> None:
+    workflow = tmp_path / "orphans.toml"
+    workflow.write_text(CHECKING_TASK.format(dir=tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runtui", "--db", str(db_path), "run", str(workflow)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        run_id, old = running_attempt(db_path, tmp_path)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    cancelled = runtui(db_path, "cancel", run_id)
+    assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+    assert ended(db_path, run_id) == ("cancelled", "user_abort", "stopped")
+    assert query(db_path, "SELECT attempt, status FROM attempts") == [(0, "cancelled")]
+    assert not alive(old)  # what the interrupted attempt left running was stopped too
