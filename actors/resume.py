@@ -113,6 +113,9 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
             )
     attempts_so_far: dict[str, int] = {}
     interrupted: list[AttemptRow] = []
+    # The old runtime's last sign of life: its interrupted attempts ended then, as far as
+    # anyone can tell (the time until this restart is downtime, not the attempt's).
+    last_seen = await reader.last_event_at(run_id)
     for a in attempts:
         attempts_so_far[a.task_id] = max(attempts_so_far.get(a.task_id, 0), a.attempt + 1)
         if not AttemptStatus(a.status).is_final:
@@ -127,6 +130,7 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
                         status=AttemptStatus.FAILED if why else AttemptStatus.CANCELLED,
                         error=why or "interrupted: the runtime stopped while it ran",
                         by_restart=True,
+                        ended_at=max(last_seen or a.started_at, a.started_at),
                     ),
                     waves.get(a.task_id),
                 ),

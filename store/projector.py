@@ -178,7 +178,7 @@ def _attempt_status(c: sqlite3.Cursor, e: EventEnvelope, b: AttemptStatusChanged
             usage := _j(b.usage),
             usage,
             int(b.status.is_final),
-            e.ts,
+            ended := (e.ts if b.ended_at is None else b.ended_at),
             e.run_id,
             b.task_id,
             b.attempt,
@@ -187,7 +187,7 @@ def _attempt_status(c: sqlite3.Cursor, e: EventEnvelope, b: AttemptStatusChanged
     if b.status.is_final:  # the attempt's span ends with it
         c.execute(
             "UPDATE spans SET ended_at=?, status=? WHERE run_id=? AND span_id=?",
-            (e.ts, b.status.value, e.run_id, attempt_span_id(b.task_id, b.attempt)),
+            (ended, b.status.value, e.run_id, attempt_span_id(b.task_id, b.attempt)),
         )
 
 

@@ -193,6 +193,13 @@ class StoreReader:
                 return
             after = batch[-1].seq
 
+    async def last_event_at(self, run_id: str) -> float | None:
+        """When the run's newest event was recorded (its last sign of life)."""
+        rows = await self._all(
+            "SELECT ts FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+        )
+        return float(rows[0][0]) if rows else None
+
     async def recall_run(self, run_id: str) -> RunRecall:
         """Fold a run's events into the state its actors rebuild on resume (output lines, by far
         the most numerous events, are left out in SQL: nothing there is needed)."""

@@ -209,6 +209,9 @@ class AttemptStatusChanged(EventBody, frozen=True, tag="attempt.status"):
     # closed because the process driving it stopped, not by its operator: not a step
     by_restart: bool = False
     process: ProcessGroupRef | None = None  # with `running`: the attempt's process group
+    # when it ended, if not when this was recorded: an attempt closed after a restart ended
+    # when its runtime was last seen alive, not when the next one came up
+    ended_at: float | None = None
 
 
 class AttemptOutput(EventBody, frozen=True, tag="attempt.output"):

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import anyio
@@ -76,6 +77,7 @@ def test_kill_9_then_restart_kills_the_old_attempt_first(
         assert run_id == submitted
         serve.stop(signal.SIGKILL)
         assert alive(old)  # the grandchild lives on after its runtime died...
+        restarted_at = time.time()
         serve.start()  # ...until the next owner resumes the run
     else:
         proc = subprocess.Popen(
@@ -90,12 +92,20 @@ def test_kill_9_then_restart_kills_the_old_attempt_first(
             proc.kill()
             proc.wait(timeout=30)
         assert alive(old)
+        restarted_at = time.time()
         resumed = runtui(db_path, "resume", run_id)
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert ended(db_path, run_id) == ("succeeded", "completed", "success")
     assert not alive(old)
     tails = query(db_path, "SELECT attempt, output_tail FROM attempts ORDER BY attempt")
     assert tails[-1] == (1, "old-gone")
+    ((started, ended_at),) = query(
+        db_path, "SELECT started_at, ended_at FROM attempts WHERE attempt = 0"
+    )
+    # the interrupted attempt ended when its runtime was last seen, not at the restart
+    assert isinstance(ended_at, float)
+    assert isinstance(started, float)
+    assert started <= ended_at < restarted_at
 
 
 @pytest.mark.skipif(not PDEATHSIG_PREFIX, reason="setpriv (util-linux) is not installed")
