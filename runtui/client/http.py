@@ -39,7 +39,7 @@ from runtui.client.errors import (
     ServerUnreachableError,
     UnauthorizedError,
 )
-from runtui.client.sse import SseParser
+from runtui.client.sse import SseParser, sse_lines
 from runtui.client.wire import Resync, RewindPlan, Submitted
 from runtui.domain.events import ApprovalRequested, EventEnvelope
 from runtui.domain.health import WorkflowHealth
@@ -506,7 +506,7 @@ class HttpClient:
                         raise self._error(response)
                     self._set_connected(True)
                     down_since, delay = None, floor
-                    async for line in response.aiter_lines():
+                    async for line in sse_lines(response.aiter_text()):
                         frame = parser.feed(line)
                         if frame is not None and frame.event == "shutdown":
                             break

@@ -3,11 +3,32 @@
 `id:` sets the last event id even on a frame without data (which dispatches nothing), `retry:`
 sets the reconnection delay, lines starting with `:` are comments (keepalives), a blank line
 dispatches the frame if it carried data. Fields are `name: value` with one optional space.
+Lines end at CRLF, LF or CR only (`sse_lines`).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+async def sse_lines(chunks: AsyncIterable[str]) -> AsyncIterator[str]:
+    """The lines of an event stream, without their endings: split at CRLF, LF or CR only, as
+    the format says. (httpx's `aiter_lines` splits like `str.splitlines`, also at U+0085,
+    U+2028, U+2029, which a JSON string carries raw: an event holding one came apart and was
+    lost.) An unfinished last line is dropped, as an unfinished frame is."""
+    pending = ""
+    async for chunk in chunks:
+        text = pending + chunk
+        held = text.endswith("\r")  # perhaps the first half of a CRLF: wait for the next chunk
+        *lines, pending = _LINE_END.split(text[:-1] if held else text)
+        if held:
+            pending += "\r"
+        for line in lines:
+            yield line
 
 
 @dataclass(frozen=True)

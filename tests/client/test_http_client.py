@@ -27,7 +27,7 @@ from runtui.client import (
     UnauthorizedError,
 )
 from runtui.client.http import server_url
-from runtui.client.sse import SseEvent, SseParser
+from runtui.client.sse import SseEvent, SseParser, sse_lines
 from runtui.client.token import token_file
 from runtui.client.wire import RewindPlan as WirePlan
 from runtui.domain.errors import NotFoundError, RuntuiError, WorkflowError
@@ -475,6 +475,18 @@ def test_sse_parser_follows_the_spec() -> None:
     ]
     assert parser.retry_ms == 1500
     assert parser.last_id == "8"
+
+
+async def test_sse_lines_end_at_crlf_lf_or_cr_only() -> None:
+    """Not at U+0085, U+2028 or U+2029, which JSON strings carry raw (an event holding one
+    used to come apart and be lost); a CRLF cut between two chunks is one line end."""
+
+    async def chunks() -> AsyncIterator[str]:
+        for chunk in ['data: {"a":"x\x85y\u2028z"}\r', "\nid: 1\r", "\r", "\nid: 2\rda", "ta: 3\n"]:
+            yield chunk
+
+    lines = [line async for line in sse_lines(chunks())]
+    assert lines == ['data: {"a":"x\x85y\u2028z"}', "id: 1", "", "id: 2", "data: 3"]
 
 
 @pytest.mark.parametrize(
