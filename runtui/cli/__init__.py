@@ -154,7 +154,10 @@ def _fail_for(exc: Exception) -> NoReturn:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"runtui: error: {message}", err=True)
+    """Say what went wrong (the message may quote a workflow's strings: made terminal-safe)."""
+    from runtui.cli.render import echo
+
+    echo(f"runtui: error: {message}", err=True)
     sys.exit(code)
 
 

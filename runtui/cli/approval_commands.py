@@ -21,6 +21,7 @@ from runtui.cli import (
 )
 from runtui.cli.render import (
     DASH,
+    echo,
     fmt_age,
     shorten,
     table,
@@ -61,7 +62,7 @@ def approvals_cmd(c: Context, as_json: bool) -> None:
                 click.echo(to_json(ap))
             return
         if not pending:
-            click.echo("no pending approvals")
+            echo("no pending approvals")
             return
         now = time.time()
         rows = [
@@ -76,9 +77,9 @@ def approvals_cmd(c: Context, as_json: bool) -> None:
             for ap in pending
         ]
         for line in table(["approval", "run", "kind", "task", "age", "prompt"], rows, right="age"):
-            click.echo(line)
+            echo(line)
         approve, reject = c.command("approve", "ID"), c.command("reject", "ID", "--reason", "TEXT")
-        click.echo(f"decide: {approve}  or  {reject}")
+        echo(f"decide: {approve}  or  {reject}")
 
     _run(go)
 

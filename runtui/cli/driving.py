@@ -27,6 +27,7 @@ from runtui.cli import (
 )
 from runtui.cli.render import (
     DASH,
+    echo,
     event_lines,
     fmt_took,
     shorten,
@@ -76,12 +77,12 @@ def plural(n: int, word: str) -> str:
 
 
 def echo_err(text: str) -> None:
-    click.echo(text, err=True)
+    echo(text, err=True)
 
 
 def say(text: str, as_json: bool) -> None:
     """Human lines go to stdout, or to stderr when stdout carries JSON."""
-    click.echo(text, err=as_json)
+    echo(text, err=as_json)
 
 
 @asynccontextmanager
@@ -162,7 +163,7 @@ def print_event(env: EventEnvelope, as_json: bool) -> None:
         click.echo(to_json(env))
     else:
         for line in event_lines(env):
-            click.echo(line)
+            echo(line)
 
 
 class Follower:
@@ -252,9 +253,9 @@ async def report_run(
             echo_err(line)
     else:
         if follow:
-            click.echo("")
+            echo("")
         for line in lines:
-            click.echo(line)
+            echo(line)
     code = exit_code_for(run)
     if cancelled_ok and code == EXIT_RUN_CANCELLED:
         return EXIT_OK
@@ -271,11 +272,15 @@ class RunReads(Protocol):
 
 
 async def outcome_lines(c: Context, reader: RunReads, run: RunRow) -> list[str]:
-    """Where a run stands, in a few lines: status, tasks, failures, what to do next."""
+    """Where a run stands, in a few lines: status, tasks, failures, what to do next. Every
+    string read is made one line and terminal-safe (`safe_fields`) before it is shown."""
     from runtui.domain.status import RunStatus
+    from runtui.domain.terminal_text import safe_fields, terminal_safe
     from runtui.domain.termination import RunTerminationReason
 
-    tasks = await reader.tasks_of(run.run_id)
+    rid = run.run_id  # the stored id, to read by; what is shown is `run` made safe
+    run = safe_fields(run)
+    tasks = safe_fields(await reader.tasks_of(rid))
     head = f"run {run.run_id} ({run.workflow}): {run.status.value}"
     if run.status.is_terminal:
         head += f" after {fmt_took(run.created_at, run.ended_at)}"
@@ -295,19 +300,21 @@ async def outcome_lines(c: Context, reader: RunReads, run: RunRow) -> list[str]:
         lines.append(f"  tasks: {' · '.join(parts)}")
     failed = [t for t in tasks if t.status == "failed"]
     if failed:
-        last = {a.task_id: a for a in await reader.attempts_of(run.run_id)}
+        last = {safe_fields(a.task_id): a for a in await reader.attempts_of(rid)}
         for t in failed:
             a = last.get(t.task_id)
             detail = ""
             if a is not None:
-                detail = a.error or (f"exit {a.exit_code}" if a.exit_code is not None else "")
-                tail = (a.output_tail or "").strip().splitlines()
+                error = safe_fields(a.error)
+                detail = error or (f"exit {a.exit_code}" if a.exit_code is not None else "")
+                # output as a terminal leaves it (`\r` rewrites a line), then its last line
+                tail = terminal_safe(a.output_tail or "").strip().splitlines()
                 if tail:
                     detail += f" · last output: {tail[-1]}"
             allowed = " (allowed to fail)" if t.allow_failure else ""
             detail = shorten(detail, 90)
             lines.append(f"  failed: {t.task_id}{allowed}" + (f": {detail}" if detail else ""))
-    violations = await reader.violations_of(run.run_id)
+    violations = safe_fields(await reader.violations_of(rid))
     if violations:
         kinds = Counter(
             f"{v.violation_type.value} ({v.severity.value}) -> {v.action}" for v in violations
@@ -317,7 +324,7 @@ async def outcome_lines(c: Context, reader: RunReads, run: RunRow) -> list[str]:
             + " · ".join(f"{k}" + (f" ×{n}" if n > 1 else "") for k, n in kinds.items())
         )
     if run.status is RunStatus.AWAITING_APPROVAL:
-        for ap in await reader.approvals_of(run.run_id):
+        for ap in safe_fields(await reader.approvals_of(rid)):
             if not ap.pending:
                 continue
             what = f"{ap.kind.value} approval" + (f" for {ap.task_id}" if ap.task_id else "")

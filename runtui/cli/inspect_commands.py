@@ -8,7 +8,7 @@ import click
 
 from runtui.cli import EXIT_ERROR, EXIT_OK, Context, UsageProblem, _run, main, pass_ctx
 from runtui.cli.driving import current_user, finish, open_runtime
-from runtui.cli.render import DASH, table, to_json
+from runtui.cli.render import DASH, echo, table, to_json
 
 if TYPE_CHECKING:
     from runtui.domain.health import WorkflowHealth
@@ -32,24 +32,24 @@ def verify_cmd(c: Context, run_id: str) -> None:
             events = [e async for e in reader.iter_events(run_id)]
         report = verify_events(events)
         replayed = replay_stored_run(c.db.resolve(), run_id)
-        click.echo(f"run {run_id}: {report.events} events")
+        echo(f"run {run_id}: {report.events} events")
         if report.ok:
-            click.echo(f"  phases       ok: {report.path}")
-            click.echo(
+            echo(f"  phases       ok: {report.path}")
+            echo(
                 f"  statuses     ok: {report.statuses_checked} status change(s), each allowed"
                 f" in its phase; ends {report.status.value} in {report.phase.value}"
             )
         else:
-            click.echo(f"  phases       ILLEGAL STEP {report.problem}")
-            click.echo(f"               (phases up to it: {report.path})")
+            echo(f"  phases       ILLEGAL STEP {report.problem}")
+            echo(f"               (phases up to it: {report.path})")
         if replayed.matches:
-            click.echo(
+            echo(
                 f"  projections  ok: a replay of {replayed.events} events matches the stored tables"
             )
         else:
-            click.echo(f"  projections  DIFFER from a replay of {replayed.events} events:")
+            echo(f"  projections  DIFFER from a replay of {replayed.events} events:")
             for d in replayed.differences:
-                click.echo(f"    {d}")
+                echo(f"    {d}")
         return EXIT_OK if report.ok and replayed.matches else EXIT_ERROR
 
     finish(_run(go))
@@ -94,7 +94,7 @@ def health_cmd(c: Context, as_json: bool, clear: str | None) -> None:
                 raise NotFoundError(f"workflow {clear} not found (no runs of it)")
             async with open_runtime(c, resume=False) as rt:
                 await rt.clear_health(clear, by=current_user())
-            click.echo(f"cleared the health of {clear}: only runs from now on count")
+            echo(f"cleared the health of {clear}: only runs from now on count")
             return
         if c.server is None:
             async with open_reader(c.db) as reader:
@@ -104,15 +104,15 @@ def health_cmd(c: Context, as_json: bool, clear: str | None) -> None:
                 click.echo(to_json(h))
             return
         if not healths:
-            click.echo("no workflows have run yet")
+            echo("no workflows have run yet")
             return
         rows = [
             [h.workflow, h.health.value, str(h.runs_considered), "; ".join(h.reasons) or DASH]
             for h in healths
         ]
         for line in table(["workflow", "health", "runs", "reasons"], rows, right="runs"):
-            click.echo(line)
+            echo(line)
         if any(h.health.value == "blocked" for h in healths):
-            click.echo(f"unblock: {c.command('health', '--clear', 'WORKFLOW')}")
+            echo(f"unblock: {c.command('health', '--clear', 'WORKFLOW')}")
 
     _run(go)

@@ -27,6 +27,7 @@ import anyio
 import click
 
 from runtui.cli import EXIT_OK, Context, UsageProblem
+from runtui.cli.render import echo, one_line
 from runtui.client.errors import ConflictError, RemoteNotFoundError
 from runtui.client.http import HttpClient, server_url
 from runtui.client.token import read_token, token_file
@@ -85,7 +86,7 @@ async def reads(c: Context) -> AsyncIterator[Any]:
 def _through(c: Context, url: str) -> None:
     c.setup_logging()  # log records go to the log file, never to the terminal
     if c.server is None:  # found, not asked for: say why this command does not own the DB
-        click.echo(
+        echo(
             f"runtui: {c.db} is owned by a runtui server; sending the command to its API ({url})",
             err=True,
         )
@@ -158,13 +159,13 @@ async def run_remote(
     async with connect(url) as client:
         run_id = await client.submit_file(file, force=force)
         intro = (
-            f"run {run_id}: {workflow.name} from {file}"
+            f"run {run_id}: {one_line(workflow.name)} from {file}"
             f" ({plural(len(workflow.tasks), 'task')} in {plural(workflow.wave_count, 'wave')})"
         )
         if as_json:
             echo_err(intro)
         else:
-            click.echo(intro)
+            echo(intro)
         return await watch_run(c, client, run_id, follow=follow, as_json=as_json)
 
 
@@ -240,13 +241,13 @@ async def rewind_remote(
             if as_json:
                 click.echo(to_json(plan))
                 return EXIT_OK
-            click.echo(f"rewind of run {run_id} to wave {wave} (dry run: nothing changed)")
+            echo(f"rewind of run {run_id} to wave {wave} (dry run: nothing changed)")
             for line in plan_lines(plan):
-                click.echo(line)
+                echo(line)
             return EXIT_OK
         plan = await client.rewind(run_id, wave, force=force)
         assert plan.new_run_id is not None
-        out = echo_err if as_json else click.echo
+        out = echo_err if as_json else echo
         out(f"run {plan.new_run_id}: fork of {run_id} rewound to wave {wave}")
         for line in plan_lines(plan):
             out(line)
@@ -279,7 +280,7 @@ async def resume_remote(
         if run_id is None:
             if follow or as_json:
                 raise UsageProblem("--follow and --json need a RUN_ID")
-            click.echo(
+            echo(
                 f"the server at {url} resumed the interrupted runs when it started and drives"
                 " every live run; nothing to resume here"
             )

@@ -1,11 +1,19 @@
-"""Turning events, runs and tables into terminal lines. Pure formatting: no I/O, no store."""
+"""Turning events, runs and tables into terminal lines, and printing them. No store.
+
+Strings from workflows and tasks (names, prompts, reasons, output) are made terminal-safe here,
+where they are displayed (`runtui.domain.terminal_text`): fields one line each as they are
+formatted, so a `\r` or a tab acts within its field; then `echo` passes every human line through
+`terminal_safe` once more, so nothing printed can drive the terminal whatever formatted it.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
 
+import click
 import msgspec
 
 from runtui.domain.events import (
@@ -30,14 +38,34 @@ from runtui.domain.events import (
     ViolationRecorded,
     WaveCompleted,
 )
+from runtui.domain.terminal_text import safe_fields, terminal_safe
 
 DASH = "—"
 
 _json = msgspec.json.Encoder()
+# What msgspec leaves raw in a JSON string that a terminal could still act on (it escapes C0).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_escaped(text: str) -> str:
+    """JSON text with DEL, C1 and bidi controls written as `\\uXXXX`: the same JSON value,
+    nothing a terminal acts on. These characters only occur inside JSON strings, where the
+    escape means the very same character."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def to_json(value: Any) -> str:
-    return _json.encode(value).decode()
+    return json_escaped(_json.encode(value).decode())
+
+
+def echo(text: str = "", err: bool = False) -> None:
+    """Print a human line (JSON goes out as `to_json` made it): terminal-safe, whatever it holds."""
+    click.echo(terminal_safe(text), err=err)
+
+
+def one_line(text: str) -> str:
+    """A name, a prompt, a reason: terminal-safe and on one line (newlines shown as `↵`)."""
+    return terminal_safe(text, one_line=True)
 
 
 def fmt_time(ts: float | None) -> str:
@@ -70,13 +98,15 @@ def fmt_age(ts: float, now: float | None = None) -> str:
 
 
 def shorten(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    text = " ".join(one_line(text).split())
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: str = "") -> list[str]:
     """Columns as wide as their widest cell; columns named in `right` are right-aligned.
-    The last column is never padded (no trailing blanks)."""
+    The last column is never padded (no trailing blanks). Cells are made `one_line` first, so
+    a cell is what it shows and a row stays one line."""
+    rows = [[one_line(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -103,8 +133,9 @@ def _with(text: str, extra: str | None, sep: str = ": ") -> str:
 
 
 def summarize(env: EventEnvelope) -> str:
-    """One short human line for an event body (output events: see `event_lines`)."""
-    b = env.body
+    """One short human line for an event body (output events: see `event_lines`); every
+    string of the body is made `one_line` first."""
+    b = safe_fields(env.body)
     match b:
         case RunCreated():
             text = f"workflow {b.workflow}"
@@ -172,9 +203,11 @@ def summarize(env: EventEnvelope) -> str:
 
 def event_lines(env: EventEnvelope) -> list[str]:
     """An event as the terminal shows it: `time #seq kind summary`; output lines as
-    `  task| line` (stderr lines as `  task! line`)."""
+    `  task| line` (stderr lines as `  task! line`), each line as a terminal would leave it
+    (a `\r` rewrites it from its start), with no escape sequence left."""
     b = env.body
     if isinstance(b, AttemptOutput):
         mark = "!" if b.stream == "stderr" else "|"
-        return [f"  {b.task_id}{mark} {line}" for line in b.lines]
+        task = one_line(b.task_id)
+        return [f"  {task}{mark} {one_line(line)}" for line in b.lines]
     return [f"{fmt_clock(env.ts)} #{env.seq:<5} {env.kind:<18} {summarize(env)}".rstrip()]

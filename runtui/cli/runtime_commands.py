@@ -20,6 +20,8 @@ from runtui.cli import (
 )
 from runtui.cli.render import (
     DASH,
+    echo,
+    one_line,
     table,
     to_json,
 )
@@ -79,13 +81,13 @@ def run_cmd(c: Context, file: Path, follow: bool, as_json: bool, force: bool) ->
                 ) from None
             waves = workflow.wave_count
             intro = (
-                f"run {run_id}: {workflow.name} from {file}"
+                f"run {run_id}: {one_line(workflow.name)} from {file}"
                 f" ({plural(len(workflow.tasks), 'task')} in {plural(waves, 'wave')})"
             )
             if as_json:
                 echo_err(intro)
             else:
-                click.echo(intro)
+                echo(intro)
             return await drive_run(c, rt, run_id, follow=follow, as_json=as_json)
 
     finish(_run(go))
@@ -154,13 +156,13 @@ def rewind_cmd(
                 if as_json:
                     click.echo(to_json(plan))
                     return EXIT_OK
-                click.echo(f"rewind of run {run_id} to wave {wave} (dry run: nothing changed)")
+                echo(f"rewind of run {run_id} to wave {wave} (dry run: nothing changed)")
                 for line in plan_lines(plan):
-                    click.echo(line)
+                    echo(line)
                 return EXIT_OK
             plan = await rt.rewind(run_id, wave, force=force)
             assert plan.new_run_id is not None
-            out = echo_err if as_json else click.echo
+            out = echo_err if as_json else echo
             out(f"run {plan.new_run_id}: fork of {run_id} rewound to wave {wave}")
             for line in plan_lines(plan):
                 out(line)
@@ -240,13 +242,13 @@ def resume_cmd(c: Context, run_id: str | None, follow: bool, as_json: bool) -> N
             async with open_runtime(c, resume=False) as rt:
                 resumed = await rt.resume_interrupted()
                 if not resumed:
-                    click.echo("no interrupted runs")
+                    echo("no interrupted runs")
                     return EXIT_OK
-                click.echo(f"resumed {len(resumed)} run(s)")
+                echo(f"resumed {len(resumed)} run(s)")
                 await drive(rt)
                 for rid in resumed:
                     run = await rt.reader.get_run(rid)
-                    click.echo(f"  {rid} ({run.workflow}): {run.status.value}")
+                    echo(f"  {rid} ({one_line(run.workflow)}): {run.status.value}")
                 return EXIT_OK
         run = await _stored_run(c, run_id)
         if run.status.is_terminal:

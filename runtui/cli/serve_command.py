@@ -32,6 +32,7 @@ def _reach_hint(host: str, port: int) -> str:
 
 
 def _log(text: str) -> None:
+    """A line of the serve log (stderr): terminal-safe like every human line (`echo`)."""
     echo_err(f"{time.strftime('%H:%M:%S')} {text}")
 
 
@@ -194,14 +195,16 @@ async def _second_signal(signals: Any, scope: Any) -> None:
 
 
 async def _log_runs(rt: Runtime) -> None:
-    """One stderr line per run that finishes, and one per approval it starts waiting for."""
+    """One stderr line per run that finishes, and one per approval it starts waiting for;
+    the workflow's strings in it (name, error, prompt) each made one terminal-safe line."""
     from actors.bus import Lagged
     from runtui.domain.events import ApprovalRequested, RunStatusChanged
+    from runtui.domain.terminal_text import safe_fields
 
     async def note(env: EventEnvelope) -> None:
         body = env.body
         if isinstance(body, RunStatusChanged) and body.status.is_terminal:
-            run = await rt.reader.get_run(env.run_id)
+            run = safe_fields(await rt.reader.get_run(env.run_id))
             text = f"run {run.run_id} ({run.workflow}) {run.status.value}"
             text += f" after {fmt_took(run.created_at, run.ended_at)}"
             if run.termination_reason is not None and run.status.value != "succeeded":
@@ -210,8 +213,9 @@ async def _log_runs(rt: Runtime) -> None:
                     text += f": {run.error_message}"
             _log(text)
         elif isinstance(body, ApprovalRequested):
+            body, run_id = safe_fields(body), safe_fields(env.run_id)
             _log(
-                f"run {env.run_id} waits for approval {body.approval_id}"
+                f"run {run_id} waits for approval {body.approval_id}"
                 f"{' (' + body.task_id + ')' if body.task_id else ''}: {body.prompt}"
             )
 

@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runtui.cli import EXIT_ERROR, Context, _run, main, pass_ctx
-from runtui.cli.render import DASH, event_lines, fmt_time, fmt_took, shorten, table, to_json
+from runtui.cli.render import (
+    DASH,
+    echo,
+    event_lines,
+    fmt_time,
+    fmt_took,
+    json_escaped,
+    shorten,
+    table,
+    to_json,
+)
+from runtui.domain.terminal_text import safe_fields
 
 if TYPE_CHECKING:
     from store.queries import StoreReader
@@ -34,15 +45,15 @@ def db_info(c: Context) -> None:
         async with open_reader(c.db) as reader:
             counts = await reader.count_by_result()
             events = await reader.count_events()
-        click.echo(f"database   {c.db}")
-        click.echo(f"schema     v{SCHEMA_VERSION}")
-        click.echo(f"durability {c.settings.durability.value}")
-        click.echo(
+        echo(f"database   {c.db}")
+        echo(f"schema     v{SCHEMA_VERSION}")
+        echo(f"durability {c.settings.durability.value}")
+        echo(
             "runs       "
             + " · ".join(f"{k} {v}" for k, v in counts.items())
             + f"  ({sum(counts.values())} in all)"
         )
-        click.echo(f"events     {events}")
+        echo(f"events     {events}")
 
     _run(go)
 
@@ -96,7 +107,7 @@ def runs_ls(
                 click.echo(to_json(run))
             return
         if not page.runs:
-            click.echo("no runs")
+            echo("no runs")
             return
         rows = [
             [
@@ -113,9 +124,9 @@ def runs_ls(
         ]
         headers = ["run", "workflow", "status", "phase", "wave", "started", "took", "violation"]
         for line in table(headers, rows, right="wave took"):
-            click.echo(line)
+            echo(line)
         if page.next_cursor:
-            click.echo(f"more: --cursor {page.next_cursor}")
+            echo(f"more: --cursor {page.next_cursor}")
 
     _run(go)
 
@@ -148,6 +159,7 @@ def _pairs(keys: Any) -> str:
 
 
 def details_lines(d: dict[str, Any]) -> list[str]:
+    d = {key: safe_fields(value) for key, value in d.items()}  # every name, reason: one line
     run = d["run"]
     out: list[str] = []
     for field in run.__struct_fields__:
@@ -244,13 +256,13 @@ def runs_show(c: Context, run_id: str, with_events: bool, as_json: bool) -> None
             click.echo(to_json({**details, "events": events}))
             return
         for line in details_lines(details):
-            click.echo(line)
+            echo(line)
         if events:
-            click.echo("")
-            click.echo("events")
+            echo("")
+            echo("events")
         for env in events:
             for line in event_lines(env):
-                click.echo(line)
+                echo(line)
 
     _run(go)
 
@@ -268,11 +280,11 @@ def replay(c: Context, run_id: str) -> None:
             await reader.get_run(run_id)
         report = replay_stored_run(c.db.resolve(), run_id)
         if report.differences:
-            click.echo(f"run {run_id}: projections differ from a replay of {report.events} events:")
+            echo(f"run {run_id}: projections differ from a replay of {report.events} events:")
             for d in report.differences:
-                click.echo(f"  {d}")
+                echo(f"  {d}")
             return EXIT_ERROR
-        click.echo(f"run {run_id}: {report.events} events replayed; projections match")
+        echo(f"run {run_id}: {report.events} events replayed; projections match")
         return 0
 
     code = _run(go)
@@ -295,15 +307,17 @@ def history_group() -> None:
 def history_export(c: Context, as_jsonl: bool, result: str | None, output: Path | None) -> None:
     """Every finished run's RunSummary, one JSON object per line, newest first."""
     from store import open_reader
-    from store.history import export_jsonl_file, write_jsonl
+    from store.history import export_jsonl_file, summary_to_json
 
     async def go() -> int:
         async with open_reader(c.db) as reader:
             summaries = await reader.run_summaries(limit=None, result=result)
-        if output is None:
-            return write_jsonl(summaries, sys.stdout)
+        if output is None:  # perhaps a terminal: DEL, C1 and bidi controls escaped, same JSON
+            for summary in summaries:
+                sys.stdout.write(json_escaped(summary_to_json(summary)) + "\n")
+            return len(summaries)
         return export_jsonl_file(summaries, output)
 
     count = _run(go)
     if output is not None:
-        click.echo(f"{count} run summaries written to {output}", err=True)
+        echo(f"{count} run summaries written to {output}", err=True)

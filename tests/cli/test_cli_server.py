@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from store.files import read_owner
+from tests.hostile import SHORT, assert_terminal_safe, checked, hostile_workflow
 
 TOKEN = "cli-test-token"
 
@@ -261,3 +262,29 @@ def test_global_options_after_the_command_name(server: Server, tmp_path: Path) -
     by_db = runtui("db", "info", "--db", str(server.db))  # a nested group's command, --db
     assert by_db.returncode == 0, by_db.stderr
     assert str(server.db) in by_db.stdout
+
+
+def test_a_hostile_run_through_the_server_and_the_serve_log_are_terminal_safe(
+    server: Server, tmp_path: Path
+) -> None:
+    """The serve log names the run's workflow, gate prompt and error; the commands that go
+    through the API print what it sends back: none of it may drive a terminal."""
+    db = str(server.db)
+    hostile = tmp_path / "hostile.toml"
+    hostile.write_text(hostile_workflow())
+    out = checked(runtui("--db", db, "run", str(hostile), "--follow"), 7)
+    assert "loud! pwned" in out  # followed on the server's event stream
+    (run_id,) = (str(r[0]) for r in query(server.db, "SELECT run_id FROM runs"))
+    assert "wf-pwned␇[b]md[/b]" in checked(runtui("--server", server.url, "runs", "ls"))
+    shown = checked(runtui("--server", server.url, "runs", "show", run_id, "--events"))
+    assert "policy-pwned␇[b]md[/b]" in shown
+    pending = checked(runtui("--server", server.url, "approvals"))
+    assert "100% pwned" in pending
+    (approval_id,) = (str(r[0]) for r in query(server.db, "SELECT approval_id FROM approvals"))
+    checked(runtui("--db", db, "reject", approval_id, "--reason", SHORT), 5)
+
+    wait_for(lambda: f"run {run_id} (wf-" in server.log.read_text(), "the run's end in the log")
+    log = server.log.read_text()
+    assert_terminal_safe(log, "the serve log")
+    assert f"run {run_id} (wf-pwned␇[b]md[/b]) failed" in log
+    assert f"run {run_id} waits for approval {approval_id} (gate): 100% pwned" in log
