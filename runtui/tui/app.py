@@ -21,9 +21,11 @@ from typing import Any, ClassVar, TypeVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 
 from runtui.domain.errors import RuntuiError
 from runtui.domain.events import AttemptOutput, EventEnvelope
+from runtui.domain.terminal_text import terminal_safe
 from runtui.tui.client import RuntimeClient
 from runtui.tui.commands import RuntuiCommands
 from runtui.tui.messages import ConnectionChanged, EventsArrived
@@ -119,15 +121,39 @@ class RuntuiApp(App[None]):
         try:
             result = await action
         except RuntuiError as exc:
-            self.notify(str(exc), title="runtui", severity="error", timeout=8)
+            self.notify(str(exc), title="runtui", severity="error", timeout=8, markup=False)
             return None
         except Exception as exc:  # a bug: logged in full, shown briefly
             log.exception("runtime call failed")
-            self.notify(f"{type(exc).__name__}: {exc}", title="unexpected error", severity="error")
+            self.notify(
+                f"{type(exc).__name__}: {exc}",
+                title="unexpected error",
+                severity="error",
+                markup=False,
+            )
             return None
         if success:
-            self.notify(success, timeout=4)
+            self.notify(success, timeout=4, markup=False)
         return result
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast, made terminal-safe. Those that quote a workflow's or the runtime's
+        strings (an error, a task id) are sent with `markup=False`: brackets in them stay text."""
+        super().notify(
+            terminal_safe(message),
+            title=terminal_safe(title, one_line=True),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def refuse_read_only(self) -> bool:
         if self.read_only:

@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from runtui.tui.safe_text import one_line, plain
+
 
 def parse_skip(text: str, known: list[str]) -> tuple[list[str], list[str]]:
     """Split `text` on commas/spaces into (ids to skip, ids the plan does not have), in order."""
@@ -43,16 +45,17 @@ class EditsDialog(ModalScreen[dict[str, Any] | None]):
         super().__init__()
         self.prompt = prompt
         self.tasks = list(tasks)
+        self.shown_tasks = [one_line(t) for t in self.tasks]  # as listed; typed ids match raw
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Approve plan with edits"
-            yield Static(Text(self.prompt), id="prompt")
+            yield Static(plain(self.prompt), id="prompt")
             listing = Text(f"tasks in the plan ({len(self.tasks)}): ", style="bold")
-            listing.append(", ".join(self.tasks) or "none", style="not bold")
+            listing.append(", ".join(self.shown_tasks) or "none", style="not bold")
             yield Static(listing, id="tasks")
             yield Label("Skip these tasks (ids, comma-separated):")
-            example = ", ".join(self.tasks[-2:]) or "task-id"
+            example = ", ".join(self.shown_tasks[-2:]) or "task-id"
             yield Input(placeholder=f"e.g. {example}", id="skip")
             yield Static("", id="problem")
             with Horizontal():
@@ -64,7 +67,7 @@ class EditsDialog(ModalScreen[dict[str, Any] | None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         _, unknown = parse_skip(event.value, self.tasks)
-        self._problem(f"not in this plan: {', '.join(unknown)}" if unknown else "")
+        self._problem(f"not in this plan: {', '.join(unknown)}" if unknown else "")  # as typed
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

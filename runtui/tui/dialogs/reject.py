@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+
+from runtui.tui.safe_text import plain
 
 
 class RejectDialog(ModalScreen[str | None]):
@@ -35,7 +36,7 @@ class RejectDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Reject approval"
-            yield Static(Text(self.prompt), id="prompt")
+            yield Static(plain(self.prompt), id="prompt")
             yield Label("Reason (required; recorded with the decision):")
             yield Input(placeholder="why is this rejected?", id="reason")
             yield Static("", id="problem")

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from runtui.tui.glyphs import short_id
+from runtui.tui.safe_text import markup, one_line
 
 if TYPE_CHECKING:
     from runtui.domain.views import TaskRow
@@ -32,7 +33,7 @@ def waves_text(waves: dict[int, list[str]], sep: str = " · ") -> str:
     """`wave 0: fetch, lint · wave 1: build`, long waves cut to a count."""
     parts = []
     for wave, ids in sorted(waves.items()):
-        shown = ", ".join(ids[:MAX_IDS_PER_WAVE])
+        shown = ", ".join(one_line(i) for i in ids[:MAX_IDS_PER_WAVE])
         if len(ids) > MAX_IDS_PER_WAVE:
             shown += f" +{len(ids) - MAX_IDS_PER_WAVE} more"
         parts.append(f"wave {wave}: {shown}")
@@ -114,7 +115,7 @@ class RewindDialog(ModalScreen[str | None]):
         tasks = await self.rt_app.attempt(client.tasks_of(self.run_id))
         if run is not None:
             box = self.query_one("#box", Vertical)
-            box.border_title = f"Rewind run {short_id(self.run_id)} · {run.workflow}"
+            box.border_title = f"Rewind run {short_id(self.run_id)} · {markup(run.workflow)}"
             self.active = not run.status.is_terminal
             if self.active:
                 self._note(f"the run is active ({run.status.value}): it will be cancelled first.")
@@ -160,14 +161,14 @@ class RewindDialog(ModalScreen[str | None]):
         table.add_column(no_wrap=True, style="bold")
         table.add_column(ratio=1)
         # one wave a line: a wave's tasks never wrap away from their "wave N:"
-        table.add_row(
+        kept, rerun = waves_text(plan.kept, "\n"), waves_text(plan.rerun, "\n")
+        table.add_row(  # as `Text`: a `str` cell would be read as markup
             "kept (results carried over):",
-            waves_text(plan.kept, "\n") or Text("nothing", style="dim"),
+            Text(kept) if kept else Text("nothing", style="dim"),
         )
         table.add_row(
             "re-executed:",
-            waves_text(plan.rerun, "\n")
-            or Text("nothing (every result carries over)", style="dim"),
+            Text(rerun) if rerun else Text("nothing (every result carries over)", style="dim"),
         )
         self.query_one("#plan", Static).update(table)
         self.query_one("#rewind", Button).disabled = self.busy

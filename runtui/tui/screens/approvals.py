@@ -21,6 +21,7 @@ from runtui.domain.approvals import ApprovalKind
 from runtui.domain.views import ApprovalRow
 from runtui.tui.glyphs import short_id
 from runtui.tui.messages import EventsArrived
+from runtui.tui.safe_text import one_line, plain, safe_fields
 from runtui.tui.screens.base import RuntuiScreen
 from runtui.tui.widgets.status_bar import StatusBar
 
@@ -53,7 +54,8 @@ def age(seconds: float) -> str:
 
 
 def cut(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    """`text` on one terminal-safe line, cut to `width` with `…`."""
+    text = " ".join(one_line(text).split())
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
@@ -161,16 +163,16 @@ class ApprovalsScreen(RuntuiScreen):
             self._columns(table)
         table.clear()
         now = self.rt_app.clock()
-        for a in self.approvals:
+        for a in self.approvals:  # text cells as `Text`: a `str` cell is read as markup
             cells: list[Any] = [
                 Text("⏸", style="yellow"),
                 self._requested(a, now),
-                f"{cut(self.workflows.get(a.run_id, '?'), 12)} {short_id(a.run_id)}",
+                plain(f"{cut(self.workflows.get(a.run_id, '?'), 12)} {short_id(a.run_id)}"),
                 KIND_LABEL[a.kind],
-                cut(a.prompt, self._prompt_w),
+                plain(cut(a.prompt, self._prompt_w)),
             ]
             if self._unblocks_w:
-                cells.append(cut(unblocks_text(a.unblocks), self._unblocks_w))
+                cells.append(plain(cut(unblocks_text(a.unblocks), self._unblocks_w)))
             table.add_row(*cells, key=a.approval_id)
         if keep is not None and any(a.approval_id == keep.approval_id for a in self.approvals):
             table.move_cursor(row=table.get_row_index(keep.approval_id))
@@ -220,11 +222,13 @@ class ApprovalsScreen(RuntuiScreen):
             detail.update("")
             return
         now = self.rt_app.clock()
+        workflow = one_line(self.workflows.get(a.run_id, "?"))
+        a = safe_fields(a)
         text = Text()
         text.append(a.prompt, style="bold")
         text.append("\n")
         text.append(f"⏸ {KIND_LABEL[a.kind]}", style="yellow")
-        text.append(f" · {self.workflows.get(a.run_id, '?')} {short_id(a.run_id)}")
+        text.append(f" · {workflow} {short_id(a.run_id)}")
         text.append(f" · asked {age(now - a.requested_at)} ago", style="dim")
         if a.timeout_s is not None:
             left = a.requested_at + a.timeout_s - now

@@ -24,6 +24,7 @@ from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated
 from runtui.domain.views import ApprovalRow, AuditRows, IncidentRow, RunRow, TaskRow, ViolationRow
 from runtui.tui.glyphs import RUN_STYLE, run_glyph
 from runtui.tui.messages import ConnectionChanged, EventsArrived
+from runtui.tui.safe_text import safe_fields
 from runtui.tui.screens.base import RuntuiScreen
 from runtui.tui.widgets.event_log import EventLog
 from runtui.tui.widgets.phase_diagram import PhaseDiagram, PhaseState, PhaseStep
@@ -159,7 +160,7 @@ class RunScreen(RuntuiScreen):
             if tail and tail[0].seq > 1:
                 self._note_phases(await self.client.events_after(self.run_id, 0, HEAD))
         except RuntuiError as exc:  # a remote runtime went away meanwhile
-            self.notify(str(exc), severity="warning")
+            self.notify(str(exc), severity="warning", markup=False)
             return
         self._note_phases(tail)
         self.log_view.set_events(tail, total=total, origin=run.created_at)
@@ -196,7 +197,7 @@ class RunScreen(RuntuiScreen):
             if forks:
                 self.forks = await client.forks_of(rid)
         except RuntuiError as exc:  # a remote runtime went away meanwhile: keep what is shown
-            self.notify(str(exc), severity="warning")
+            self.notify(str(exc), severity="warning", markup=False)
             return
         self._show(tasks=tasks, governance=governance or run)
 
@@ -355,8 +356,9 @@ class RunScreen(RuntuiScreen):
             )
             await self._reload(approvals=True)
 
-        what = f"{a.kind.value} gate" + (f" {a.task_id}" if a.task_id else "")
-        self.app.push_screen(RejectDialog(f"{what}: {a.prompt or '—'}"), rejected)
+        shown = safe_fields(a)
+        what = f"{shown.kind.value} gate" + (f" {shown.task_id}" if shown.task_id else "")
+        self.app.push_screen(RejectDialog(f"{what}: {shown.prompt or '—'}"), rejected)
 
     def action_rewind(self) -> None:
         from runtui.tui.dialogs.rewind import rewind_and_open

@@ -20,6 +20,7 @@ from runtui.domain.errors import RuntuiError
 from runtui.domain.views import RunRow
 from runtui.tui.glyphs import RUN_STYLE, SEVERITY_STYLE, clock_time, duration, run_glyph, short_id
 from runtui.tui.messages import EventsArrived
+from runtui.tui.safe_text import markup, plain
 from runtui.tui.screens.base import RuntuiScreen
 from runtui.tui.widgets.status_bar import StatusBar
 
@@ -125,7 +126,7 @@ class RunsScreen(RuntuiScreen):
                 if cursor is None:
                     break
         except RuntuiError as exc:  # a remote runtime went away meanwhile: keep what is shown
-            self.notify(str(exc), severity="warning")
+            self.notify(str(exc), severity="warning", markup=False)
             return
         self.next_cursor = cursor
         self.rows = {r.run_id: r for r in runs}
@@ -152,7 +153,7 @@ class RunsScreen(RuntuiScreen):
                     self._add_row(table, run)
             self.next_cursor = page.next_cursor
         except RuntuiError as exc:
-            self.notify(str(exc), severity="warning")
+            self.notify(str(exc), severity="warning", markup=False)
         finally:
             self._loading = False
 
@@ -186,6 +187,7 @@ class RunsScreen(RuntuiScreen):
         table.add_row(*(cells[k] for k in self._keys), key=run.run_id)
 
     def _cells(self, run: RunRow) -> dict[str, Any]:
+        """The row's cells; the workflow's name as `Text` (a `str` cell is read as markup)."""
         style = RUN_STYLE[run.status]
         name = run.workflow
         if run.parent_run_id:
@@ -207,8 +209,8 @@ class RunsScreen(RuntuiScreen):
         )
         return {
             "glyph": Text(run_glyph(run.status), style=style),
-            "run": short_id(run.run_id),
-            "workflow": name,
+            "run": plain(short_id(run.run_id)),
+            "workflow": plain(name),
             "status": Text(run.status.value, style=style),
             "phase": run.phase.value,
             "wave": "—" if run.wave_index is None else str(run.wave_index),
@@ -229,7 +231,7 @@ class RunsScreen(RuntuiScreen):
 
     def _show_filter_line(self) -> None:
         parts = [f"[b]{b}[/b]" if b == self.bucket else b for b in FILTERS]
-        label = f"Filter: /{self.text}" if self.text else "Filter: (none)"
+        label = f"Filter: /{markup(self.text)}" if self.text else "Filter: (none)"
         more = "  more below ↓" if self.next_cursor else ""
         self.query_one("#filter-line", Static).update(
             f"{label}    {'  '.join(parts)}    {len(self.rows)} shown{more}"

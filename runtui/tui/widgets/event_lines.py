@@ -1,7 +1,9 @@
 """One event as the lines the event log shows: kind, a short summary, and output as `task| line`.
 
 Kept apart from the widget so that the wording is plain code, testable without a screen, and
-so that the log renders a line only when it scrolls into view.
+so that the log renders a line only when it scrolls into view. Every string of an event is made
+terminal-safe and one line here (`runtui.domain.terminal_text`); output keeps its SGR colours
+as spans, everything else a task printed (escape sequences, controls) is gone.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from runtui.domain.events import (
     ViolationRecorded,
     WaveCompleted,
 )
+from runtui.domain.terminal_text import PLAIN, Sgr, safe_fields, terminal_safe, terminal_styled
 from runtui.domain.violations import PolicyViolationType
 
 KIND_WIDTH = 18  # "approval.requested"
@@ -57,7 +60,8 @@ KIND_STYLE: dict[str, str] = {
 
 @dataclass(eq=False, slots=True)
 class LogLine:
-    """One line of the log; `first` is False for the 2nd.. lines of a multi-line event."""
+    """One line of the log; `first` is False for the 2nd.. lines of a multi-line event.
+    `spans` are (start, end, style) of output the task coloured with SGR."""
 
     seq: int
     ts: float
@@ -65,6 +69,7 @@ class LogLine:
     text: str
     first: bool = True
     stderr: bool = False
+    spans: tuple[tuple[int, int, Sgr], ...] = ()
     _search: str = field(default="", repr=False)
 
     @property
@@ -89,17 +94,29 @@ def event_lines(env: EventEnvelope) -> list[LogLine]:
     b = env.body
     if isinstance(b, AttemptOutput):
         stderr = b.stream != "stdout"
-        mark = "|!" if stderr else "|"
-        lines = b.lines or [""]
+        prefix = f"{terminal_safe(b.task_id, one_line=True)}{'|!' if stderr else '|'} "
         return [
-            LogLine(env.seq, env.ts, env.kind, f"{b.task_id}{mark} {line}", i == 0, stderr)
-            for i, line in enumerate(lines)
+            output_line(env, prefix, line, first=i == 0, stderr=stderr)
+            for i, line in enumerate(b.lines or [""])
         ]
     return [LogLine(env.seq, env.ts, env.kind, summary(env))]
 
 
+def output_line(env: EventEnvelope, prefix: str, raw: str, *, first: bool, stderr: bool) -> LogLine:
+    """A line of output after `prefix`, as a terminal would leave it (a `\r` rewrites it),
+    its SGR colours kept as spans."""
+    parts, spans, at = [prefix], [], len(prefix)
+    for text, style in terminal_styled(raw, one_line=True):
+        parts.append(text)
+        if style != PLAIN:
+            spans.append((at, at + len(text), style))
+        at += len(text)
+    return LogLine(env.seq, env.ts, env.kind, "".join(parts), first, stderr, tuple(spans))
+
+
 def summary(env: EventEnvelope) -> str:
-    b = env.body
+    """The event in a few words; every string of its body made one terminal-safe line first."""
+    b = safe_fields(env.body)
     match b:
         case RunCreated():
             text = f"{b.workflow}"

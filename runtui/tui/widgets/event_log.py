@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from runtui.domain.events import EventEnvelope
+from runtui.tui.safe_text import markup, sgr_style
 from runtui.tui.widgets.event_lines import KIND_STYLE, KIND_WIDTH, LogLine, event_lines, stamp
 
 #: Events kept in memory at most; beyond it the oldest are dropped (and can be paged in again).
@@ -217,7 +218,7 @@ class EventLog(ScrollView, can_focus=True):
 
     def _update_titles(self) -> None:
         mode = "● follow" if self.follow else "○ paused (f: follow)"
-        query = f"/{self._query}" if self._query else "(none)"
+        query = f"/{markup(self._query)}" if self._query else "(none)"
         shown = f"  {len(self._shown):,} shown" if self._query else ""
         self.border_title = f"Events  {mode}  filter: {query}{shown}  ·  {self.total:,} events"
         if self.has_older:
@@ -251,7 +252,10 @@ class EventLog(ScrollView, can_focus=True):
             text.append(f"{line.kind:<{KIND_WIDTH}} ", style=KIND_STYLE.get(line.kind, ""))
         else:
             text.append(" " * (12 + self._seq_width + 1 + KIND_WIDTH + 1))
-        text.append(line.text, style="yellow" if line.stderr else "")
+        start = len(text)
+        text.append(line.text, style="yellow" if line.stderr else "")  # stderr: yellow, `|!`
+        for begin, end, sgr in line.spans:  # the task's own colours, over that
+            text.stylize(sgr_style(sgr), start + begin, start + end)
         return text
 
     def render_line(self, y: int) -> Strip:

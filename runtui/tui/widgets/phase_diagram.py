@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from runtui.domain.phases import PHASE_ORDER, RunPhase
+from runtui.tui.safe_text import one_line
 
 SHORT_NAMES = {RunPhase.GOVERNANCE_CHECK: "GOV_CHECK"}
 #: Tried in order until one fits the width: (short names?, arrow).
@@ -226,7 +227,7 @@ class PhaseDiagram(Widget):
     ) -> Text:
         """`└─▶ ▐FAILED▌  reason · total` from column `col`, or leftwards (`… ◀─┘`) when the
         right side is short of room; the total goes first when neither fits."""
-        reason = state.failed_reason or "failed"
+        reason = one_line(state.failed_reason) or "failed"
         total = spent.get(RunPhase.FAILED)
         notes = [f"{reason} · total {seconds(total)}", reason] if total is not None else [reason]
         head, tail = "└─▶ ", " ◀─┘"

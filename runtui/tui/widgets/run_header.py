@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from runtui.domain.views import ApprovalRow, RunRow, TaskRow
 from runtui.tui.glyphs import RUN_STYLE, duration, run_glyph, short_id
+from runtui.tui.safe_text import one_line, safe_fields
 
 #: First on the line when an attached UI has lost its server: what is shown may be stale.
 DISCONNECTED = "○ disconnected, retrying  "
@@ -31,6 +32,7 @@ def header_text(
     connected: bool = True,
 ) -> Text:
     """The first line; without `lineage` (narrow screens) an empty lineage is left out."""
+    run, forks = safe_fields(run), safe_fields(forks)
     end = run.ended_at if run.ended_at is not None else now
     waves = sorted({t.wave for t in tasks})
     text = Text(end="")
@@ -62,7 +64,8 @@ def header_text(
 
 
 def approval_text(approvals: list[ApprovalRow], *, read_only: bool) -> str:
-    a = approvals[0]
+    """What the oldest pending approval asks, one terminal-safe line (shown as `Text`)."""
+    a = safe_fields(approvals[0])
     what = f"{a.kind.value} gate" + (f" {a.task_id}" if a.task_id else "")
     more = f" (+{len(approvals) - 1} more)" if len(approvals) > 1 else ""
     keys = "" if read_only else " (a approve · x reject)"
@@ -100,11 +103,11 @@ class RunHeader(Vertical):
         self.text = header_text(run, tasks, forks, now=now, lineage=lineage, connected=connected)
         self.query_one("#header-line", Static).update(self.text)
         self.approval = approval_text(approvals, read_only=read_only) if approvals else ""
-        line = self.query_one("#approval-line", Static)
-        line.display = bool(self.approval)
-        line.update(self.approval)
+        shown = self.query_one("#approval-line", Static)
+        shown.display = bool(self.approval)
+        shown.update(Text(self.approval))  # a `str` would be read as markup
 
     def missing(self, run_id: str) -> None:
         self.query_one("#header-line", Static).update(
-            Text(f"run {run_id} not found (esc: back)", style="bold red")
+            Text(f"run {one_line(run_id)} not found (esc: back)", style="bold red")
         )

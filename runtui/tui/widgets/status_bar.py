@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from runtui.domain.health import Health, WorkflowHealth
+from runtui.tui.safe_text import one_line
 
 HEALTH_STYLE = {
     Health.HEALTHY: "green",
@@ -54,7 +55,7 @@ class StatusBar(Static):
         narrow = 0 < self.size.width < NARROW_BELOW
         text = Text()
         text.append(" runtui ", style="bold reverse")
-        text.append("  " if narrow else f"  {where}  ")
+        text.append("  " if narrow else f"  {one_line(where)}  ")
         text.append(
             "● runtime up" if connected else "○ disconnected, retrying",
             style="green" if connected else "bold red",

@@ -23,6 +23,7 @@ from runtui.domain.audit import AckStatus, AuditExpectation, DomainAck, Reconcil
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.views import AuditRows, IncidentRow, RunRow, ViolationRow
 from runtui.tui.glyphs import SEVERITY_STYLE
+from runtui.tui.safe_text import one_line, safe_fields
 from runtui.tui.widgets.event_lines import quantity
 
 ACTION_TEXT = {
@@ -71,6 +72,7 @@ def audit_line(audit: AuditRows, *, now: float, live: bool) -> Text:
 
 
 def violation_text(v: ViolationRow) -> Text:
+    v = safe_fields(v)  # its policy's name and reason come from the workflow and the output
     style = SEVERITY_STYLE[v.severity]
     text = Text(end="")
     text.append("▲ ", style=style)
@@ -98,7 +100,7 @@ def termination_text(run: RunRow) -> Text | None:
     if run.stopped_at_step is not None:
         text.append(f" at step {run.stopped_at_step}")
     if run.error_message:
-        text.append(f"\n  {run.error_message}")
+        text.append(f"\n  {one_line(run.error_message)}")
     return text
 
 
@@ -146,7 +148,7 @@ class ViolationsPanel(VerticalScroll):
         for inc in incidents:
             incident_text.append("\n  ▲ ", style=SEVERITY_STYLE[inc.severity])
             incident_text.append(f"{inc.severity.value:<8}", style=SEVERITY_STYLE[inc.severity])
-            incident_text.append(f" {inc.title}")
+            incident_text.append(f" {one_line(inc.title)}")
         parts.append(incident_text)
         self.border_title = f"Violations ({len(violations)})"
         self.text = Text("\n", end="").join(parts)

@@ -19,13 +19,14 @@ from textual.widgets import Static
 
 from runtui.domain.views import TaskRow
 from runtui.tui.glyphs import TASK_GLYPH
+from runtui.tui.safe_text import one_line
 
 
 def task_label(task: TaskRow) -> Text:
     glyph, style = TASK_GLYPH.get(task.status, ("?", ""))
     text = Text(no_wrap=True, end="")
     text.append(glyph, style=style)
-    text.append(f" {task.task_id}")
+    text.append(f" {one_line(task.task_id)}")
     if task.status == "failed" and task.allow_failure:
         text.append(" (allowed)", style="dim")
     if task.attempts > 1:
