@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from runtui.demo import demo_workflow_path
+from tests.hostile import hostile_workflow
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -54,10 +55,11 @@ class Pane:
             raise AssertionError(f"tmux {' '.join(args)} failed: {done.stderr.strip()}")
         return done.stdout
 
-    def start(self, command: str) -> None:
+    def start(self, command: str, conf: str = "") -> None:
         """Run `command` in a new 120x40 session; the shell around it records its exit status
-        (tmux's own pane_dead_status can lag far behind the pane closing)."""
-        self.conf.write_text("set -g remain-on-exit on\n")  # keep the last screen to read
+        (tmux's own pane_dead_status can lag far behind the pane closing). `conf`: more tmux
+        settings for the server (the first session starts it)."""
+        self.conf.write_text("set -g remain-on-exit on\n" + conf)  # keep the last screen
         wrapped = f"{command}; echo $? > {shlex.quote(str(self.status_file))}"
         self.tmux(
             "-f", str(self.conf), "new-session", "-d", "-x", "120", "-y", "40", "-s", self.name,
@@ -67,6 +69,14 @@ class Pane:
     def screen(self) -> str:
         self.last = self.tmux("capture-pane", "-p", "-t", self.name)
         return self.last
+
+    def show(self, what: str) -> str:
+        """A tmux format of the pane, e.g. `#{pane_title}`."""
+        return self.tmux("display-message", "-p", "-t", self.name, what).strip()
+
+    def buffers(self) -> str:
+        """What is in tmux's paste buffers (an application's OSC 52 lands here)."""
+        return self.tmux("list-buffers", "-F", "#{buffer_sample}", check=False)
 
     def keys(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", self.name, *keys)
@@ -192,3 +202,64 @@ def test_read_only_shows_no_approve_key(tmp_path: Path, pane: Pane, env: dict[st
     pane.keys("q")
     assert pane.exit_status() == 0
     assert statuses(db) == ["awaiting_approval"]
+
+
+#: Let applications set tmux's paste buffers with OSC 52 (the default, `external`, ignores
+#: them): a clipboard write that got through would show up in `list-buffers`.
+CLIPBOARD_ON = "set -g set-clipboard on\n"
+
+
+def test_hostile_strings_leave_the_terminal_alone(
+    tmp_path: Path, env: dict[str, str], pane: Pane
+) -> None:
+    """A run that prints OSC 0/2 (title), OSC 52 (clipboard), screen clears, cursor moves and
+    the alternate screen switch, shown by `run --follow` and then by the UI: the pane's title,
+    tmux's buffers and the screen stay runtui's. A control pane printing two of those raw
+    shows that these checks do see a takeover."""
+    raw = Pane(tmp_path / "raw", env)
+    (tmp_path / "raw").mkdir()
+    try:
+        # `read` keeps the pane alive: tmux drops what a process wrote just before it exited
+        raw.start(
+            r"printf '\033]2;pwned-title\007\033]52;c;cHduZWQ=\007ready\n'; read -r _",
+            CLIPBOARD_ON,
+        )
+        raw.wait(lambda s: "ready" in s, "the raw payloads printed")
+        assert raw.show("#{pane_title}") == "pwned-title"
+        assert "pwned" in raw.buffers()
+    finally:
+        raw.kill()
+
+    db, workflow = tmp_path / "runs.db", tmp_path / "hostile.toml"
+    workflow.write_text(hostile_workflow())
+    follow = runtui_command(db, "run", str(workflow), "--follow")
+    pane.start(f"{follow}; echo exit $?; read -r _", CLIPBOARD_ON)
+    screen = pane.wait(lambda s: "exit 7" in s, "the run at its gate (exit 7)")
+    assert "pwned" not in pane.show("#{pane_title}")
+    assert pane.buffers() == ""
+    assert pane.show("#{alternate_on}") == "0"
+    assert "awaiting_approval" in screen  # nothing cleared or drew over the last lines
+    assert "waiting: task approval for gate: 100% pwned" in screen
+    pane.kill()
+
+    tui = Pane(tmp_path / "tui", env)
+    (tmp_path / "tui").mkdir()
+    try:
+        tui.start(runtui_command(db), CLIPBOARD_ON)
+        tui.wait(lambda s: "wf-pwned␇[b]md[/b]" in s, "the hostile run in the list")
+        tui.keys("Enter")
+        screen = tui.wait(
+            lambda s: "100% pwned" in s and "loud|" in s and "Approve" in footer(s),
+            "the run screen with its gate, its log and its keys",
+        )
+        assert screen.splitlines()[0].lstrip().startswith("run ")  # the header stays on top
+        assert "Phases" in screen  # the phase panel is not drawn over
+        tui.keys("i")
+        tui.wait(lambda s: "Approvals waiting (1)" in s, "the approvals inbox")
+        assert "pwned" not in tui.show("#{pane_title}")
+        assert tui.buffers() == ""
+        assert tui.show("#{alternate_on}") == "1"  # still the UI's screen
+        tui.keys("q")
+        assert tui.exit_status() == 0
+    finally:
+        tui.kill()
