@@ -130,13 +130,30 @@ class Supervisor:
                 if self._outage_seen:
                     self.running = False
                     await self._stop_children()
-                    if self.until_ready is not None:
-                        await self.until_ready()
+                    await self._until_ready_or_stopped()
+                    if self._stop.is_set():
+                        return
                     self._outage_seen = False
                     log.warning("the database takes writes again: restarting, reloading")
                 await self._restart_all(tg)
             self.running = False
             await self._stop_children()
+
+    async def _until_ready_or_stopped(self) -> None:
+        """`until_ready`, unless a stop comes first (the outage may never end)."""
+        async with anyio.create_task_group() as waiting:
+
+            async def ready() -> None:
+                if self.until_ready is not None:
+                    await self.until_ready()
+                waiting.cancel_scope.cancel()
+
+            async def stopped() -> None:
+                await self._stop.wait()
+                waiting.cancel_scope.cancel()
+
+            waiting.start_soon(ready)
+            waiting.start_soon(stopped)
 
     async def _restart_all(self, tg: TaskGroup) -> None:
         """one_for_all: stop every child, give each a fresh incarnation, start them in order,

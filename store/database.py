@@ -11,6 +11,7 @@ import anyio
 
 from runtui.domain.enums import Durability
 from runtui.domain.errors import NotFoundError
+from store.file_identity import FileIdentity
 from store.files import OwnerLock, ensure_private_file
 from store.queries import StoreReader
 from store.replay import ReplayReport, replay_stored_run
@@ -68,7 +69,9 @@ async def open_store(
         conn = open_write_connection(db_path, durability)
         try:
             migrate(conn)
-            writer = EventWriter(conn, max_batch=max_batch, on_commit=on_commit)
+            writer = EventWriter(
+                conn, max_batch=max_batch, on_commit=on_commit, identity=FileIdentity(db_path)
+            )
             reader = await StoreReader.open(db_path)
             try:
                 async with anyio.create_task_group() as tg:

@@ -41,6 +41,7 @@ from runtui.domain.events import (
     kind_of,
     validated_payload,
 )
+from store.file_identity import FileIdentity, rescue
 from store.projector import project
 from store.schema import BUSY_TIMEOUT_MS
 from store.sequencer import RequestRejected, Sequencer
@@ -75,7 +76,7 @@ class _Call:
 
     __slots__ = ("done", "error", "fn")
 
-    def __init__(self, fn: Callable[[], None]) -> None:
+    def __init__(self, fn: Callable[[], object]) -> None:
         self.fn = fn
         self.done = anyio.Event()
         self.error: BaseException | None = None
@@ -107,8 +108,11 @@ class EventWriter:
         max_batch: int = 10_000,
         queue_size: int = 4096,
         on_commit: CommitListener | None = None,
+        identity: FileIdentity | None = None,
     ) -> None:
         self._conn = conn
+        self._identity = identity  # the file this connection writes (see store.file_identity)
+        self._lost_file: str | None = None  # why every write is refused, once it is gone
         self._max_batch = max_batch
         self._listeners: list[CommitListener] = [on_commit] if on_commit else []
         self._queue_size = queue_size
@@ -196,12 +200,17 @@ class EventWriter:
         Runs on the writer's thread, serialised with group commits by the same limiter.
         """
 
-        def write() -> None:
-            self._conn.execute(
+        await self.call(
+            lambda conn: conn.execute(
                 "INSERT OR REPLACE INTO health_clears VALUES (?,?,?)", (workflow, at, cleared_by)
             )
+        )
 
-        call = _Call(write)
+    async def call(self, fn: Callable[[sqlite3.Connection], object]) -> None:
+        """Run `fn` on the write connection (autocommit: it begins and commits what needs a
+        transaction), on the writer's thread, in queue order: writes that are not events. For
+        the store's own modules (SQL stays in `store`)."""
+        call = _Call(lambda: fn(self._conn))
         await self._submit(call)
         await call.done.wait()
         if call.error is not None:
@@ -214,6 +223,9 @@ class EventWriter:
         in queue order, so it never waits on a commit of ours: only on another process."""
 
         def probe() -> None:
+            gone = self._file_gone()
+            if gone is not None:
+                raise StoreError(gone)
             self._conn.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -359,6 +371,12 @@ class EventWriter:
             self._commit_group(group)
 
     def _commit_group(self, batch: list[_Request]) -> None:
+        gone = self._file_gone()
+        if gone is not None:
+            for request in batch:
+                request.error = StoreUnavailableError(gone)
+            self._to_loop(self._answered, batch, [])
+            return
         try:
             committed = self._write(batch)
         except Exception as exc:  # a statement failed: find the culprit by going one by one
@@ -378,6 +396,23 @@ class EventWriter:
                     except Exception as single_exc:
                         request.error = _as_store_error(single_exc)
         self._to_loop(self._answered, batch, committed)
+
+    def _file_gone(self) -> str | None:
+        """Why nothing may be written any more (the database file was deleted or replaced),
+        or None. The first time, what was committed is copied to a file beside it."""
+        if self._lost_file is None and self._identity is not None:
+            problem = self._identity.problem()
+            if problem is not None:
+                try:
+                    saved = (
+                        f"what was committed is saved in {rescue(self._conn, self._identity.path)}"
+                    )
+                except (OSError, sqlite3.Error) as exc:
+                    saved = f"saving what was committed failed: {exc}"
+                self._lost_file = f"{problem}; {saved}; nothing more is written"
+                self._database_error = self._lost_file
+                log.error("%s", self._lost_file)
+        return self._lost_file
 
     def _to_loop(self, callback: Callable[..., None], *args: Any) -> None:
         assert self._loop is not None

@@ -54,3 +54,17 @@ async def test_a_refused_commit_pauses_the_runtime_until_writes_go_through(db_pa
         await rt.approve(approval.approval_id)  # the same request, now accepted
         run = await finish(rt, run_id)
     assert run.status is RunStatus.SUCCEEDED
+
+
+async def test_a_deleted_database_pauses_the_runtime_and_loses_nothing(db_path: Path) -> None:
+    async with Runtime.open(settings_for(db_path)) as rt:
+        run_id = await rt.submit(wf(GATED))
+        await next_approval(rt, run_id)
+        for suffix in ("", "-wal", "-shm"):
+            db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
+        with pytest.raises(UnavailableError, match="was deleted under the runtime"):
+            await rt.submit(wf(GATED))
+        await until_running(rt, False)  # waiting, not crashed: readiness says why
+    (rescued,) = db_path.parent.glob("runs.db.rescued-*")
+    async with Runtime.open(settings_for(rescued), resume=False) as rt:
+        assert (await rt.reader.get_run(run_id)).status is RunStatus.AWAITING_APPROVAL

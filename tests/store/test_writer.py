@@ -13,7 +13,7 @@ import anyio.lowlevel
 import pytest
 
 from runtui.domain.enums import Durability
-from runtui.domain.errors import EventDecodeError, StoreError
+from runtui.domain.errors import EventDecodeError, StoreError, StoreUnavailableError
 from runtui.domain.events import (
     AttemptOutput,
     EventEnvelope,
@@ -383,3 +383,24 @@ async def test_after_a_refused_commit_the_check_writes_for_real_once(db_path: Pa
             assert data_version() == before  # the lock only, this time
         finally:
             watcher.close()
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+async def test_a_database_file_gone_from_under_the_writer_is_noticed_and_rescued(
+    db_path: Path, how: str
+) -> None:
+    async with open_store(db_path) as store:
+        await store.writer.append("r1", RunCreated(workflow="w"))
+        for suffix in ("", "-wal", "-shm"):
+            db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
+        if how == "replaced":
+            sqlite3.connect(db_path).close()  # another, empty database in its place
+        with pytest.raises(StoreUnavailableError, match=f"was {how} under the runtime"):
+            await store.writer.append("r1", RunStatusChanged(status=RunStatus.RUNNING))
+        with pytest.raises(StoreError, match=f"was {how}"):
+            await store.writer.check_writable()
+        with pytest.raises(StoreUnavailableError):  # and it stays refused
+            await store.writer.append("r2", RunCreated(workflow="w"))
+    (rescued,) = db_path.parent.glob(f"{db_path.name}.rescued-*")
+    assert _rows(rescued, "SELECT run_id, kind FROM events") == [("r1", "run.created")]
+    assert rescued.stat().st_mode & 0o777 == 0o600
