@@ -23,6 +23,7 @@ from runtui.cli.render import (
     DASH,
     echo,
     fmt_age,
+    fmt_secs,
     shorten,
     table,
     to_json,
@@ -72,16 +73,26 @@ def approvals_cmd(c: Context, as_json: bool) -> None:
                 ap.kind.value,
                 ap.task_id or DASH,
                 fmt_age(ap.requested_at, now),
+                _then(ap, now),
                 shorten(ap.prompt, 60) or DASH,
             ]
             for ap in pending
         ]
-        for line in table(["approval", "run", "kind", "task", "age", "prompt"], rows, right="age"):
+        header = ["approval", "run", "kind", "task", "age", "undecided", "prompt"]
+        for line in table(header, rows, right="age"):
             echo(line)
         approve, reject = c.command("approve", "ID"), c.command("reject", "ID", "--reason", "TEXT")
         echo(f"decide: {approve}  or  {reject}")
 
     _run(go)
+
+
+def _then(ap: ApprovalRow, now: float) -> str:
+    """What an undecided approval turns into, and when ("reject in 4.0m"; "waits")."""
+    if ap.timeout_s is None:
+        return "waits"
+    left = max(0.0, ap.requested_at + ap.timeout_s - now)
+    return f"{ap.default_action.value} in {fmt_secs(left)}"
 
 
 async def _decidable(c: Context, approval_id: str) -> ApprovalRow:

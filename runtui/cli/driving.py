@@ -10,6 +10,7 @@ has finished or waits for a human) and exits; what still waits is persisted, for
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -29,6 +30,8 @@ from runtui.cli.render import (
     DASH,
     echo,
     event_lines,
+    fmt_secs,
+    fmt_time,
     fmt_took,
     shorten,
     to_json,
@@ -329,6 +332,7 @@ async def outcome_lines(c: Context, reader: RunReads, run: RunRow) -> list[str]:
                 continue
             what = f"{ap.kind.value} approval" + (f" for {ap.task_id}" if ap.task_id else "")
             lines.append(f"  waiting: {what}: {ap.prompt or DASH}")
+            lines.append(f"    if nobody decides: {if_undecided(ap)}")
             lines.append(f"    approve: {c.command('approve', ap.approval_id)}")
             lines.append(f"    reject:  {c.command('reject', ap.approval_id, '--reason', 'TEXT')}")
     elif not run.status.is_terminal:
@@ -339,6 +343,18 @@ async def outcome_lines(c: Context, reader: RunReads, run: RunRow) -> list[str]:
     if run.status in (RunStatus.FAILED, RunStatus.FAILED_POLICY):
         lines.append(f"  details: {c.command('runs', 'show', run.run_id)}")
     return lines
+
+
+def if_undecided(ap: ApprovalRow, now: float | None = None) -> str:
+    """What happens to a pending approval nobody decides, and when. The run's own timeout is
+    paused meanwhile: it bounds execution, not waiting for a human."""
+    if ap.timeout_s is None:
+        return "it waits (no approval timeout; the run's timeout is paused at a gate)"
+    left = ap.requested_at + ap.timeout_s - (time.time() if now is None else now)
+    action = f"{ap.default_action.value} (its default)"
+    if left <= 0:
+        return f"{action} as soon as a runtime drives the run"
+    return f"{action} in {fmt_secs(left)}, at {fmt_time(ap.requested_at + ap.timeout_s)}"
 
 
 def follow_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -77,3 +77,14 @@ def test_time_at_a_gate_is_not_run_time_on_every_path(
         resumed = runtui(db_path, "resume", str(run_id))
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert ended(db_path, str(run_id)) == ("succeeded", "completed", "success")
+
+
+def test_a_gate_says_what_happens_if_nobody_decides(db_path: Path, tmp_path: Path) -> None:
+    workflow = tmp_path / "patient.toml"
+    workflow.write_text(PATIENT.replace("approval_timeout_s = 1.0", "approval_timeout_s = 600"))
+    started = runtui(db_path, "run", str(workflow))
+    assert started.returncode == 7
+    assert "    if nobody decides: approve (its default) in 10.0m, at " in started.stdout
+    listed = runtui(db_path, "approvals")
+    assert "undecided" in listed.stdout
+    assert "approve in 10.0m" in listed.stdout or "approve in 9.9m" in listed.stdout
