@@ -39,6 +39,9 @@ def verify_cmd(c: Context, run_id: str) -> None:
                 f"  statuses     ok: {report.statuses_checked} status change(s), each allowed"
                 f" in its phase; ends {report.status.value} in {report.phase.value}"
             )
+        elif report.problem_kind == "outcome":
+            echo(f"  phases       ok: {report.path}")
+            echo(f"  outcome      CONTRADICTED {report.problem}")
         else:
             echo(f"  phases       ILLEGAL STEP {report.problem}")
             echo(f"               (phases up to it: {report.path})")

@@ -25,7 +25,7 @@ Pure: no I/O, no framework; the CLI feeds it events read from the store.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated, RunStatusChanged
 from runtui.domain.phases import PhaseMachine, PhaseTransition, RunPhase, is_legal_transition
@@ -49,6 +49,8 @@ class VerifyReport:
     statuses_checked: int
     problem: str | None = None
     problem_seq: int | None = None
+    #: "phases" (an illegal step) or "outcome" (the end contradicts the events)
+    problem_kind: str = "phases"
 
     @property
     def ok(self) -> bool:
@@ -142,7 +144,8 @@ def verify_events(envelopes: Iterable[EventEnvelope]) -> VerifyReport:
         if against:
             first = against[0]
             more = f" (and {len(against) - 1} more)" if len(against) > 1 else ""
-            return report(
+            bad = report(
                 f"#{first.seq}: the run ended succeeded, but {first.what}{more}", first.seq
             )
+            return replace(bad, problem_kind="outcome")
     return report()

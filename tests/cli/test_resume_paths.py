@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
+from runtui.domain.events import RunStopping, encode_event
+from runtui.domain.termination import RunTerminationReason
 from tests.actors.resume_scenarios import AFTER_GATE, AFTER_GATE_VIOLATIONS
 from tests.cli.serving import Serve, ended, runtui
 from tests.cli.test_cli_server import query
@@ -88,3 +91,27 @@ def test_a_gate_says_what_happens_if_nobody_decides(db_path: Path, tmp_path: Pat
     listed = runtui(db_path, "approvals")
     assert "undecided" in listed.stdout
     assert "approve in 10.0m" in listed.stdout or "approve in 9.9m" in listed.stdout
+
+
+def test_verify_refuses_a_success_that_the_events_forbid(db_path: Path, tmp_path: Path) -> None:
+    workflow = tmp_path / "ok.toml"
+    workflow.write_text('name = "ok"\n[[tasks]]\nid = "a"\nkind = "noop"')
+    assert runtui(db_path, "run", str(workflow)).returncode == 0
+    ((run_id, last),) = query(db_path, "SELECT run_id, MAX(seq) FROM events")
+    last_seq = int(str(last))
+    assert runtui(db_path, "verify", str(run_id)).returncode == 0
+    forged = RunStopping(reason=RunTerminationReason.TIMEOUT, error="run timed out")
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute(
+            "INSERT INTO events (run_id, seq, kind, wave_index, ts, payload)"
+            " VALUES (?, ?, 'run.stopping', NULL, ?, ?)",
+            (run_id, last_seq + 1, time.time(), encode_event(forged)),
+        )
+    conn.close()
+    bad = runtui(db_path, "verify", str(run_id))
+    assert bad.returncode == 1
+    assert (
+        f"  outcome      CONTRADICTED #{last_seq + 1}: the run ended succeeded,"
+        " but stopping: timeout (run timed out)"
+    ) in bad.stdout
