@@ -293,6 +293,20 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
         if ctl.status is not RunStatus.RUNNING:
             self._set_status(ctl, RunStatus.RUNNING, out)
         self._move(ctl, RunPhase.GOVERNANCE_CHECK, out)
+        self._report_outcome(ctl, out)
+        if not (self.settings.rok_enabled and self.settings.rac_enabled):
+            self._finalize(ctl, out)
+            return
+        self.schedule(
+            (ctl.run_id, "governance"),
+            self.settings.rok_governance_timeout_ms / 1000,
+            m.Timer(run_id=ctl.run_id, what="governance"),
+        )
+        self._check_governance(ctl, out, deadline_passed=False)
+
+    def _report_outcome(self, ctl: RunCtl, out: Outbox) -> None:
+        """Tell the incident facade how the run is ending (it opens an incident on failure and
+        acks create_incident either way)."""
         final = self._winning(ctl)
         out.send(
             self.p.incident,
@@ -303,15 +317,6 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
                 detail=final.error or "",
             ),
         )
-        if not (self.settings.rok_enabled and self.settings.rac_enabled):
-            self._finalize(ctl, out)
-            return
-        self.schedule(
-            (ctl.run_id, "governance"),
-            self.settings.rok_governance_timeout_ms / 1000,
-            m.Timer(run_id=ctl.run_id, what="governance"),
-        )
-        self._check_governance(ctl, out, deadline_passed=False)
 
     def _check_governance(self, ctl: RunCtl, out: Outbox, *, deadline_passed: bool) -> None:
         rec = reconcile(ctl.expectations, ctl.acks, now=self.clock(), include_liveness=False)

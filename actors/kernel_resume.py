@@ -53,7 +53,7 @@ class KernelResume:
         ) -> None: ...
         def _run_clock(self, ctl: RunCtl) -> None: ...
         def _stop(self, msg: m.StopRun, out: Outbox) -> None: ...
-        def _winning(self, ctl: RunCtl) -> m.StopRun: ...
+        def _report_outcome(self, ctl: RunCtl, out: Outbox) -> None: ...
         def _check_governance(self, ctl: RunCtl, out: Outbox, *, deadline_passed: bool) -> None: ...
         def _finalize(self, ctl: RunCtl, out: Outbox, *, early: bool = False) -> None: ...
         def _begin_execution(
@@ -99,17 +99,8 @@ class KernelResume:
             self._resume_execution(ctl, plan, out)
         elif phase is RunPhase.GOVERNANCE_CHECK:
             self._set_status(ctl, RunStatus.RUNNING, out, "resumed")
-            if not _acked(plan, INCIDENT_EXPECTATION):
-                final = self._winning(ctl)
-                out.send(
-                    self.p.incident,
-                    m.RunOutcome(
-                        run_id=ctl.run_id,
-                        failed=final.reason is not RunTerminationReason.COMPLETED,
-                        reason=final.reason,
-                        detail=final.error or "",
-                    ),
-                )
+            if not _acked(plan, INCIDENT_EXPECTATION):  # the incident facade never saw it end
+                self._report_outcome(ctl, out)
             self._check_governance(ctl, out, deadline_passed=True)
         elif phase is RunPhase.FINALIZING:
             self._set_status(ctl, RunStatus.RUNNING, out, "resumed")

@@ -64,6 +64,21 @@ def running_attempt(db: Path, tmp: Path) -> tuple[str, int]:
     return str(run_id), int((tmp / "old.pid").read_text())
 
 
+def killed_mid_attempt(db: Path, workflow: Path, tmp: Path) -> tuple[str, int]:
+    """`runtui run` killed with SIGKILL while the first attempt runs: (run id, its sleep's pid)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runtui", "--db", str(db), "run", str(workflow)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        return running_attempt(db, tmp)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
 @pytest.mark.parametrize("driver", ["embedded", "serve"])
 def test_kill_9_then_restart_kills_the_old_attempt_first(
     driver: str, db_path: Path, tmp_path: Path, serve: Serve
@@ -80,17 +95,7 @@ def test_kill_9_then_restart_kills_the_old_attempt_first(
         restarted_at = time.time()
         serve.start()  # ...until the next owner resumes the run
     else:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "runtui", "--db", str(db_path), "run", str(workflow)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=ROOT,
-        )
-        try:
-            run_id, old = running_attempt(db_path, tmp_path)
-        finally:
-            proc.kill()
-            proc.wait(timeout=30)
+        run_id, old = killed_mid_attempt(db_path, workflow, tmp_path)
         assert alive(old)
         restarted_at = time.time()
         resumed = runtui(db_path, "resume", run_id)
@@ -157,17 +162,7 @@ async def test_an_unrecorded_attempt_is_found_by_its_key(tmp_path: Path) -> None
 def test_cancelling_an_interrupted_run_starts_nothing_again(db_path: Path, tmp_path: Path) -> None:
     workflow = tmp_path / "orphans.toml"
     workflow.write_text(CHECKING_TASK.format(dir=tmp_path))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "runtui", "--db", str(db_path), "run", str(workflow)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
-    try:
-        run_id, old = running_attempt(db_path, tmp_path)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
+    run_id, old = killed_mid_attempt(db_path, workflow, tmp_path)
     cancelled = runtui(db_path, "cancel", run_id)
     assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
     assert ended(db_path, run_id) == ("cancelled", "user_abort", "stopped")
