@@ -70,11 +70,36 @@ def worst_violation(run: RunRow) -> str:
     return f"{run.worst_violation.value}{severity}"
 
 
+class Since(click.ParamType[float]):
+    """`--since`: UNIX seconds, a duration before now (`1h`, `2d`) or an ISO 8601 time."""
+
+    name = "since"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        from runtui.domain.since import parse_since
+
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_since(str(value), now=time.time())
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 @runs_group.command("ls")
 @click.option("--result", help="success, failed or stopped.")
 @click.option("--status", help="A run status, e.g. running, failed_policy.")
 @click.option("--workflow", help="Only runs of this workflow.")
-@click.option("--since", type=float, help="Only runs created at or after this UNIX time.")
+@click.option(
+    "--since",
+    type=Since(),
+    metavar="WHEN",
+    help="Only runs created at or after WHEN: UNIX seconds, a duration before now (90s, 15m,"
+    " 1h, 2d, 1w) or an ISO 8601 date or time (2026-12-06, 2026-12-06T08:00[+02:00]; local"
+    " time without an offset).",
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--cursor", help="Continue after the page that printed this cursor.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -118,3 +120,44 @@ def test_fresh_machine_db_info(tmp_path: Path) -> None:
     assert created.returncode == 5, created.stderr  # the first runtime command creates it
     assert db.stat().st_mode & 0o777 == 0o600
     assert "1 in all" in runtui("--db", str(db), "db", "info").stdout
+
+
+@pytest.fixture
+def recent_db(db_path: Path) -> tuple[Path, float]:
+    """Three runs created 3 days, 3 hours and 10 minutes before now."""
+    now = time.time()
+
+    async def seed() -> None:
+        async with open_store(db_path) as store:
+            for run_id, ago in (("days", 3 * 86400), ("hours", 3 * 3600), ("minutes", 600)):
+                await store.writer.append_many(full_run(run_id, t0=now - ago))
+
+    anyio.run(seed)
+    return db_path, now
+
+
+def test_since_takes_durations_iso_times_and_unix_seconds(recent_db: tuple[Path, float]) -> None:
+    db, now = recent_db
+
+    def since(value: str) -> list[str]:
+        out = runtui("--db", str(db), "runs", "ls", "--since", value, "--json")
+        assert out.returncode == 0, out.stderr
+        return [json.loads(line)["run_id"] for line in out.stdout.splitlines()]
+
+    assert since("1h") == ["minutes"]
+    assert since("4h") == ["minutes", "hours"]
+    assert since("1w") == ["minutes", "hours", "days"]
+    assert since("90s") == []
+    assert since(str(int(now - 4 * 3600))) == ["minutes", "hours"]  # UNIX seconds, as before
+    two_days_ago = datetime.fromtimestamp(now - 2 * 86400, tz=UTC)
+    assert since(two_days_ago.isoformat(timespec="minutes")) == ["minutes", "hours"]
+    local = datetime.fromtimestamp(now - 2 * 86400).strftime("%Y-%m-%dT%H:%M")  # naive: local
+    assert since(local) == ["minutes", "hours"]
+
+    bad = runtui("--db", str(db), "runs", "ls", "--since", "yesterday")
+    assert bad.returncode == 2
+    assert "Invalid value for '--since': 'yesterday' is not a time" in bad.stderr
+    assert "UNIX seconds" in bad.stderr
+    assert "1h" in bad.stderr
+    assert "2026-12-06T08:00" in bad.stderr
+    assert "Traceback" not in bad.stderr
