@@ -20,7 +20,8 @@ find it and go through its API rather than failing with exit 4 (`runtui.cli.remo
 
 Exit codes:
 
-    0  ok; for commands that drive a run: the run succeeded (`cancel`: the run is cancelled)
+    0  ok; for commands that drive a run: the run succeeded (`cancel`: the run is cancelled);
+       also when the reader of the output closed the pipe early (`runtui runs ls | head -1`)
     1  runtime error (also: `verify` found a problem)
     2  bad usage or bad input: flags, config, workflow files, a second decision on an
        approval, a run that must be stopped first, a blocked workflow
@@ -137,20 +138,40 @@ def _run(fn: Callable[[], Awaitable[T]]) -> T:
 def _fail_for(exc: Exception) -> NoReturn:
     while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
-    if isinstance(exc, BrokenPipeError):  # `runtui run --follow | head`: the reader left
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no 2nd EPIPE at exit
-        _fail(
-            "output closed; live runs stay live and resume the next time a runtui command"
-            " opens the database",
-            EXIT_ERROR,
-        )
+    if isinstance(exc, BrokenPipeError):  # `runtui runs ls | head -1`: the reader left
+        _output_closed()
     code = _exit_code_for(exc)
     if code is None:
         log.exception("internal error")
         _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_ERROR)
     _fail(str(exc), code)
+
+
+def _output_closed() -> NoReturn:
+    """Whoever read our output stopped reading (`runtui runs ls | head -1`): they have what
+    they wanted, so this is a quiet success. What is still buffered goes to /dev/null, so that
+    Python's flush at exit meets no second closed pipe. A run `run --follow` was driving stays
+    live, as after Ctrl-C: the next runtime command resumes it."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    sys.exit(EXIT_OK)
+
+
+class _Commands(click.Group):
+    """The `runtui` group: a reader that leaves early is a quiet success, wherever the pipe
+    broke (a command's own output, or the last flush once it returned)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # now, while a closed pipe can still be answered
+        except BrokenPipeError:
+            _output_closed()
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -245,6 +266,7 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group(
+    cls=_Commands,
     invoke_without_command=True,
     epilog="Exit codes: 0 ok / run succeeded · 1 runtime error · 2 bad usage or input · "
     "3 not found · 4 database owned by another process · 5 run failed · 6 run cancelled · "
