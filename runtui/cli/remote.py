@@ -46,7 +46,7 @@ BUSY_TASKS = frozenset({"running", "waiting_external"})
 
 
 def token_for(given: str | None) -> str:
-    token = (given or "").strip() or read_token()
+    token = (given or "").strip() or read_token(warn=lambda text: echo(f"runtui: {text}", err=True))
     if not token:
         raise UsageProblem(
             "no token for the server: set RUNTUI_TOKEN (attach also takes --token);"

@@ -127,6 +127,8 @@ def serve_cmd(
                         )
                     where = f"; API process pid {api.pid}" if isinstance(api, ApiProcess) else ""
                     _log(f"API on {api.url} (bearer token: {_token_hint()}{where})")
+                    if warning := _exposed_token():
+                        _log(warning)
                 resumed = await rt.resume_interrupted()
                 _log(
                     f"runtui serve: pid {os.getpid()} owns {c.db}; resumed {len(resumed)}"
@@ -170,6 +172,14 @@ def _token_hint() -> str:
     from runtui.server.security import token_path
 
     return "RUNTUI_TOKEN" if os.environ.get("RUNTUI_TOKEN") else str(token_path())
+
+
+def _exposed_token() -> str | None:
+    """The warning for a token file others may read, when the server took its token from it."""
+    from runtui.client.token import exposed_token_warning
+    from runtui.server.security import token_path
+
+    return None if os.environ.get("RUNTUI_TOKEN") else exposed_token_warning(token_path())
 
 
 async def _until_drained(rt: Runtime, scope: Any) -> None:
