@@ -3,6 +3,10 @@
 The governance facade keeps the per-run counters (usage, dispatch times, step index) and calls
 these; keeping the rules pure makes each of the seven violation types testable on its own.
 A reason never repeats the matched secret: for PII it names the detector, not the address.
+
+Regexes run on RE2 (`policy_regex`), so a scan takes time linear in the output whatever the
+pattern. A line is scanned in pieces of `SCAN_PIECE` characters, the size the shell operator
+already cuts its lines to, so output from a Python task is scanned the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from runtui.domain.violations import PolicyViolationType
 from runtui.domain.workflow import PolicySpec
 
 T = PolicyViolationType
+
+SCAN_PIECE = 64 * 1024  # characters of a line one search sees; a match must fit in a piece
 
 
 def budget_excess(policy: PolicySpec, tokens: float, cost: float) -> tuple[float, str] | None:
@@ -47,11 +53,17 @@ def scan_output(policy: PolicySpec, lines: Iterable[str]) -> str | None:
     patterns = policy.compiled()
     for number, line in enumerate(lines, start=1):
         for label, regex in patterns:
-            if regex.search(line):
+            if any(regex.search(piece) for piece in _pieces(line)):
                 if policy.type is T.PII_DETECTED:
                     return f"{label} found in output line {number}"
                 return f"output line {number} matches {label!r}"
     return None
+
+
+def _pieces(line: str) -> Iterable[str]:
+    if len(line) <= SCAN_PIECE:
+        return (line,)
+    return (line[i : i + SCAN_PIECE] for i in range(0, len(line), SCAN_PIECE))
 
 
 def forbidden_command(policy: PolicySpec, command: str) -> str | None:

@@ -38,6 +38,14 @@ from pydantic import (
 
 from runtui.domain.approvals import ApprovalDecision, HitlMode
 from runtui.domain.errors import NotFoundError
+from runtui.domain.policy_regex import (
+    PII_DETECTORS,
+    PII_PATTERNS,
+    LinearRegex,
+    PiiDetector,
+    RegexRefused,
+    compile_linear,
+)
 from runtui.domain.tasks import TaskKind, compute_waves
 from runtui.domain.violations import (
     PolicyViolationType,
@@ -204,21 +212,6 @@ TASK_MODELS: Mapping[TaskKind, type[TaskSpecBase]] = MappingProxyType(
 
 # --- policies ----------------------------------------------------------------------------------
 
-PiiDetector = Literal["email", "phone", "ssn", "credit_card"]
-PII_DETECTORS: tuple[PiiDetector, ...] = ("email", "phone", "ssn", "credit_card")
-
-# Deliberately conservative: a false positive in every run trains people to ignore warnings.
-# Phones need separators (a bare 10-digit number is more often a timestamp); card numbers are
-# 4-digit groups with one consistent separator (a runtime may add a Luhn check on top).
-PII_PATTERNS: Mapping[str, str] = MappingProxyType(
-    {
-        "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
-        "phone": r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]\d{3}[ .-]\d{4}(?!\d)",
-        "ssn": r"(?<!\d)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)",
-        "credit_card": r"(?<!\d)\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,4}(?!\d)",
-    }
-)
-
 # The fields each policy type uses, and the one it cannot do without (with how to say so).
 _TYPE_FIELDS: Mapping[PolicyViolationType, frozenset[str]] = {
     PolicyViolationType.TOKEN_LIMIT: frozenset({"threshold"}),
@@ -233,7 +226,7 @@ _REQUIRED: Mapping[PolicyViolationType, tuple[str, str]] = {
     PolicyViolationType.TOKEN_LIMIT: ("threshold", "a threshold (> 0, in tokens)"),
     PolicyViolationType.COST_LIMIT: ("threshold", "a threshold (> 0, in USD)"),
     PolicyViolationType.RATE_LIMIT: ("threshold", "a threshold (> 0, dispatches per window_s)"),
-    PolicyViolationType.CONTENT_POLICY: ("pattern", "a pattern (a Python regex)"),
+    PolicyViolationType.CONTENT_POLICY: ("pattern", "a pattern (an RE2 regex)"),
     PolicyViolationType.SAFETY_VIOLATION: ("commands", "a non-empty list of command regexes"),
     PolicyViolationType.CUSTOM_RULE: ("function", "a function ('package.module:function')"),
 }
@@ -246,8 +239,9 @@ class PolicySpec(BaseModel):
     - token_limit / cost_limit: the run's accumulated usage (tokens / cost in USD, as tasks
       report it with `::usage` lines) exceeds `threshold`.
     - rate_limit: more than `threshold` task dispatches within the last `window_s` seconds.
-    - content_policy: `pattern` (a Python regex, `re.search`) matches a task's output.
-    - pii_detected: one of the `pii` detectors (see `PII_PATTERNS`) matches a task's output.
+    - content_policy: `pattern` (an RE2 regex, see `policy_regex`) matches somewhere in a line
+      of a task's output.
+    - pii_detected: one of the `pii` detectors (`PII_PATTERNS`) matches a task's output.
     - safety_violation: one of the `commands` regexes matches a shell command before it runs.
     - custom_rule: `function(context) -> str | None` returns a reason when violated.
 
@@ -278,11 +272,11 @@ class PolicySpec(BaseModel):
         """`on_violation`, or the severity's default (critical stop, high approve, else warn)."""
         return self.on_violation or default_action(self.severity)
 
-    def compiled(self) -> list[tuple[str, re.Pattern[str]]]:
+    def compiled(self) -> list[tuple[str, LinearRegex]]:
         """The (label, regex) pairs this policy scans with; empty for types that do not scan."""
         if self.type is PolicyViolationType.PII_DETECTED:
-            return [(name, re.compile(PII_PATTERNS[name])) for name in self.pii]
-        return [(regex, re.compile(regex)) for _, regex in self._regexes()]
+            return [(name, compile_linear(PII_PATTERNS[name])) for name in self.pii]
+        return [(regex, compile_linear(regex)) for _, regex in self._regexes()]
 
     def _regexes(self) -> list[tuple[Loc, str]]:
         if self.type is PolicyViolationType.CONTENT_POLICY and self.pattern is not None:
@@ -307,8 +301,8 @@ class PolicySpec(BaseModel):
             issues.append(SpecIssue((required[0],), f"a {kind} policy needs {required[1]}"))
         for loc, regex in self._regexes():
             try:
-                re.compile(regex)
-            except re.error as exc:
+                compile_linear(regex)
+            except RegexRefused as exc:
                 issues.append(SpecIssue(loc, f"invalid regex {regex!r}: {exc}"))
         if issues:
             raise SpecError(issues)

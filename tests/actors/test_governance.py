@@ -172,3 +172,21 @@ async def test_high_safety_violation_asks_before_the_run(runtime: Runtime) -> No
     run = await finish(runtime, run_id)
     assert run.termination_reason is RunTerminationReason.APPROVAL_REJECTED
     assert await runtime.reader.attempts_of(run_id) == []
+
+
+async def test_a_catastrophic_content_pattern_does_not_stall_the_runtime(runtime: Runtime) -> None:
+    """`(a+)+$` over "a"*50000 + "b" never ends for a backtracking engine, on the event loop
+    that every run shares; on RE2 the scan is linear and the runtime goes on answering."""
+    policy = 'id = "evil"\nseverity = "medium"\ntype = "content_policy"\npattern = "(a+)+$"'
+    tasks = (
+        '[[tasks]]\nid = "spew"\nkind = "shell"\n'
+        "cmd = \"printf '%50000s' '' | tr ' ' a; echo b; echo aaa\"\n"
+        '[[tasks]]\nid = "after"\nkind = "noop"\nneeds = ["spew"]'
+    )
+    run_id = await runtime.submit(wf(policy_wf(policy, tasks)))
+    run = await finish(runtime, run_id)
+    assert run.status is RunStatus.SUCCEEDED
+    (v,) = await runtime.reader.violations_of(run_id)
+    assert v.reason == "task spew: output line 2 matches '(a+)+$'"
+    other = await runtime.submit(wf('name = "next"\n[[tasks]]\nid = "a"\nkind = "noop"'))
+    assert (await finish(runtime, other)).status is RunStatus.SUCCEEDED
