@@ -5,6 +5,10 @@ terminals turn into a jump-to-location. tomllib does not report positions for va
 line is found by a small scanner over the text that records where each table header and key
 is, keyed by the same path pydantic reports an error at (`tasks`, 2, `needs`). When the exact
 key is absent (a missing field) the nearest enclosing block is used; with no block, no line.
+
+Nesting is bounded before pydantic sees the data (`MAX_NESTING` levels of tables and arrays),
+and text nested too deeply for tomllib itself (it recurses, a few hundred levels) is refused
+the same way, so no input reaches the user as a traceback or the API as a 500.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from pydantic_core import ErrorDetails
 from runtui.domain.errors import WorkflowError
 from runtui.domain.tasks import TaskKind
 from runtui.domain.workflow import (
-    ID_PATTERN,
     TASK_MODELS,
     GovernanceSpec,
     Loc,
@@ -30,11 +33,14 @@ from runtui.domain.workflow import (
     SpecError,
     Workflow,
 )
+from runtui.domain.workflow_fields import ID_PATTERN, MAX_NESTING
 
 _KINDS = {k.value for k in TaskKind}
 _ID_RE = re.compile(ID_PATTERN)
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$|\s*\(at end of document\)$")
+_TOO_DEEP = f"nested more than {MAX_NESTING} levels deep (tables and arrays within each other)"
+_SHOWN = 80  # characters of an offending value quoted in a message
 
 
 def load_workflow(path: Path) -> Workflow:
@@ -65,8 +71,24 @@ def load_workflow(path: Path) -> Workflow:
 
 def parse_workflow(text: str, source: str = "<string>") -> Workflow:
     """Validate workflow TOML text; `source` names it in error messages."""
+    raw = _parse_toml(text, source)
+    deep = _too_deep(raw)
+    if deep is not None:
+        field = _field_path(deep[:4], raw) + ("…" if len(deep) > 4 else "")
+        raise _workflow_error(source, [(_line_for(deep, _positions(text)), field, _TOO_DEEP)])
     try:
-        raw = tomllib.loads(text)
+        return Workflow.model_validate(raw)
+    except ValidationError as exc:
+        problems = _problems(exc, raw, _positions(text))
+        problems.sort(key=lambda p: p[0] if p[0] is not None else 1 << 30)
+        raise _workflow_error(source, problems) from None
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise WorkflowError(f"{source}: invalid TOML: {_TOO_DEEP}", source=source) from None
     except tomllib.TOMLDecodeError as exc:
         detail = str(exc)
         match = _TOML_POSITION.search(detail)
@@ -79,23 +101,35 @@ def parse_workflow(text: str, source: str = "<string>") -> Workflow:
             detail = f"{detail[: match.start()]} (at end of file)"
         where = f"{source}:{line}" if line else source
         raise WorkflowError(f"{where}: invalid TOML: {detail}", source=source, line=line) from None
+
+
+def _too_deep(raw: Mapping[str, Any]) -> Loc | None:
+    """The path of the first table or array nested more than `MAX_NESTING` levels deep."""
+    stack: list[tuple[Loc, Any]] = [((), raw)]
+    while stack:
+        loc, value = stack.pop()
+        if len(loc) >= MAX_NESTING:
+            return loc
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        children = [((*loc, k), v) for k, v in items if isinstance(v, dict | list)]
+        stack.extend(reversed(children))  # popped in file order
+    return None
+
+
+def _positions(text: str) -> dict[Loc, int]:
     try:
-        return Workflow.model_validate(raw)
-    except ValidationError as exc:
-        try:
-            positions = _index_lines(text)
-        except (ValueError, IndexError):  # best effort: a scanner slip must not hide the error
-            positions = {}
-        problems = _problems(exc, raw, positions)
-        problems.sort(key=lambda p: p[0] if p[0] is not None else 1 << 30)
-        rendered = [
-            f"{source}:{at}: {field}: {message}" if at else f"{source}: {field}: {message}"
-            for at, field, message in problems
-        ]
-        first_line, first_field, _ = problems[0]
-        raise WorkflowError(
-            "\n".join(rendered), source=source, line=first_line, field=first_field
-        ) from None
+        return _index_lines(text)
+    except (ValueError, IndexError):  # best effort: a scanner slip must not hide the error
+        return {}
+
+
+def _workflow_error(source: str, problems: list[tuple[int | None, str, str]]) -> WorkflowError:
+    rendered = [
+        f"{source}:{at}: {field}: {message}" if at else f"{source}: {field}: {message}"
+        for at, field, message in problems
+    ]
+    first_line, first_field, _ = problems[0]
+    return WorkflowError("\n".join(rendered), source=source, line=first_line, field=first_field)
 
 
 # --- pydantic errors -> (line, field path, message) --------------------------------------------
@@ -132,7 +166,10 @@ def _explain(err: ErrorDetails, raw: Mapping[str, Any]) -> list[tuple[Loc, str]]
         return [(loc, f"must be a table (got {value!r})")]
     if kind == "extra_forbidden":
         return [(loc, _unknown_field(loc, raw))]
-    got = "" if isinstance(value, dict | list) else f" (got {value!r})"
+    shown = repr(value)
+    if len(shown) > _SHOWN:
+        shown = shown[: _SHOWN - 1] + "…"
+    got = "" if isinstance(value, dict | list) else f" (got {shown})"
     return [(loc, err["msg"] + got)]
 
 

@@ -12,12 +12,13 @@ the loader can name `tasks[3].needs` instead of just "the workflow".
 Usage protocol: a task reports what it consumed by printing a line
 `::usage tokens=N cost=X` on stdout (either key may be left out; each such line adds to the run's
 totals). `token_limit` and `cost_limit` policies compare those totals with their threshold.
+
+Every field has a bound (`workflow_fields`); no string that reaches a process holds a NUL byte.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 import shlex
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,6 @@ from types import MappingProxyType
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -53,9 +53,24 @@ from runtui.domain.violations import (
     ViolationSeverity,
     default_action,
 )
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-FUNCTION_PATTERN = r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$"
+from runtui.domain.workflow_fields import (
+    MAX_ENV,
+    MAX_ID,
+    MAX_REGEXES,
+    MAX_SECONDS,
+    MAX_THRESHOLD,
+    Command,
+    EnvName,
+    EnvValue,
+    FunctionRef,
+    Id,
+    Name,
+    NonBlankName,
+    Regex,
+    Seconds,
+    Text,
+    WorkDir,
+)
 
 # Strict: a file says `retries = 3`, not `retries = "3"`; a silently coerced string hides typos.
 # Enum fields opt back out (below), because TOML can only spell them as strings.
@@ -79,28 +94,6 @@ class SpecError(ValueError):
         super().__init__("; ".join(f"{'.'.join(map(str, i.loc))}: {i.message}" for i in issues))
 
 
-def _matching(regex: str, problem: str) -> AfterValidator:
-    """A validator that rejects strings `regex` does not match, with `problem` as the reason."""
-    compiled = re.compile(regex)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(problem.format(value=value))
-        return value
-
-    return AfterValidator(check)
-
-
-_ID_PROBLEM = "invalid id {value!r}: use 1-64 letters, digits, '_', '.', '-' (first: letter/digit)"
-Id = Annotated[str, _matching(ID_PATTERN, _ID_PROBLEM)]
-FunctionRef = Annotated[
-    str,
-    _matching(FUNCTION_PATTERN, "invalid function {value!r}: expected 'package.module:function'"),
-]
-NonBlank = Annotated[str, _matching(r"(?s).*\S.*", "must not be empty")]
-EnvName = Annotated[str, _matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "invalid variable name {value!r}")]
-
-
 # --- tasks -------------------------------------------------------------------------------------
 
 
@@ -110,10 +103,12 @@ class TaskSpecBase(BaseModel):
     model_config = _CONFIG
 
     id: Id
-    name: str | None = None
-    needs: list[str] = Field(default_factory=list, max_length=100)
+    name: Name | None = None
+    needs: list[Annotated[str, Field(max_length=MAX_ID)]] = Field(
+        default_factory=list, max_length=100
+    )
     retries: int = Field(default=0, ge=0, le=10)
-    timeout_s: float | None = Field(default=None, gt=0)
+    timeout_s: Seconds | None = None
     allow_failure: bool = False
 
     @property
@@ -126,9 +121,9 @@ class ShellTask(TaskSpecBase):
     """`cmd` run with `/bin/sh -c`; output lines become events, a non-zero exit is a failure."""
 
     kind: Literal[TaskKind.SHELL] = TaskKind.SHELL
-    cmd: NonBlank
-    env: dict[EnvName, str] = Field(default_factory=dict)
-    cwd: str | None = None
+    cmd: Command
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict, max_length=MAX_ENV)
+    cwd: WorkDir | None = None
 
 
 class PythonTask(TaskSpecBase):
@@ -156,9 +151,9 @@ class ExternalTask(TaskSpecBase):
     """
 
     kind: Literal[TaskKind.EXTERNAL] = TaskKind.EXTERNAL
-    submit: NonBlank
-    poll: NonBlank
-    poll_interval_s: float = Field(default=1.0, gt=0)
+    submit: Command
+    poll: Command
+    poll_interval_s: Seconds = 1.0
 
     def poll_command(self, job_id: str) -> str:
         return self.poll.replace("{job_id}", shlex.quote(job_id))
@@ -168,8 +163,8 @@ class GateTask(TaskSpecBase):
     """A human approval. `default` is applied when `approval_timeout_s` passes unanswered."""
 
     kind: Literal[TaskKind.GATE] = TaskKind.GATE
-    prompt: str = ""
-    approval_timeout_s: float | None = Field(default=None, gt=0)
+    prompt: Text = ""
+    approval_timeout_s: Seconds | None = None
     default: Annotated[ApprovalDecision, Strict(False)] = ApprovalDecision.REJECT
 
     @field_validator("default")
@@ -190,7 +185,7 @@ class SleepTask(TaskSpecBase):
     """Waits `seconds`, then succeeds."""
 
     kind: Literal[TaskKind.SLEEP] = TaskKind.SLEEP
-    seconds: float = Field(ge=0)
+    seconds: float = Field(ge=0, le=MAX_SECONDS)
 
 
 TaskSpec = Annotated[
@@ -252,15 +247,15 @@ class PolicySpec(BaseModel):
     model_config = _CONFIG
 
     id: Id
-    name: str | None = None
+    name: Name | None = None
     type: Annotated[PolicyViolationType, Strict(False)]
     severity: Annotated[ViolationSeverity, Strict(False)]
     on_violation: Annotated[ViolationAction, Strict(False)] | None = None
-    threshold: float | None = Field(default=None, gt=0)
-    window_s: float = Field(default=60.0, gt=0)
-    pattern: str | None = None
+    threshold: float | None = Field(default=None, gt=0, le=MAX_THRESHOLD)
+    window_s: Seconds = 60.0
+    pattern: Regex | None = None
     pii: list[PiiDetector] = Field(default_factory=lambda: list(PII_DETECTORS), min_length=1)
-    commands: list[str] = Field(default_factory=list)
+    commands: list[Regex] = Field(default_factory=list, max_length=MAX_REGEXES)
     function: FunctionRef | None = None
 
     @property
@@ -329,9 +324,9 @@ class Workflow(BaseModel):
 
     model_config = _CONFIG
 
-    name: NonBlank
-    description: str = ""
-    timeout_s: float | None = Field(default=None, gt=0)
+    name: NonBlankName
+    description: Text = ""
+    timeout_s: Seconds | None = None
     hitl: Annotated[HitlMode, Strict(False)] = HitlMode.NONE
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
     caps: dict[Annotated[TaskKind, Strict(False)], Annotated[int, Field(ge=1, le=1000)]] = Field(

@@ -210,6 +210,39 @@ def test_bad_workflow_file_exits_2_naming_file_and_line(db_path: Path, tmp_path:
     assert not db_path.exists()
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            '[[policies]]\nid = "words"\ntype = "content_policy"\nseverity = "low"\n'
+            'pattern = "(?<=key=)secret"\n',
+            ":9: policies[0] (id=words).pattern: invalid regex '(?<=key=)secret': "
+            "invalid perl operator: (?<=",
+        ),
+        (
+            '[[tasks]]\nid = "b"\nkind = "shell"\ncmd = "echo \\u0000"\n',
+            ":8: tasks[1] (id=b).cmd: contains a NUL byte",
+        ),
+        (
+            '[[tasks]]\nid = "b"\nkind = "sleep"\nseconds = 1e300\n',
+            ":8: tasks[1] (id=b).seconds: Input should be less than",
+        ),
+        ("deep = " + "[" * 500 + "]" * 500 + "\n", ": invalid TOML: nested more than 32 levels"),
+    ],
+    ids=["lookaround", "nul", "huge-duration", "deep-nesting"],
+)
+def test_unsafe_workflow_exits_2_naming_file_line_and_field(
+    db_path: Path, tmp_path: Path, body: str, expected: str
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\n[[tasks]]\nid = "a"\nkind = "noop"\n' + body)
+    out = runtui(db_path, "run", str(bad))
+    assert out.returncode == 2, out.stderr
+    assert f"{bad}{expected}" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert "re2.cc" not in out.stderr  # RE2's own log line stays quiet
+
+
 def test_rewind_dry_run_changes_nothing_and_rewind_forks(db_path: Path) -> None:
     run = runtui(db_path, "run", str(FAILING), "--json")
     assert run.returncode == 5, run.stderr

@@ -212,6 +212,40 @@ async def test_submit_answers_201_with_location_and_refuses_bad_workflows(api: A
     await api.finish(run_id)
 
 
+UNSAFE = {
+    "lookaround": (
+        '[[policies]]\nid = "words"\ntype = "content_policy"\nseverity = "low"\n'
+        'pattern = "(?<=key=)secret"\n',
+        "request body:9: policies[0] (id=words).pattern: invalid regex",
+    ),
+    "nul": (
+        '[[tasks]]\nid = "b"\nkind = "shell"\ncmd = "echo \\u0000"\n',
+        "request body:8: tasks[1] (id=b).cmd: contains a NUL byte",
+    ),
+    "huge duration": (
+        '[[tasks]]\nid = "b"\nkind = "sleep"\nseconds = 1e300\n',
+        "request body:8: tasks[1] (id=b).seconds: Input should be less than",
+    ),
+    "long name": ('[[tasks]]\nid = "b"\nkind = "noop"\nname = "' + "n" * 100_000 + '"\n', ""),
+    "deep nesting": ("deep = " + "[" * 500 + "]" * 500 + "\n", "nested more than 32 levels"),
+}
+
+
+async def test_submit_refuses_unsafe_workflows_with_422_never_500(api: Api) -> None:
+    head = 'name = "bad"\n[[tasks]]\nid = "a"\nkind = "noop"\n'
+    for case, (body, fragment) in UNSAFE.items():
+        r = await api.client.post("/api/runs", json={"toml": head + body})
+        assert r.status_code == 422, (case, r.text)
+        assert fragment in assert_problem(r, 422, "request body")["detail"], case
+    for depth in (500, 100_000):  # the JSON body itself nested deeper than any decoder likes
+        deep = b'{"toml": ' + b"[" * depth + b"]" * depth + b"}"
+        r = await api.client.post(
+            "/api/runs", content=deep, headers={"content-type": "application/json"}
+        )
+        assert_problem(r, 422)
+    assert (await api.client.get("/api/runs")).json()["runs"] == []
+
+
 async def test_a_blocked_workflow_is_refused_with_409_unless_forced(api: Api) -> None:
     for _ in range(3):  # three failures in a row block the workflow
         await api.finish(await api.submit(FAILING))
