@@ -235,8 +235,8 @@ async def _reap(child: Process) -> None:
 
 
 async def _serve(settings: dict[str, Any]) -> None:
-    from runtui.server.front import Front
     from actors.tail import StoreTail
+    from runtui.server.front import Front
     from store.queries import StoreReader
     from store.watch import CommitWatch
 

@@ -27,11 +27,11 @@ from starlette.requests import Request
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
+from actors.tail import StoreTail
 from runtui.server.errors import install_error_handlers
 from runtui.server.security import GuardMiddleware, HostRule, problem
 from runtui.server.stream_routes import add_stream_routes
 from runtui.server.streams import StreamHub
-from actors.tail import StoreTail
 
 log = logging.getLogger(__name__)
 

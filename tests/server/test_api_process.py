@@ -23,9 +23,9 @@ import pytest
 
 from actors.bus import Lagged, Subscription
 from actors.runtime import Runtime
+from actors.tail import StoreTail
 from runtui.domain.events import AttemptOutput, EventEnvelope, PendingEvent, RunCreated
 from runtui.domain.workflow import Workflow
-from actors.tail import StoreTail
 from runtui.workflows import parse_workflow
 from store.queries import StoreReader
 from store.watch import CommitWatch
