@@ -49,6 +49,7 @@ class ResumePlan:
     recall: RunRecall = field(default_factory=RunRecall)
     approval_deadlines: dict[str, float] = field(default_factory=dict)  # approval id → when
     interrupted: list[AttemptRow] = field(default_factory=list)  # attempts cut short
+    quarantined: dict[str, str] = field(default_factory=dict)  # task id → why not run again
     repairs: list[tuple[EventBody, int | None]] = field(default_factory=list)
 
 
@@ -171,5 +172,6 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
         recall=rec,
         approval_deadlines=deadlines,
         interrupted=interrupted,
+        quarantined=quarantined,
         repairs=repairs,
     )
