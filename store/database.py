@@ -13,6 +13,7 @@ from runtui.domain.enums import Durability
 from runtui.domain.errors import NotFoundError
 from store.file_identity import FileIdentity
 from store.files import OwnerLock, ensure_private_file
+from store.open_errors import explained
 from store.queries import StoreReader
 from store.replay import ReplayReport, replay_stored_run
 from store.schema import check_schema_version, migrate, open_write_connection
@@ -63,16 +64,19 @@ async def open_store(
     """
     db_path = await _resolve(path)
     lock = OwnerLock(db_path)
-    lock.acquire()
+    with explained(db_path, writing=True):
+        lock.acquire()
     try:
-        ensure_private_file(db_path)
-        conn = open_write_connection(db_path, durability)
+        with explained(db_path, writing=True):
+            ensure_private_file(db_path)
+            conn = open_write_connection(db_path, durability)
         try:
-            migrate(conn)
-            writer = EventWriter(
-                conn, max_batch=max_batch, on_commit=on_commit, identity=FileIdentity(db_path)
-            )
-            reader = await StoreReader.open(db_path)
+            with explained(db_path, writing=True):
+                migrate(conn)
+                writer = EventWriter(
+                    conn, max_batch=max_batch, on_commit=on_commit, identity=FileIdentity(db_path)
+                )
+                reader = await StoreReader.open(db_path)
             try:
                 async with anyio.create_task_group() as tg:
                     await tg.start(writer.run)
@@ -99,13 +103,14 @@ async def open_reader(path: Path | str) -> AsyncIterator[StoreReader]:
     creating, migrating or locking anything: a read never writes. A database that does not
     exist is `NotFoundError` (a mistyped `--db` must not leave a new, empty database behind)."""
     db_path = await _resolve(path)
-    if not await anyio.Path(db_path).exists():
-        raise NotFoundError(
-            f"no runtui database at {db_path} (a runtime command such as `runtui run FILE`"
-            " creates it)"
-        )
-    check_schema_version(db_path)
-    reader = await StoreReader.open(db_path)
+    with explained(db_path, writing=False):
+        if not await anyio.Path(db_path).exists():
+            raise NotFoundError(
+                f"no runtui database at {db_path} (a runtime command such as `runtui run FILE`"
+                " creates it)"
+            )
+        check_schema_version(db_path)
+        reader = await StoreReader.open(db_path)
     try:
         yield reader
     finally:

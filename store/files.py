@@ -99,7 +99,7 @@ def read_owner(db_path: Path) -> dict[str, object] | None:
     path = lock_path_for(db_path)
     try:
         fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
+    except OSError:  # missing, or not ours to open: owning the database will say why
         return None
     try:
         try:

@@ -94,7 +94,11 @@ def open_write_connection(path: Path | str, durability: Durability) -> sqlite3.C
     conn = sqlite3.connect(
         str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
     )
-    apply_pragmas(conn, durability)
+    try:
+        apply_pragmas(conn, durability)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -105,12 +109,11 @@ def read_only_uri(path: Path | str) -> str:
 
 
 def check_schema_version(path: Path) -> int:
-    """The schema version of an existing database, refusing one this build cannot read."""
+    """The schema version of an existing database, refusing one this build cannot read. (A
+    file SQLite cannot open or read raises `sqlite3.Error`: `store.open_errors` words it.)"""
     conn = sqlite3.connect(read_only_uri(path), uri=True)
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    except sqlite3.DatabaseError as exc:
-        raise MigrationError(f"{path}: not a runtui database: {exc}") from None
     finally:
         conn.close()
     if version != SCHEMA_VERSION:

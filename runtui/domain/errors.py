@@ -74,6 +74,12 @@ class DatabaseLockedError(StoreError):
     """Another process owns the database; the message names it."""
 
 
+class DatabaseUnusableError(StoreError):
+    """The database file cannot be opened or used as asked: a permission, a read-only file
+    system, a path that is no directory, a damaged file. The message names the file and the
+    cause (exit 1, never "internal error")."""
+
+
 class MigrationError(StoreError):
     """The schema cannot be brought to the version this build needs."""
 
