@@ -19,12 +19,13 @@ from actors.step import Clock, Outbox, StepActor
 from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
 from runtui.domain.events import TaskStatusChanged, WaveCompleted
 from runtui.domain.ids import new_id
+from runtui.domain.policy_checks import SCANNED
 from runtui.domain.summary import stages
 from runtui.domain.task_env import RunEnvironment
 from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.violations import PolicyViolationType, ViolationAction
-from runtui.domain.workflow import Workflow
+from runtui.domain.workflow import PolicySpec, Workflow
 from store.writer import EventWriter
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class Graph:
     status: dict[str, TaskStatus]
     next_attempt: dict[str, int]
     run_env: RunEnvironment | None = None
+    scanned: tuple[PolicySpec, ...] = ()  # the policies every attempt's output is fed to
     inflight: set[str] = field(default_factory=set)
     approvals: dict[str, str | None] = field(
         default_factory=dict
@@ -123,6 +125,7 @@ class Analyzer(StepActor[Any]):
             status,
             {t.id: msg.attempts_so_far.get(t.id, 0) for t in wf.tasks},
             msg.run_env,
+            tuple(p for p in wf.policies if p.type in SCANNED),
         )
         for approval_id, task_id in msg.pending_approvals.items():
             g.approvals[approval_id] = task_id or None
@@ -260,6 +263,7 @@ class Analyzer(StepActor[Any]):
                     p.type is PolicyViolationType.RATE_LIMIT for p in g.workflow.policies
                 ),
                 run_env=g.run_env,
+                scan_policies=g.scanned,
             ),
         )
 

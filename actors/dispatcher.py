@@ -34,6 +34,7 @@ from runtui.domain.events import (
     ProcessGroupRef,
     TaskStatusChanged,
 )
+from runtui.domain.policy_checks import OutputScan
 from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
 from store.writer import EventWriter
 
@@ -206,6 +207,7 @@ class Dispatcher(StepActor[Any]):
             idempotency_key=key,
             on_spawn=spawned,
             run_env=d.run_env,
+            scan=OutputScan(d.scan_policies) if d.scan_policies else None,
         )
         outcome: AttemptOutcome | None = None
         with scope:

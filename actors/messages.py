@@ -21,7 +21,7 @@ from runtui.domain.task_env import RunEnvironment
 from runtui.domain.tasks import TaskStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.violations import ViolationAction
-from runtui.domain.workflow import Workflow
+from runtui.domain.workflow import PolicySpec, Workflow
 
 
 class Msg(msgspec.Struct, frozen=True, kw_only=True):
@@ -178,6 +178,7 @@ class Dispatch(Msg, frozen=True):
     run_limit: int | None = None
     rate_watched: bool = True  # a rate_limit policy wants to hear of this dispatch
     run_env: RunEnvironment | None = None
+    scan_policies: tuple[PolicySpec, ...] = ()  # content/PII policies to feed the output to
 
 
 class CancelAttempts(Msg, frozen=True):

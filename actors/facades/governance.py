@@ -206,7 +206,11 @@ class GovernanceFacade(StepActor[Any]):
             hit = checks.budget_excess(policy, gov.tokens, gov.cost)
             return (hit[1], hit[0]) if hit else None
         if policy.type in (T.CONTENT_POLICY, T.PII_DETECTED):
-            reason = checks.scan_output(policy, msg.outcome.output)
+            findings = msg.outcome.findings
+            if findings is not None:  # every line was scanned as it came (`OutputScan`)
+                reason = findings.get(policy.id)
+            else:
+                reason = checks.scan_output(policy, msg.outcome.output)
             return (f"task {msg.task_id}: {reason}", None) if reason else None
         if policy.type is T.CUSTOM_RULE:
             context = {

@@ -23,6 +23,7 @@ import msgspec
 
 from runtui.domain.errors import RuntuiError
 from runtui.domain.events import ProcessGroupRef
+from runtui.domain.policy_checks import OutputScan
 from runtui.domain.task_env import RunEnvironment
 from runtui.domain.tasks import AttemptStatus, TaskKind
 
@@ -56,6 +57,8 @@ class AttemptContext(msgspec.Struct):
     on_spawn: Callable[[ProcessGroupRef], Awaitable[None]] | None = None
     # where the run's tasks run and what they inherit (`runtui.domain.task_env`)
     run_env: RunEnvironment | None = None
+    # the run's content and PII policies, fed every output line as it comes
+    scan: OutputScan | None = None
 
 
 class AttemptOutcome(msgspec.Struct, frozen=True):
@@ -65,9 +68,12 @@ class AttemptOutcome(msgspec.Struct, frozen=True):
     exit_code: int | None = None
     error: str | None = None
     output_tail: str | None = None  # the last <= TAIL_LINES lines, joined by "\n"
-    output: list[str] = []  # every line, capped (the newest kept), for policy scanning
+    output: list[str] = []  # every line, capped (the newest kept), for custom rules
     usage: dict[str, float] = {}  # summed from `::usage key=number ...` lines
     external_id: str | None = None
+    # content/PII policy id → why it matched, from a scan of every line as it came;
+    # None: the output was not scanned on its way (governance scans `output` instead)
+    findings: dict[str, str] | None = None
 
 
 class Operator(Protocol):
@@ -175,8 +181,10 @@ class OutputCollector:
         batch_lines: int = BATCH_LINES,
         batch_interval_s: float = BATCH_INTERVAL_S,
         keep_streams: bool = False,
+        scan: OutputScan | None = None,
     ) -> None:
         self._emit = emit
+        self._scan = scan
         self._batch_lines = batch_lines
         self._interval = batch_interval_s
         self._buffers: dict[str, list[str]] = {}
@@ -193,7 +201,7 @@ class OutputCollector:
 
     async def add(self, stream: str, line: str) -> None:
         """Record one line; flush the stream's buffer when it is full or old enough."""
-        self._record(line)
+        self._record(stream, line)
         if self.by_stream is not None:
             self.by_stream.setdefault(stream, []).append(line)
         buffer = self._buffers.setdefault(stream, [])
@@ -225,7 +233,9 @@ class OutputCollector:
                 async with self._lock:
                     await self._emit(name, lines)
 
-    def _record(self, line: str) -> None:
+    def _record(self, stream: str, line: str) -> None:
+        if self._scan is not None:
+            self._scan.feed(line, stream)
         parsed = parse_usage_line(line) if _USAGE_PREFIX in line else None
         if parsed:
             add_usage(self.usage, parsed)
@@ -262,6 +272,7 @@ class OutputCollector:
             output=self.output,
             usage=dict(self.usage),
             external_id=external_id,
+            findings=dict(self._scan.found) if self._scan is not None else None,
         )
 
 

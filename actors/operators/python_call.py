@@ -51,7 +51,7 @@ class PythonOperator:
         spec = ctx.spec
         if not isinstance(spec, PythonTask):
             return wrong_spec(ctx, PythonTask)
-        out = OutputCollector(ctx.emit)
+        out = OutputCollector(ctx.emit, scan=ctx.scan)
         with tempfile.TemporaryDirectory(prefix="runtui-py-") as scratch:
             request, result_path = Path(scratch) / "request.json", Path(scratch) / "result.json"
             payload = {

@@ -96,7 +96,7 @@ class ShellOperator:
         spec = ctx.spec
         if not isinstance(spec, ShellTask):
             return wrong_spec(ctx, ShellTask)
-        out = OutputCollector(ctx.emit)
+        out = OutputCollector(ctx.emit, scan=ctx.scan)
         result = await run_command(
             spec.cmd,
             env=task_env(ctx, spec.env),

@@ -46,18 +46,55 @@ def rate_excess(
     return None
 
 
+SCANNED = frozenset({T.CONTENT_POLICY, T.PII_DETECTED})
+
+
+class OutputScan:
+    """The content and PII policies of a run, applied to one attempt's output line by line as
+    it is produced: every line is scanned (not only those the attempt's capped output keeps),
+    memory stays bounded (the first match of each policy), and a line's number is its place in
+    its stream ("output line 7" on stdout, "stderr line 2"): the two streams are read side by
+    side, so their lines have no order between them."""
+
+    def __init__(self, policies: Iterable[PolicySpec]) -> None:
+        self._pending = [(p, p.compiled()) for p in policies if p.type in SCANNED]
+        self.lines: dict[str, int] = {}  # stream → lines seen
+        self.found: dict[str, str] = {}  # policy id → reason, for each policy that matched
+
+    def feed(self, line: str, stream: str = "stdout") -> None:
+        number = self.lines[stream] = self.lines.get(stream, 0) + 1
+        if not self._pending:
+            return
+        where = "output" if stream == "stdout" else stream
+        still: list[tuple[PolicySpec, list[tuple[str, Any]]]] = []
+        for policy, patterns in self._pending:
+            reason = _match(policy, patterns, line, f"{where} line {number}")
+            if reason is None:
+                still.append((policy, patterns))
+            else:
+                self.found[policy.id] = reason
+        self._pending = still
+
+
+def _match(
+    policy: PolicySpec, patterns: Sequence[tuple[str, Any]], line: str, where: str
+) -> str | None:
+    for label, regex in patterns:
+        if any(regex.search(piece) for piece in _pieces(line)):
+            if policy.type is T.PII_DETECTED:
+                return f"{label} found in {where}"
+            return f"{where} matches {label!r}"
+    return None
+
+
 def scan_output(policy: PolicySpec, lines: Iterable[str]) -> str | None:
     """A reason when a content or PII policy matches any output line."""
-    if policy.type not in (T.CONTENT_POLICY, T.PII_DETECTED):
-        return None
-    patterns = policy.compiled()
-    for number, line in enumerate(lines, start=1):
-        for label, regex in patterns:
-            if any(regex.search(piece) for piece in _pieces(line)):
-                if policy.type is T.PII_DETECTED:
-                    return f"{label} found in output line {number}"
-                return f"output line {number} matches {label!r}"
-    return None
+    scan = OutputScan([policy])
+    for line in lines:
+        scan.feed(line)
+        if scan.found:
+            break
+    return scan.found.get(policy.id)
 
 
 def _pieces(line: str) -> Iterable[str]:

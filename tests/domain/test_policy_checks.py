@@ -61,3 +61,21 @@ def test_literal_patterns_find_the_same_line_as_pythons_re(needle: str, lines: l
     first = next((n for n, line in enumerate(lines, 1) if re.search(pattern, line)), None)
     expected = None if first is None else f"output line {first} matches {pattern!r}"
     assert scan_output(content(pattern), lines) == expected
+
+
+def test_an_output_scan_keeps_the_first_match_of_each_policy_only() -> None:
+    from runtui.domain.policy_checks import OutputScan
+    from runtui.domain.workflow import PolicySpec
+
+    words = PolicySpec(id="w", type="content_policy", severity="low", pattern="secret")
+    mail = PolicySpec(id="m", type="pii_detected", severity="low", pii=["email"])
+    budget = PolicySpec(id="b", type="token_limit", severity="low", threshold=1)
+    scan = OutputScan([words, mail, budget])  # a budget does not scan output
+    for line in ["plain", "a secret", "another secret"]:
+        scan.feed(line)
+    scan.feed("ann@example.com", "stderr")
+    assert scan.lines == {"stdout": 3, "stderr": 1}
+    assert scan.found == {
+        "w": "output line 2 matches 'secret'",
+        "m": "email found in stderr line 1",
+    }
