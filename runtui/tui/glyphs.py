@@ -6,6 +6,7 @@ import time
 
 from runtui.domain.status import RunStatus
 from runtui.domain.tasks import TaskStatus
+from runtui.domain.views import ApprovalRow
 from runtui.domain.violations import ViolationSeverity
 
 RUN_GLYPH: dict[RunStatus, tuple[str, str]] = {
@@ -76,3 +77,25 @@ def duration(seconds: float | None) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def age(seconds: float) -> str:
+    """How long, in one short unit: `12s`, `3m`, `2h`, `4d` (an age, a time left)."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"
+
+
+def if_undecided(approval: ApprovalRow, now: float) -> str:
+    """What a pending approval turns into when nobody decides, and when: `reject in 4m`
+    (`reject now` once its timeout has passed), or `waits: no approval timeout`."""
+    if approval.timeout_s is None:
+        return "waits: no approval timeout"
+    left = approval.requested_at + approval.timeout_s - now
+    action = approval.default_action.value
+    return f"{action} in {age(left)}" if left >= 1 else f"{action} now"

@@ -15,6 +15,7 @@ from runtui.tui.app import RuntuiApp
 from runtui.tui.client import EmbeddedClient
 from runtui.tui.dialogs.reject import RejectDialog
 from runtui.tui.dialogs.rewind import RewindDialog
+from runtui.tui.glyphs import clock_time
 from runtui.tui.messages import EventsArrived
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.widgets.event_log import EventLog
@@ -109,6 +110,9 @@ kind = "shell"
 cmd = "echo published the thing"
 needs = ["publish-gate"]
 """
+
+
+TIMED_GATE = GATED.replace('prompt = "Publish?"', 'prompt = "Publish?"\napproval_timeout_s = 3600')
 
 
 def run_screen(app: RuntuiApp) -> RunScreen:
@@ -242,6 +246,47 @@ async def test_live_events_then_approve_with_a(runtime: Runtime, client: Embedde
         assert "▐COMPLETED▌" in phase_text(app)[0]
         assert "✓ publish" in waves_text(app)
         assert (await runtime.reader.get_run(run_id)).status is RunStatus.SUCCEEDED
+
+
+async def test_at_a_timed_gate_the_header_says_the_default_and_the_time_left_live(
+    runtime: Runtime, client: EmbeddedClient
+) -> None:
+    run_id = await runtime.submit(wf(TIMED_GATE))
+    approval = await next_approval(runtime, run_id)
+    assert approval.timeout_s == 3600
+    since = [0.0]  # the app's clock: this long after the approval was asked for
+    app = RuntuiApp(client, demo_path=None, clock=lambda: approval.requested_at + since[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_run(app, pilot, run_id)
+        header = screen.query_one(RunHeader)
+        due = clock_time(approval.requested_at + 3600)
+        paused = " · run timeout paused while it waits"
+        assert header.gate == f"  if nobody decides: reject in 1h, at {due}{paused}"
+        assert header.query_one("#gate-line").display
+        since[0] = 3600 - 90  # the clock moves on: the screen follows without any event
+        await until(pilot, lambda: "reject in 1m," in header.gate)
+        since[0] = 3600 - 30
+        await until(pilot, lambda: "reject in 30s," in header.gate)
+        assert header.approval.startswith("⏸ approval waiting (a approve · x reject)")
+
+
+async def test_at_a_gate_without_timeout_the_header_says_it_waits(
+    runtime: Runtime, client: EmbeddedClient
+) -> None:
+    run_id = await runtime.submit(wf(GATED))
+    await next_approval(runtime, run_id)
+    app = RuntuiApp(client, demo_path=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_run(app, pilot, run_id)
+        header = screen.query_one(RunHeader)
+        gate_line = header.query_one("#gate-line")
+        assert header.gate == "  waits: no approval timeout · run timeout paused while it waits"
+        assert gate_line.display
+        assert gate_line.region.height == 1
+        await pilot.press("a")
+        await until(pilot, lambda: "✓ succeeded" in screen.header.plain)
+        assert header.gate == ""  # decided: nothing waits any more
+        assert not gate_line.display
 
 
 async def test_output_alone_appends_without_rereading(

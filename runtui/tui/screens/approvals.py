@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from runtui.domain.approvals import ApprovalKind
 from runtui.domain.views import ApprovalRow
-from runtui.tui.glyphs import short_id
+from runtui.tui.glyphs import age, if_undecided, short_id
 from runtui.tui.messages import EventsArrived
 from runtui.tui.safe_text import one_line, plain, safe_fields
 from runtui.tui.screens.base import RuntuiScreen
@@ -39,18 +39,6 @@ KIND_LABEL = {
 AGE_EVERY_S = 5.0
 STATUS_EVERY_S = 0.5
 MAX_UNBLOCKS = 6
-
-
-def age(seconds: float) -> str:
-    """How long ago, in one short unit: `12s`, `3m`, `2h`, `4d`."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h"
-    return f"{s // 86400}d"
 
 
 def cut(text: str, width: int) -> str:
@@ -231,8 +219,7 @@ class ApprovalsScreen(RuntuiScreen):
         text.append(f" · {workflow} {short_id(a.run_id)}")
         text.append(f" · asked {age(now - a.requested_at)} ago", style="dim")
         if a.timeout_s is not None:
-            left = a.requested_at + a.timeout_s - now
-            text.append(f" · {a.default_action.value} in {age(left)}", style="yellow")
+            text.append(f" · {if_undecided(a, now)}", style="yellow")
         text.append("\nunblocks: ", style="bold")
         text.append(unblocks_text(a.unblocks, limit=20))
         detail.update(text)

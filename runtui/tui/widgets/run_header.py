@@ -1,8 +1,9 @@
 """The run's top lines: who it is, where it is, how long it has taken, its lineage, and, when
-it waits for a human, what for and which keys answer.
+it waits for a human, what for, which keys answer, and what happens if nobody does.
 
     run 2b9e…04  release  ⏸ awaiting_approval  EXECUTING  wave 3/4  1m12s     parent: —  forks: 1
     ⏸ approval waiting (a approve · x reject): task gate publish-gate: Publish?
+      if nobody decides: reject in 59m, at 10:12:07 · run timeout paused while it waits
 
 `wave i/n` counts from 0 like the waves view and the rewind dialog: n is the last wave.
 """
@@ -14,8 +15,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from runtui.domain.recall import WAITING_FOR_HUMAN
 from runtui.domain.views import ApprovalRow, RunRow, TaskRow
-from runtui.tui.glyphs import RUN_STYLE, duration, run_glyph, short_id
+from runtui.tui.glyphs import RUN_STYLE, clock_time, duration, if_undecided, run_glyph, short_id
 from runtui.tui.safe_text import one_line, safe_fields
 
 #: First on the line when an attached UI has lost its server: what is shown may be stale.
@@ -72,21 +74,37 @@ def approval_text(approvals: list[ApprovalRow], *, read_only: bool) -> str:
     return f"⏸ approval waiting{keys}: {what}: {a.prompt or '—'}{more}"
 
 
+def gate_text(approval: ApprovalRow, run: RunRow, *, now: float) -> str:
+    """What happens if nobody decides `approval` (the oldest pending), and when; and, while
+    the run waits for a human, that its own timeout does not run (the runtime stops that
+    clock: it bounds execution, not the time a human takes to answer)."""
+    then = if_undecided(approval, now)
+    if approval.timeout_s is not None:
+        due = approval.requested_at + approval.timeout_s
+        then = f"if nobody decides: {then}, at {clock_time(due)}"
+    if run.status in WAITING_FOR_HUMAN:
+        then += " · run timeout paused while it waits"
+    return f"  {then}"
+
+
 class RunHeader(Vertical):
     DEFAULT_CSS = """
     RunHeader { height: auto; }
     RunHeader > #header-line { height: auto; max-height: 2; padding: 0 1; background: $panel; }
     RunHeader > #approval-line { height: 1; padding: 0 1; color: $warning; display: none; }
+    RunHeader > #gate-line { height: 1; padding: 0 1; color: $text-muted; display: none; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.text = Text()
         self.approval = ""
+        self.gate = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="header-line")
         yield Static(id="approval-line")
+        yield Static(id="gate-line")
 
     def show(
         self,
@@ -103,9 +121,11 @@ class RunHeader(Vertical):
         self.text = header_text(run, tasks, forks, now=now, lineage=lineage, connected=connected)
         self.query_one("#header-line", Static).update(self.text)
         self.approval = approval_text(approvals, read_only=read_only) if approvals else ""
-        shown = self.query_one("#approval-line", Static)
-        shown.display = bool(self.approval)
-        shown.update(Text(self.approval))  # a `str` would be read as markup
+        self.gate = gate_text(approvals[0], run, now=now) if approvals else ""
+        for line, text in (("#approval-line", self.approval), ("#gate-line", self.gate)):
+            shown = self.query_one(line, Static)
+            shown.display = bool(text)
+            shown.update(Text(text))  # a `str` would be read as markup
 
     def missing(self, run_id: str) -> None:
         self.query_one("#header-line", Static).update(
