@@ -39,10 +39,11 @@ def plain_user() -> list[str]:
     return [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}"]
 
 
-def runtui(db: Path, *args: str, prefix: list[str] | None = None) -> tuple[int, str]:
-    """`runtui ARGS` on `db` (given as RUNTUI_DB: `--db` has click look at the file first)."""
+def runtui(db: Path, *args: str, plain: bool = False) -> tuple[int, str]:
+    """`runtui ARGS` on `db` (given as RUNTUI_DB: `--db` has click look at the file first);
+    `plain`: without root's power to ignore permissions."""
     done = subprocess.run(
-        [*(prefix or []), sys.executable, "-m", "runtui", *args],
+        [*(plain_user() if plain else []), sys.executable, "-m", "runtui", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -51,14 +52,17 @@ def runtui(db: Path, *args: str, prefix: list[str] | None = None) -> tuple[int, 
     return done.returncode, done.stderr
 
 
-def assert_clear(stderr: str, *parts: str) -> None:
-    """One error line holding every part: no internal error, no traceback."""
+def refused(db: Path, args: tuple[str, ...], code: int, *parts: str, plain: bool = False) -> None:
+    """`runtui ARGS` exits `code` with one error line holding every part: no internal error,
+    no traceback."""
+    got, stderr = runtui(db, *args, plain=plain)
     lines = stderr.splitlines()
     assert len(lines) == 1, stderr
     assert lines[0].startswith("runtui: error: "), stderr
     for part in parts:
         assert part in lines[0]
     assert "internal error" not in stderr
+    assert got == code
 
 
 def seed(db: Path) -> Path:
@@ -83,9 +87,7 @@ def test_a_file_that_is_no_database_is_exit_2_for_reads_and_runs(tmp_path: Path)
     db = tmp_path / "notes.txt"
     db.write_text("shopping list\n" * 100)
     for args in (*READS, RUN):
-        code, err = runtui(db, *args)
-        assert_clear(err, str(db), "not a runtui database: file is not a database")
-        assert code == 2
+        refused(db, args, 2, str(db), "not a runtui database: file is not a database")
 
 
 def test_a_damaged_database_is_named_so(tmp_path: Path) -> None:
@@ -93,20 +95,14 @@ def test_a_damaged_database_is_named_so(tmp_path: Path) -> None:
     db = tmp_path / "cut.db"
     db.write_bytes(whole.read_bytes()[:12000])  # its header, then nothing: pages missing
     for args in (*READS, RUN):
-        code, err = runtui(db, *args)
-        assert_clear(err, f"the database {db} is damaged: database disk image is malformed")
-        assert code == 1
+        refused(db, args, 1, f"the database {db} is damaged: database disk image is malformed")
 
 
 def test_a_path_through_a_file_is_named_for_runtime_commands(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     db = tmp_path / "afile" / "runs.db"
-    code, err = runtui(db, *RUN)
-    assert_clear(err, f"cannot open the database {db} for writing", "not a directory")
-    assert code == 1
-    code, err = runtui(db, "runs", "ls")
-    assert_clear(err, f"no runtui database at {db}")
-    assert code == 3
+    refused(db, RUN, 1, f"cannot open the database {db} for writing", "not a directory")
+    refused(db, ("runs", "ls"), 3, f"no runtui database at {db}")
 
 
 def test_an_unreadable_database(tmp_path: Path, restore_modes: list[Path]) -> None:
@@ -114,12 +110,9 @@ def test_an_unreadable_database(tmp_path: Path, restore_modes: list[Path]) -> No
     db.chmod(0o000)
     restore_modes.append(db)
     for args in READS:
-        code, err = runtui(db, *args, prefix=plain_user())
-        assert_clear(err, f"cannot read the database {db}: permission denied")
-        assert code == 1
-    code, err = runtui(db, *RUN, prefix=plain_user())
-    assert_clear(err, f"cannot open the database {db} for writing: permission denied")
-    assert code == 1
+        refused(db, args, 1, f"cannot read the database {db}: permission denied", plain=True)
+    writing = f"cannot open the database {db} for writing: permission denied"
+    refused(db, RUN, 1, writing, plain=True)
 
 
 def test_a_read_only_database_file_is_read_but_not_run(
@@ -128,45 +121,33 @@ def test_a_read_only_database_file_is_read_but_not_run(
     db = seed(tmp_path / "runs.db")
     db.chmod(0o400)
     restore_modes.append(db)
-    code, err = runtui(db, "runs", "ls", prefix=plain_user())
+    code, err = runtui(db, "runs", "ls", plain=True)
     assert code == 0, err
-    code, err = runtui(db, *RUN, prefix=plain_user())
-    assert_clear(err, f"cannot open the database {db} for writing: permission denied")
-    assert code == 1
+    writing = f"cannot open the database {db} for writing: permission denied"
+    refused(db, RUN, 1, writing, plain=True)
 
 
-def test_a_directory_that_cannot_be_searched(tmp_path: Path, restore_modes: list[Path]) -> None:
+@pytest.mark.parametrize(
+    ("mode", "reading"),
+    [
+        (0o600, "permission denied on its directory {folder} (it cannot be searched)"),
+        (0o500, "cannot create runs.db-shm in {folder}: permission denied"),
+    ],
+    ids=["no search (x)", "no write (w)"],
+)
+def test_a_directory_that_cannot_be_searched_or_written(
+    tmp_path: Path, restore_modes: list[Path], mode: int, reading: str
+) -> None:
     folder = tmp_path / "closed"
     folder.mkdir()
     db = seed(folder / "runs.db")
-    folder.chmod(0o600)  # no x: nothing inside can be reached
-    restore_modes.append(folder)
-    code, err = runtui(db, "runs", "ls", prefix=plain_user())
-    assert_clear(
-        err,
-        f"cannot read the database {db}: permission denied on its directory {folder}",
-    )
-    assert code == 1
-    code, err = runtui(db, *RUN, prefix=plain_user())
-    assert_clear(err, f"cannot open the database {db} for writing: {db}.lock: permission denied")
-    assert code == 1
-
-
-def test_a_directory_that_cannot_be_written(tmp_path: Path, restore_modes: list[Path]) -> None:
-    folder = tmp_path / "kept"
-    folder.mkdir()
-    db = seed(folder / "runs.db")
     (folder / "runs.db.lock").unlink()
-    folder.chmod(0o500)
+    folder.chmod(mode)
     restore_modes.append(folder)
-    code, err = runtui(db, "runs", "ls", prefix=plain_user())
-    assert_clear(
-        err, f"cannot read the database {db}: cannot create runs.db-shm in {folder}: permission"
-    )
-    assert code == 1
-    code, err = runtui(db, *RUN, prefix=plain_user())
-    assert_clear(err, f"cannot open the database {db} for writing: {db}.lock: permission denied")
-    assert code == 1
+    cause = reading.format(folder=folder)
+    refused(db, ("runs", "ls"), 1, f"cannot read the database {db}: {cause}", plain=True)
+    writing = f"cannot open the database {db} for writing: {db}.lock: permission denied"
+    refused(db, RUN, 1, writing, plain=True)
 
 
 @pytest.fixture
@@ -187,11 +168,7 @@ def read_only_disk(tmp_path: Path) -> Iterator[Path]:
 
 def test_a_database_on_a_read_only_file_system(read_only_disk: Path) -> None:
     db = read_only_disk / "runs.db"
-    code, err = runtui(db, "runs", "ls")
-    assert_clear(err, f"cannot read the database {db}: read-only file system", "runs.db-shm")
-    assert code == 1
-    code, err = runtui(db, *RUN)
-    assert_clear(
-        err, f"cannot open the database {db} for writing: {db}.lock: read-only file system"
-    )
-    assert code == 1
+    reading = f"cannot read the database {db}: read-only file system"
+    refused(db, ("runs", "ls"), 1, reading, "runs.db-shm")
+    writing = f"cannot open the database {db} for writing: {db}.lock: read-only file system"
+    refused(db, RUN, 1, writing)
