@@ -125,6 +125,29 @@ class Settings(BaseSettings):
         description="Niceness of `runtui serve`'s API process: short of CPU, runs come first.",
     )
 
+    api_max_headers: int = Field(
+        100, ge=1, le=10_000, description="Header lines a request to the API may have (else 431)."
+    )
+    api_max_header_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        le=16 * 2**20,
+        description="Bytes of request line and headers a request may have (else 431).",
+    )
+    api_max_body_bytes: int = Field(
+        8 * 2**20,
+        ge=1024,
+        le=2**30,
+        description="Bytes a request body may have (else 413, before the rest is read).",
+    )
+    api_stream_buffer_bytes: int = Field(
+        8 * 2**20,
+        ge=64 * 1024,
+        le=2**30,
+        description="Bytes of events an event stream holds for a client that is not reading;"
+        " past that it forgets them and re-reads the store when the client reads again.",
+    )
+
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
         (),
         description="More names `runtui serve` answers to in the Host header (comma-separated"

@@ -40,14 +40,14 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
-import uvicorn
 from anyio.abc import Process
 
+from runtui.server.limits import ApiLimits
 from runtui.server.security import HostRule, load_or_create_token
 from runtui.server.serve import (
-    EmbeddedServer,
     ServerStartError,
     base_url,
+    embedded_server,
     host_rule,
     listen,
 )
@@ -100,18 +100,6 @@ class ApiProcess:
         self._stop()
 
 
-def _uvicorn(app: Any) -> EmbeddedServer:
-    return EmbeddedServer(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=5,
-        )
-    )
-
-
 @contextlib.asynccontextmanager
 async def api_process(
     runtime: Runtime,
@@ -133,7 +121,8 @@ async def api_process(
     hosts = host_rule(host, bound, [*runtime.settings.allowed_hosts, *allow_hosts])
     shutdown = anyio.Event()
     app = build_app(runtime, token=token, hosts=hosts, shutdown=shutdown)
-    inner = _uvicorn(app)
+    limits = ApiLimits.of(runtime.settings)
+    inner = embedded_server(app, limits.passed_on())
     stopping = False
     try:
         with tempfile.TemporaryDirectory(prefix="runtui-api-") as private:  # 0700
@@ -148,6 +137,7 @@ async def api_process(
                 "hosts": msgspec.to_builtins(hosts),
                 "token": token,
                 "nice": runtime.settings.api_nice,
+                "limits": msgspec.to_builtins(limits),
             }
             async with anyio.create_task_group() as tg:
                 tg.start_soon(inner.serve, [unix])
@@ -243,14 +233,16 @@ async def _serve(settings: dict[str, Any]) -> None:
     db = Path(settings["db"])
     reader = await StoreReader.open(db)
     shutdown = anyio.Event()
+    limits = msgspec.convert(settings["limits"], ApiLimits)
     front = Front(
         StoreTail(reader, CommitWatch(db)),
         control=settings["control"],
         token=settings["token"],
         hosts=msgspec.convert(settings["hosts"], HostRule),
         shutdown=shutdown,
+        limits=limits,
     )
-    server = _uvicorn(front)
+    server = embedded_server(front, limits)
     listener = socket.socket(fileno=int(settings["fd"]))
     try:
         async with anyio.create_task_group() as tg:

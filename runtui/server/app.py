@@ -38,6 +38,7 @@ from runtui.server.bodies import (
 )
 from runtui.server.errors import install_error_handlers
 from runtui.server.idempotency import Idempotency
+from runtui.server.limits import ApiLimits, BodyLimit
 from runtui.server.metrics import Metrics
 from runtui.server.mutation_routes import add_mutation_routes
 from runtui.server.respond import js
@@ -72,7 +73,9 @@ def build_app(
     def accepts(scope: Scope) -> bool:
         return any(route.matches(scope)[0] is Match.FULL for route in app.router.routes)
 
+    limits = ApiLimits.of(runtime.settings)
     app.add_middleware(GuardMiddleware, token=token, hosts=hosts, accepts=accepts)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)  # outermost: before the token
     idem = Idempotency()
     stats = metrics or Metrics(runtime)
     hub = StreamHub()
@@ -238,7 +241,14 @@ def build_app(
         await reader.get_run(run_id)
         return js(await reader.events_after(run_id, after, limit=limit))
 
-    add_stream_routes(app, runtime, shutdown=shutdown, hub=hub, stats=stats)
+    add_stream_routes(
+        app,
+        runtime,
+        shutdown=shutdown,
+        hub=hub,
+        stats=stats,
+        buffer_bytes=limits.stream_buffer_bytes,
+    )
 
     add_mutation_routes(app, runtime, idem, links=run_links)
 

@@ -22,11 +22,13 @@ OUT = Path(__file__).with_name("openapi.json")
 
 def document() -> dict[str, Any]:
     from actors.runtime import Runtime
+    from runtui.config import Settings
     from runtui.server.app import build_app
     from runtui.server.security import HostRule
 
     class _NoRuntime:
         reader = None
+        settings = Settings.model_construct()  # the defaults; no environment, no file
 
     app = build_app(
         cast(Runtime, _NoRuntime()),

@@ -29,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 
 from actors.tail import StoreTail
 from runtui.server.errors import install_error_handlers
+from runtui.server.limits import ApiLimits, BodyLimit
 from runtui.server.security import GuardMiddleware, HostRule, problem
 from runtui.server.stream_routes import add_stream_routes
 from runtui.server.streams import StreamHub
@@ -68,6 +69,7 @@ class Front:
         token: str,
         hosts: HostRule,
         shutdown: anyio.Event,
+        limits: ApiLimits,
     ) -> None:
         self.tail = tail
         self.shutdown = shutdown
@@ -76,7 +78,13 @@ class Front:
         streams = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
         install_error_handlers(streams, runtime=False)
         add_stream_routes(  # the tail paces what it publishes: streams write as it comes
-            streams, tail, shutdown=shutdown, hub=self.hub, stats=self.counts, linger_s=0.0
+            streams,
+            tail,
+            shutdown=shutdown,
+            hub=self.hub,
+            stats=self.counts,
+            linger_s=0.0,
+            buffer_bytes=limits.stream_buffer_bytes,
         )
         self._streams = streams
         # Host and token here; whether a body must be JSON is the runtime's to say (it knows
@@ -87,6 +95,9 @@ class Front:
         self._guard = GuardMiddleware(
             self._forward, token=token, hosts=hosts, accepts=lambda scope: False
         )
+        # Before either: a body over the limit is refused before it is read (and before the
+        # token is looked at); one within it is read here whole, then passed on.
+        self._limited = BodyLimit(self._route, max_bytes=limits.max_body_bytes)
         self._runtime = httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(uds=control),
             base_url="http://runtime",
@@ -108,6 +119,9 @@ class Front:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return  # no lifespan, no websockets
+        await self._limited(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._is_stream(scope):
             await self._guarded_streams(scope, receive, send)
         else:

@@ -46,7 +46,7 @@ def add_mutation_routes(
             "The new run (its URL in Location)",
             Submitted,
             status=201,
-            errors=(401, 403, 409, 415, 422),
+            errors=(401, 403, 409, 413, 415, 422),
             links=links,
         ),
     )
@@ -75,7 +75,7 @@ def add_mutation_routes(
         tags=["approvals"],
         operation_id="approveRun",
         summary="Approve the run's pending approval (or the one named)",
-        responses=openapi_responses("Decided", Decided, errors=(401, 403, 404, 409, 415, 422)),
+        responses=openapi_responses("Decided", Decided, errors=(401, 403, 404, 409, 413, 415, 422)),
     )
     async def approve(
         run_id: str, body: DecideBody, idempotency_key: IdempotencyKey = None
@@ -94,7 +94,7 @@ def add_mutation_routes(
         tags=["approvals"],
         operation_id="rejectRun",
         summary="Reject the run's pending approval (or the one named); a reason is required",
-        responses=openapi_responses("Decided", Decided, errors=(401, 403, 404, 409, 415, 422)),
+        responses=openapi_responses("Decided", Decided, errors=(401, 403, 404, 409, 413, 415, 422)),
     )
     async def reject(
         run_id: str, body: RejectBody, idempotency_key: IdempotencyKey = None
@@ -119,7 +119,7 @@ def add_mutation_routes(
                 "The fork's plan and new_run_id",
                 RewindPlan,
                 status=201,
-                errors=(401, 403, 404, 409, 415, 422),
+                errors=(401, 403, 404, 409, 413, 415, 422),
             ),
         },
     )
@@ -144,7 +144,7 @@ def add_mutation_routes(
         tags=["runs"],
         operation_id="resumeRun",
         summary="Resume a live run that this server is not driving",
-        responses=openapi_responses("Resumed", Resumed, errors=(401, 403, 404, 409, 415, 422)),
+        responses=openapi_responses("Resumed", Resumed, errors=(401, 403, 404, 409, 413, 415, 422)),
     )
     async def resume(
         run_id: str,
@@ -162,7 +162,9 @@ def add_mutation_routes(
         tags=["runs"],
         operation_id="cancelRun",
         summary="Cancel a live run (it ends as cancelled)",
-        responses=openapi_responses("Cancelling", Cancelled, errors=(401, 403, 404, 409, 415, 422)),
+        responses=openapi_responses(
+            "Cancelling", Cancelled, errors=(401, 403, 404, 409, 413, 415, 422)
+        ),
     )
     async def cancel(
         run_id: str,

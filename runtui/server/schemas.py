@@ -49,6 +49,7 @@ _WHY: dict[int, str] = {
     404: "An unknown id.",
     405: "The method is not allowed here.",
     409: "Conflicts with the current state (e.g. an approval decided before, an active run).",
+    413: "The request body is over the server's limit (the connection is closed).",
     415: "The request body is not application/json.",
     422: "Invalid parameters or body.",
     503: "Not ready.",

@@ -13,11 +13,12 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import uvicorn
 
+from runtui.server.limits import ApiLimits, header_guard
 from runtui.server.security import HostRule, load_or_create_token
 
 if TYPE_CHECKING:  # the API process imports this module: it needs none of the runtime
@@ -35,6 +36,21 @@ class EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def embedded_server(app: Any, limits: ApiLimits) -> EmbeddedServer:
+    """uvicorn as runtui runs it: on sockets it is given, no lifespan, quiet, and every
+    request's head within `limits` (`header_guard`)."""
+    return EmbeddedServer(
+        uvicorn.Config(
+            app,
+            http=header_guard(limits),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+        )
+    )
 
 
 class ServerStartError(RuntimeError):
@@ -120,16 +136,7 @@ async def http_api(
     bound = int(sock.getsockname()[1])
     hosts = host_rule(host, bound, [*runtime.settings.allowed_hosts, *allow_hosts])
     app = build_app(runtime, token=token, hosts=hosts, shutdown=shutdown)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=5,
-    )
-    server = EmbeddedServer(config)
+    server = embedded_server(app, ApiLimits.of(runtime.settings))
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(server.serve, [sock])

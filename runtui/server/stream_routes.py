@@ -20,6 +20,7 @@ from runtui.server.schemas import problems
 from runtui.server.streams import (
     LINGER_S,
     EventStreamResponse,
+    LiveFeed,
     StreamHub,
     StreamSource,
     event_stream,
@@ -84,11 +85,26 @@ def add_stream_routes(
     shutdown: anyio.Event,
     hub: StreamHub,
     stats: ClientCount,
+    buffer_bytes: int,
     linger_s: float = LINGER_S,
 ) -> None:
     """The routes, on `app`. `linger_s`: at most one write per stream per that long (0 when
-    the source paces itself, as `StoreTail` does)."""
+    the source paces itself, as `StoreTail` does); `buffer_bytes`: what a stream holds for a
+    client that does not read (`LiveFeed`)."""
     reader = source.reader
+
+    def respond(run_id: str | None, start: int) -> Response:
+        feed = hub.open_feed(source, run_id=run_id, max_bytes=buffer_bytes)
+        frames = event_stream(
+            source,
+            feed,
+            run_id=run_id,
+            last_id=start,
+            shutdown=shutdown,
+            hub=hub,
+            linger_s=linger_s,
+        )
+        return _stream(frames, feed, stats)
 
     @app.get(
         "/api/runs/{run_id}/events/stream",
@@ -105,18 +121,7 @@ def add_stream_routes(
         last_event_id: LastEventId = None,
     ) -> Response:
         await reader.get_run(run_id)
-        start = resume_point(last_event_id, after)
-        return _stream(
-            event_stream(
-                source,
-                run_id=run_id,
-                last_id=start,
-                shutdown=shutdown,
-                hub=hub,
-                linger_s=linger_s,
-            ),
-            stats,
-        )
+        return respond(run_id, resume_point(last_event_id, after))
 
     @app.get(
         "/api/events/stream",
@@ -135,12 +140,7 @@ def add_stream_routes(
             start = source.last_position  # a new client starts at "now"
         else:
             start = resume_point(last_event_id, after or 0)
-        return _stream(
-            event_stream(
-                source, run_id=None, last_id=start, shutdown=shutdown, hub=hub, linger_s=linger_s
-            ),
-            stats,
-        )
+        return respond(None, start)
 
 
 def resume_point(last_event_id: str | None, after: int) -> int:
@@ -155,7 +155,7 @@ def resume_point(last_event_id: str | None, after: int) -> int:
     return max(value, after)
 
 
-def _stream(frames: AsyncGenerator[bytes, None], stats: ClientCount) -> Response:
+def _stream(frames: AsyncGenerator[bytes, None], feed: LiveFeed, stats: ClientCount) -> Response:
     async def counted() -> AsyncGenerator[bytes | memoryview, None]:
         stats.stream_clients += 1
         try:
@@ -168,6 +168,7 @@ def _stream(frames: AsyncGenerator[bytes, None], stats: ClientCount) -> Response
 
     return EventStreamResponse(
         counted(),
+        feed=feed,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
