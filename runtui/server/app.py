@@ -46,6 +46,7 @@ from runtui.server.schemas import PROBLEM, install, openapi_responses, problems
 from runtui.server.security import GuardMiddleware, HostRule
 from runtui.server.stream_routes import MAX_ID, add_stream_routes
 from runtui.server.streams import StreamHub
+from store.idempotency import IdempotencyKeys
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def build_app(
     limits = ApiLimits.of(runtime.settings)
     app.add_middleware(GuardMiddleware, token=token, hosts=hosts, accepts=accepts)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)  # outermost: before the token
-    idem = Idempotency()
+    idem = Idempotency(IdempotencyKeys(runtime.store.writer, runtime.reader))
     stats = metrics or Metrics(runtime)
     hub = StreamHub()
     app.state.metrics = stats

@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import anyio
@@ -28,6 +29,7 @@ def document() -> dict[str, Any]:
 
     class _NoRuntime:
         reader = None
+        store = SimpleNamespace(writer=None)
         settings = Settings.model_construct()  # the defaults; no environment, no file
 
     app = build_app(

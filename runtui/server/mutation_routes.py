@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import Body, FastAPI
 from fastapi.responses import Response
 
@@ -13,6 +14,7 @@ from actors.resume import load_workflow_of
 from actors.runtime import RewindPlan, Runtime
 from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.errors import NotFoundError, RuntuiError
+from runtui.domain.termination import RunTerminationReason
 from runtui.server.bodies import (
     Cancelled,
     DecideBody,
@@ -24,10 +26,11 @@ from runtui.server.bodies import (
     SubmitBody,
     Submitted,
 )
-from runtui.server.idempotency import Idempotency, IdempotencyKey
+from runtui.server.idempotency import Claim, Idempotency, IdempotencyKey, Recover
 from runtui.server.respond import js
 from runtui.server.schemas import openapi_responses
 from runtui.workflows import parse_workflow
+from store.idempotency import SUBMITTED_WITH, KeyRecord
 
 
 def add_mutation_routes(
@@ -51,12 +54,24 @@ def add_mutation_routes(
         ),
     )
     async def submit(body: SubmitBody, idempotency_key: IdempotencyKey = None) -> Response:
-        async def act() -> Response:
-            workflow = parse_workflow(body.toml, source="request body")
-            run_id = await runtime.submit(workflow, force=body.force, metadata={"via": "api"})
+        def submitted(run_id: str) -> Response:
             return js(Submitted(run_id), 201, {"Location": f"/api/runs/{run_id}"})
 
-        return await idem.once(idempotency_key, "POST /api/runs", body, act)
+        async def act(claim: Claim) -> Response:
+            workflow = parse_workflow(body.toml, source="request body")
+            metadata: dict[str, Any] = {"via": "api"}
+            if idempotency_key is not None:  # committed with the run: a retry finds it
+                metadata[SUBMITTED_WITH] = idempotency_key
+            await claim()
+            run_id = await runtime.submit(workflow, force=body.force, metadata=metadata)
+            return submitted(run_id)
+
+        async def recover(taken: KeyRecord) -> Response | None:
+            assert idempotency_key is not None
+            run_id = await idem.keys.run_submitted_with(idempotency_key, taken.taken_at)
+            return None if run_id is None else submitted(run_id)
+
+        return await idem.once(idempotency_key, "POST /api/runs", body, act, recover)
 
     async def _approval_of(run_id: str, approval_id: str | None) -> str:
         await reader.get_run(run_id)
@@ -70,6 +85,26 @@ def add_mutation_routes(
             raise RuntuiError(f"run {run_id} has no pending approval")
         return pending[0].approval_id
 
+    def _decided_as(
+        decision: ApprovalDecision, by: str, reason: str, edits: dict[str, Any] | None
+    ) -> Recover:
+        """A decision's recovery: the approval it claimed, if decided exactly as it asked."""
+
+        async def recover(taken: KeyRecord) -> Response | None:
+            if taken.subject is None:
+                return None
+            row = await reader.get_approval(taken.subject)
+            if (row.decision, row.decided_by, row.reason, row.edits) != (
+                decision,
+                by,
+                reason,
+                edits,
+            ):
+                return None
+            return js(Decided(taken.subject, decision))
+
+        return recover
+
     @app.post(
         "/api/runs/{run_id}/approve",
         tags=["approvals"],
@@ -80,14 +115,17 @@ def add_mutation_routes(
     async def approve(
         run_id: str, body: DecideBody, idempotency_key: IdempotencyKey = None
     ) -> Response:
-        async def act() -> Response:
+        edits = body.edits.model_dump() if body.edits and body.edits.skip else None
+        decision = ApprovalDecision.APPROVE_WITH_EDITS if edits else ApprovalDecision.APPROVE
+
+        async def act(claim: Claim) -> Response:
             approval_id = await _approval_of(run_id, body.approval_id)
-            edits = body.edits.model_dump() if body.edits and body.edits.skip else None
+            await claim(approval_id)
             await runtime.approve(approval_id, by=body.by, reason=body.reason, edits=edits)
-            decision = ApprovalDecision.APPROVE_WITH_EDITS if edits else ApprovalDecision.APPROVE
             return js(Decided(approval_id, decision))
 
-        return await idem.once(idempotency_key, f"approve {run_id}", body, act)
+        recover = _decided_as(decision, body.by, body.reason, edits)
+        return await idem.once(idempotency_key, f"approve {run_id}", body, act, recover)
 
     @app.post(
         "/api/runs/{run_id}/reject",
@@ -99,12 +137,14 @@ def add_mutation_routes(
     async def reject(
         run_id: str, body: RejectBody, idempotency_key: IdempotencyKey = None
     ) -> Response:
-        async def act() -> Response:
+        async def act(claim: Claim) -> Response:
             approval_id = await _approval_of(run_id, body.approval_id)
+            await claim(approval_id)
             await runtime.reject(approval_id, reason=body.reason, by=body.by)
             return js(Decided(approval_id, ApprovalDecision.REJECT))
 
-        return await idem.once(idempotency_key, f"reject {run_id}", body, act)
+        recover = _decided_as(ApprovalDecision.REJECT, body.by, body.reason, None)
+        return await idem.once(idempotency_key, f"reject {run_id}", body, act, recover)
 
     @app.post(
         "/api/runs/{run_id}/rewind",
@@ -126,7 +166,10 @@ def add_mutation_routes(
     async def rewind(
         run_id: str, body: RewindBody, idempotency_key: IdempotencyKey = None
     ) -> Response:
-        async def act() -> Response:
+        def forked(plan: RewindPlan) -> Response:
+            return js(plan, 201, {"Location": f"/api/runs/{plan.new_run_id}"})
+
+        async def act(claim: Claim) -> Response:
             workflow, _run = await load_workflow_of(reader, run_id)
             if body.wave >= workflow.wave_count:
                 raise ValueError(
@@ -134,10 +177,23 @@ def add_mutation_routes(
                 )
             if body.dry_run:
                 return js(await runtime.rewind_plan(run_id, body.wave))
-            plan = await runtime.rewind(run_id, body.wave, force=body.force)
-            return js(plan, 201, {"Location": f"/api/runs/{plan.new_run_id}"})
+            await claim()
+            return forked(await runtime.rewind(run_id, body.wave, force=body.force))
 
-        return await idem.once(idempotency_key, f"rewind {run_id}", body, act)
+        async def recover(taken: KeyRecord) -> Response | None:
+            """A fork of this wave made since the key was taken (forks are made only by
+            rewinds, and this one asked for exactly that)."""
+            forks = [
+                f
+                for f in await reader.forks_of(run_id)
+                if f.rewound_from_wave == body.wave and f.created_at >= taken.taken_at
+            ]
+            if not forks:
+                return None
+            plan = await runtime.rewind_plan(run_id, body.wave)
+            return forked(msgspec.structs.replace(plan, new_run_id=forks[0].run_id))
+
+        return await idem.once(idempotency_key, f"rewind {run_id}", body, act, recover)
 
     @app.post(
         "/api/runs/{run_id}/resume",
@@ -151,7 +207,8 @@ def add_mutation_routes(
         body: Annotated[Empty | None, Body()] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        async def act() -> Response:
+        async def act(claim: Claim) -> Response:
+            await claim()
             await runtime.resume(run_id)
             return js(Resumed(run_id, True))
 
@@ -171,14 +228,21 @@ def add_mutation_routes(
         body: Annotated[Empty | None, Body()] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        async def act() -> Response:
+        async def act(claim: Claim) -> Response:
             run = await reader.get_run(run_id)
             if run.status.is_terminal:
                 raise RuntuiError(f"run {run_id} is {run.status.value}; nothing to cancel")
+            await claim()
             try:
                 await runtime.cancel(run_id)
             except NotFoundError:  # live in the database, but nobody drives it
                 raise RuntuiError(f"run {run_id} is not active in this server") from None
             return js(Cancelled(run_id, True))
 
-        return await idem.once(idempotency_key, f"cancel {run_id}", None, act)
+        async def recover(taken: KeyRecord) -> Response | None:
+            run = await reader.get_run(run_id)
+            if run.termination_reason is RunTerminationReason.USER_ABORT:
+                return js(Cancelled(run_id, True))
+            return None
+
+        return await idem.once(idempotency_key, f"cancel {run_id}", None, act, recover)
