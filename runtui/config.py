@@ -29,6 +29,8 @@ from pydantic_settings import (
 
 from runtui.domain.enums import Durability
 from runtui.domain.errors import ConfigError
+from runtui.domain.submission_rules import SubmissionRules
+from runtui.domain.tasks import TaskKind
 
 APP_NAME = "runtui"
 
@@ -135,7 +137,7 @@ class Settings(BaseSettings):
         description="Bytes of request line and headers a request may have (else 431).",
     )
     api_max_body_bytes: int = Field(
-        8 * 2**20,
+        16 * 2**20,  # the largest valid body (a workflow of 1,000,000 escaped astral chars) fits
         ge=1024,
         le=2**30,
         description="Bytes a request body may have (else 413, before the rest is read).",
@@ -153,6 +155,32 @@ class Settings(BaseSettings):
         description="More names `runtui serve` answers to in the Host header (comma-separated"
         " in RUNTUI_ALLOWED_HOSTS), e.g. the DNS name operators reach the server by.",
     )
+
+    api_task_kinds: Annotated[tuple[TaskKind, ...] | None, NoDecode] = Field(
+        None,
+        description="The task kinds a workflow submitted over the API may use (comma-separated"
+        " in RUNTUI_API_TASK_KINDS, e.g. `noop,gate,shell`); unset: all. Others are refused"
+        " with 422 naming the task.",
+    )
+    api_python_modules: Annotated[tuple[str, ...] | None, NoDecode] = Field(
+        None,
+        description="The modules (a package covers what is below it) whose functions python"
+        " tasks and custom rules submitted over the API may call (comma-separated in"
+        " RUNTUI_API_PYTHON_MODULES); unset: any.",
+    )
+
+    @field_validator("api_task_kinds", "api_python_modules", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        """`a, b` from the environment; a list from the TOML file."""
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+    def submission_rules(self) -> SubmissionRules:
+        """What this server accepts in workflows submitted over its API."""
+        kinds = None if self.api_task_kinds is None else tuple(k.value for k in self.api_task_kinds)
+        return SubmissionRules(task_kinds=kinds, python_modules=self.api_python_modules)
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
