@@ -359,18 +359,28 @@ class HttpClient:
 
     # --- mutations -----------------------------------------------------------------------------
 
-    async def submit_toml(self, text: str, *, force: bool = False) -> str:
-        body = await self._post("/api/runs", {"toml": text, "force": force})
+    async def submit_toml(
+        self, text: str, *, force: bool = False, base_dir: str | None = None
+    ) -> str:
+        payload: dict[str, Any] = {"toml": text, "force": force}
+        if base_dir is not None:
+            payload["base_dir"] = base_dir
+        body = await self._post("/api/runs", payload)
         return self._decode(body, Submitted).run_id
 
     async def submit_file(self, path: Path, *, force: bool = False) -> str:
-        """Check the file here (so errors name it, `FILE:LINE: field: problem`), then send
-        its text. Paths inside the workflow are resolved where the server runs."""
+        """Check the file here (so errors name it, `FILE:LINE: field: problem`), then send its
+        text, with its directory: the run's tasks run there and its relative paths resolve
+        against it, as when the file is run without a server (the directory must exist where
+        the server runs)."""
         from runtui.workflows import load_workflow
 
         await anyio.to_thread.run_sync(load_workflow, path)
         data = await anyio.to_thread.run_sync(path.read_bytes)
-        return await self.submit_toml(data.removeprefix(b"\xef\xbb\xbf").decode(), force=force)
+        base_dir = str(await anyio.Path(path).parent.absolute())
+        return await self.submit_toml(
+            data.removeprefix(b"\xef\xbb\xbf").decode(), force=force, base_dir=base_dir
+        )
 
     async def run_of_approval(self, approval_id: str) -> str:
         """The run an approval belongs to: known from what this client has seen, else looked

@@ -32,6 +32,14 @@ class SubmitBody(BaseModel):
         description="The workflow file's text (TOML).", min_length=1, max_length=1_000_000
     )
     force: bool = Field(False, description="Run even if the workflow is blocked by its health.")
+    base_dir: str | None = Field(
+        None,
+        description="The directory the workflow's relative task paths resolve against and its"
+        " tasks run in: the workflow file's, absolute (it must exist where the server runs);"
+        " without it, the server's working directory.",
+        min_length=1,
+        max_length=4096,
+    )
 
 
 class PlanEdits(BaseModel):

@@ -4,8 +4,10 @@ and answers with a small JSON body; the `Location` of a new run goes in a header
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
+import anyio
 import msgspec
 from fastapi import Body, FastAPI
 from fastapi.responses import Response
@@ -13,7 +15,8 @@ from fastapi.responses import Response
 from actors.resume import load_workflow_of
 from actors.runtime import RewindPlan, Runtime
 from runtui.domain.approvals import ApprovalDecision
-from runtui.domain.errors import NotFoundError, RuntuiError
+from runtui.domain.errors import NotFoundError, RuntuiError, WorkflowError
+from runtui.domain.submission_rules import check_submission
 from runtui.domain.termination import RunTerminationReason
 from runtui.server.bodies import (
     Cancelled,
@@ -38,6 +41,7 @@ def add_mutation_routes(
 ) -> None:
     """Register the mutations on `app` (after the reads, so the document keeps its order)."""
     reader = runtime.reader
+    rules = runtime.settings.submission_rules()
 
     @app.post(
         "/api/runs",
@@ -59,11 +63,15 @@ def add_mutation_routes(
 
         async def act(claim: Claim) -> Response:
             workflow = parse_workflow(body.toml, source="request body")
+            check_submission(workflow, rules, source="request body")
+            base_dir = await _base_dir(body.base_dir)
             metadata: dict[str, Any] = {"via": "api"}
             if idempotency_key is not None:  # committed with the run: a retry finds it
                 metadata[SUBMITTED_WITH] = idempotency_key
             await claim()
-            run_id = await runtime.submit(workflow, force=body.force, metadata=metadata)
+            run_id = await runtime.submit(
+                workflow, force=body.force, metadata=metadata, base_dir=base_dir
+            )
             return submitted(run_id)
 
         async def recover(taken: KeyRecord) -> Response | None:
@@ -246,3 +254,22 @@ def add_mutation_routes(
             return None
 
         return await idem.once(idempotency_key, f"cancel {run_id}", None, act, recover)
+
+
+async def _base_dir(given: str | None) -> str | None:
+    """A submitted workflow's base directory: absolute, and a directory on this machine."""
+    if given is None:
+        return None
+    if "\0" in given or not os.path.isabs(given):
+        raise WorkflowError(
+            f"base_dir: {given[:80]!r} is not an absolute path",
+            source="request body",
+            field="base_dir",
+        )
+    if not await anyio.Path(given).is_dir():
+        raise WorkflowError(
+            f"base_dir: {given[:80]!r} is not a directory where the server runs",
+            source="request body",
+            field="base_dir",
+        )
+    return given

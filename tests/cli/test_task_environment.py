@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli.test_cli_server import query
+from tests.cli.serving import TOKEN, Serve
+from tests.cli.test_cli_server import query, wait_for
 
 SHOW = 'cmd = "pwd; echo lang=$LANG; echo token=${RUNTUI_TOKEN:-none}; echo other=${OTHER:-none}"'
 WORKFLOW = f"""
@@ -69,3 +70,29 @@ def test_a_hand_over_keeps_the_submitters_directory_and_environment(
     assert tails["before"] == expected
     assert tails["after"] == expected  # not the approver's directory, language or token
     assert tails["nowhere"] == str(home)  # no cwd: the workflow file's directory
+
+
+def test_through_a_server_the_file_s_directory_and_the_server_s_environment(
+    db_path: Path, tmp_path: Path, serve: Serve
+) -> None:
+    """`runtui run FILE` beside a server sends the file's directory; the environment is the
+    one of the process that accepted the run (the server), without its token."""
+    home = tmp_path / "project"
+    (home / "sub").mkdir(parents=True)
+    (home / "wf.toml").write_text(WORKFLOW)
+    serve.start()  # its environment holds RUNTUI_TOKEN
+    runtui_in(tmp_path, {"RUNTUI_TOKEN": TOKEN}, db_path, "run", "project/wf.toml")
+    ((approval_id,),) = query(db_path, "SELECT approval_id FROM approvals")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    runtui_in(elsewhere, {"RUNTUI_TOKEN": TOKEN}, db_path, "approve", str(approval_id))
+    wait_for(
+        lambda: len(query(db_path, "SELECT 1 FROM attempts WHERE output_tail IS NOT NULL")) == 3,
+        "every task to run",
+    )
+    tails = dict(query(db_path, "SELECT task_id, output_tail FROM attempts"))
+    lang = os.environ.get("LANG", "")
+    expected = f"{home / 'sub'}\nlang={lang}\ntoken=none\nother=none"
+    assert tails["before"] == expected
+    assert tails["after"] == expected
+    assert tails["nowhere"] == str(home)
