@@ -12,6 +12,7 @@ import msgspec
 from fastapi import Body, FastAPI
 from fastapi.responses import Response
 
+from actors.gates import ApprovalAlreadyDecided
 from actors.resume import load_workflow_of
 from actors.runtime import RewindPlan, Runtime
 from runtui.domain.approvals import ApprovalDecision
@@ -88,8 +89,15 @@ def add_mutation_routes(
             if row.run_id != run_id:
                 raise NotFoundError(f"approval {approval_id} does not belong to run {run_id}")
             return approval_id
-        pending = [a for a in await reader.approvals_of(run_id) if a.pending]
+        approvals = await reader.approvals_of(run_id)
+        pending = [a for a in approvals if a.pending]
         if not pending:
+            decided = [a for a in approvals if a.decision is not None]
+            if decided:  # a second decision: name the first, as when the id is given
+                last = max(decided, key=lambda a: a.decided_at or 0.0)
+                assert last.decision is not None
+                how = f"{last.decision.value} by {last.decided_by or 'unknown'}"
+                raise ApprovalAlreadyDecided(last.approval_id, how)
             raise RuntuiError(f"run {run_id} has no pending approval")
         return pending[0].approval_id
 
