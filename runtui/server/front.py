@@ -48,6 +48,9 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
+#: Headers this process's own server adds to every response it sends: the runtime's copies
+#: are dropped, or a forwarded answer would carry each twice.
+OWN_HEADERS = frozenset({b"date", b"server", b"content-length"})
 STREAM_CLIENTS = re.compile(rb"^runtui_stream_clients (\d+)$", re.MULTILINE)
 
 
@@ -149,8 +152,11 @@ class Front:
             body = await answer.aread()
             if scope["path"] == "/metrics" and answer.status_code == 200:
                 body = self._count_streams(body)
-            out = [(k, v) for k, v in answer.headers.raw if k.lower() not in HOP_BY_HOP]
-            out = [(k, v) for k, v in out if k.lower() != b"content-length"]
+            out = [
+                (k, v)
+                for k, v in answer.headers.raw
+                if k.lower() not in HOP_BY_HOP and k.lower() not in OWN_HEADERS
+            ]
             out.append((b"content-length", str(len(body)).encode()))
             await send(
                 {"type": "http.response.start", "status": answer.status_code, "headers": out}
