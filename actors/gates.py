@@ -66,6 +66,7 @@ class HumanGates:
             **resume: Any,
         ) -> None: ...
         def schedule(self, key: tuple[str, str], delay: float, message: Any) -> None: ...
+        def _run_time_left(self, ctl: RunCtl) -> float: ...
         def cancel_timer(self, key: tuple[str, str]) -> None: ...
 
     def _after_authorized(
@@ -120,6 +121,7 @@ class HumanGates:
                 timeout_s=msg.timeout_s,
                 default_action=msg.default_action,
                 unblocks=msg.unblocks,
+                run_time_left_s=self._run_time_left(ctl),
             ),
         )
         ctl.pending_approvals[msg.approval_id] = f"{msg.approval_kind}|{msg.default_action.value}"

@@ -152,6 +152,13 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
                 m.Timer(run_id=ctl.run_id, what="run_timeout"),
             )
 
+    def _run_time_left(self, ctl: RunCtl) -> float:
+        """What is left of the run timeout now."""
+        used = ctl.active_s
+        if ctl.active_since is not None:
+            used += self.clock() - ctl.active_since
+        return max(0.0, ctl.timeout_s - used)
+
     def _add_reason(self, ctl: RunCtl, stop: m.StopRun, out: Outbox) -> None:
         """Accept a reason to end the run, and record it: whoever resumes the run must know
         why it is stopping (a failed run never ends `succeeded` after a restart)."""

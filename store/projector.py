@@ -206,7 +206,7 @@ def _kernel_note(c: sqlite3.Cursor, e: EventEnvelope, b: RunStopping) -> None:
 def _approval_requested(c: sqlite3.Cursor, e: EventEnvelope, b: ApprovalRequested) -> None:
     c.execute(
         "INSERT INTO approvals (approval_id, run_id, kind, task_id, prompt, requested_at,"
-        " timeout_s, default_action, unblocks) VALUES (?,?,?,?,?,?,?,?,?)",
+        " timeout_s, default_action, unblocks, run_time_left_s) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (
             b.approval_id,
             e.run_id,
@@ -217,6 +217,7 @@ def _approval_requested(c: sqlite3.Cursor, e: EventEnvelope, b: ApprovalRequeste
             b.timeout_s,
             b.default_action.value,
             _j(b.unblocks),
+            b.run_time_left_s,
         ),
     )
 

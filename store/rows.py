@@ -22,7 +22,7 @@ RUN_COLUMNS = (
 
 APPROVAL_COLUMNS = (
     "approval_id, run_id, kind, task_id, prompt, requested_at, timeout_s, default_action,"
-    " unblocks, decision, reason, decided_by, decided_at, edits"
+    " unblocks, decision, reason, decided_by, decided_at, edits, run_time_left_s"
 )
 
 __all__ = [

@@ -333,6 +333,10 @@ async def outcome_lines(c: Context, reader: RunReads, run: RunRow) -> list[str]:
             what = f"{ap.kind.value} approval" + (f" for {ap.task_id}" if ap.task_id else "")
             lines.append(f"  waiting: {what}: {ap.prompt or DASH}")
             lines.append(f"    if nobody decides: {if_undecided(ap)}")
+            if ap.run_time_left_s is not None:
+                lines.append(
+                    f"    run timeout: {fmt_secs(ap.run_time_left_s)} left, paused while it waits"
+                )
             lines.append(f"    approve: {c.command('approve', ap.approval_id)}")
             lines.append(f"    reject:  {c.command('reject', ap.approval_id, '--reason', 'TEXT')}")
     elif not run.status.is_terminal:

@@ -239,6 +239,8 @@ class ApprovalRequested(EventBody, frozen=True, tag="approval.requested"):
     timeout_s: float | None = None
     default_action: ApprovalDecision = ApprovalDecision.REJECT
     unblocks: list[str] = msgspec.field(default_factory=list)
+    # the run timeout left when the run began to wait (it does not run while it waits)
+    run_time_left_s: float | None = None
 
 
 class ApprovalDecided(EventBody, frozen=True, tag="approval.decided"):

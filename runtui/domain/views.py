@@ -99,6 +99,7 @@ class ApprovalRow(msgspec.Struct, frozen=True):
     decided_by: str | None
     decided_at: float | None
     edits: dict[str, Any] | None
+    run_time_left_s: float | None = None  # the run timeout left while it waits for this
 
     @property
     def pending(self) -> bool:
@@ -121,6 +122,7 @@ class ApprovalRow(msgspec.Struct, frozen=True):
             decided_by=r[11],
             decided_at=r[12],
             edits=_json.decode(r[13]) if r[13] else None,
+            run_time_left_s=r[14],
         )
 
 

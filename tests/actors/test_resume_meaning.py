@@ -310,3 +310,11 @@ async def test_a_forks_history_names_its_parent_and_not_what_it_carried(db_path:
     assert summary.stages_executed == ["lint", "ship"]
     assert summary.metadata["parent_run_id"] == run_id
     assert summary.metadata["rewound_from_wave"] == 1
+
+
+async def test_an_approval_records_the_run_time_left_while_it_waits(db_path: Path) -> None:
+    async with Runtime.open(settings_for(db_path)) as rt:
+        run_id = await rt.submit(wf(SPLIT_TIMEOUT))
+        approval = await next_approval(rt, run_id)
+    assert approval.run_time_left_s is not None
+    assert 0.0 <= approval.run_time_left_s <= 2.0 - 1.3  # the task before the gate took 1.3 s

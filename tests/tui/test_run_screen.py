@@ -15,7 +15,7 @@ from runtui.tui.app import RuntuiApp
 from runtui.tui.client import EmbeddedClient
 from runtui.tui.dialogs.reject import RejectDialog
 from runtui.tui.dialogs.rewind import RewindDialog
-from runtui.tui.glyphs import clock_time
+from runtui.tui.glyphs import age, clock_time
 from runtui.tui.messages import EventsArrived
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.widgets.event_log import EventLog
@@ -261,7 +261,8 @@ async def test_at_a_timed_gate_the_header_says_the_default_and_the_time_left_liv
         header = screen.query_one(RunHeader)
         due = clock_time(approval.requested_at + 3600)
         paused = " · run timeout paused while it waits"
-        assert header.gate == f"  if nobody decides: reject in 1h, at {due}{paused}"
+        left = f" ({age(approval.run_time_left_s or 0)} of it left)"  # frozen while it waits
+        assert header.gate == f"  if nobody decides: reject in 1h, at {due}{paused}{left}"
         assert header.query_one("#gate-line").display
         since[0] = 3600 - 90  # the clock moves on: the screen follows without any event
         await until(pilot, lambda: "reject in 1m," in header.gate)
@@ -280,7 +281,10 @@ async def test_at_a_gate_without_timeout_the_header_says_it_waits(
         screen = await open_run(app, pilot, run_id)
         header = screen.query_one(RunHeader)
         gate_line = header.query_one("#gate-line")
-        assert header.gate == "  waits: no approval timeout · run timeout paused while it waits"
+        assert header.gate.startswith(
+            "  waits: no approval timeout · run timeout paused while it waits ("
+        )
+        assert header.gate.endswith(" of it left)")
         assert gate_line.display
         assert gate_line.region.height == 1
         await pilot.press("a")

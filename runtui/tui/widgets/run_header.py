@@ -17,7 +17,15 @@ from textual.widgets import Static
 
 from runtui.domain.recall import WAITING_FOR_HUMAN
 from runtui.domain.views import ApprovalRow, RunRow, TaskRow
-from runtui.tui.glyphs import RUN_STYLE, clock_time, duration, if_undecided, run_glyph, short_id
+from runtui.tui.glyphs import (
+    RUN_STYLE,
+    age,
+    clock_time,
+    duration,
+    if_undecided,
+    run_glyph,
+    short_id,
+)
 from runtui.tui.safe_text import one_line, safe_fields
 
 #: First on the line when an attached UI has lost its server: what is shown may be stale.
@@ -84,6 +92,8 @@ def gate_text(approval: ApprovalRow, run: RunRow, *, now: float) -> str:
         then = f"if nobody decides: {then}, at {clock_time(due)}"
     if run.status in WAITING_FOR_HUMAN:
         then += " · run timeout paused while it waits"
+        if approval.run_time_left_s is not None:
+            then += f" ({age(approval.run_time_left_s)} of it left)"
     return f"  {then}"
 
 
