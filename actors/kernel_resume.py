@@ -122,18 +122,16 @@ class KernelResume:
     async def _kill_leftovers(self, run_id: str, plan: ResumePlan) -> None:
         """Before any attempt runs again: kill what interrupted attempts left running, by their
         recorded process group, else by the attempt key in their environment."""
+        killed = 0
         for a in plan.interrupted:
             group = plan.recall.process_groups.get((a.task_id, a.attempt))
-            killed = await kill_group(group) if group is not None else 0
-            killed += await kill_marked(a.idempotency_key)
-            if killed:
-                log.warning(
-                    "run %s: killed %d process(es) left by attempt %d of %s",
-                    run_id,
-                    killed,
-                    a.attempt,
-                    a.task_id,
-                )
+            if group is not None:
+                killed += await kill_group(group)
+        killed += await kill_marked(*(a.idempotency_key for a in plan.interrupted))
+        if killed:
+            log.warning(
+                "run %s: killed %d process(es) left by its interrupted attempts", run_id, killed
+            )
 
     def _rebuild(self, plan: ResumePlan, run_id: str) -> RunCtl:
         """The kernel's record of the run, as one process would have it now."""

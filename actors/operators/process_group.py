@@ -113,27 +113,30 @@ def _running(pid: int) -> bool:
 MARKER = "RUNTUI_IDEMPOTENCY_KEY"
 
 
-def marked(key: str) -> list[int]:
-    """This user's live processes whose environment says they belong to attempt `key`."""
-    needle = f"{MARKER}={key}".encode() + b"\0"
+def marked(*keys: str) -> list[int]:
+    """This user's live processes whose environment says they belong to one of the attempts
+    `keys` (one look at every process, however many keys)."""
+    needles = [f"{MARKER}={key}".encode() + b"\0" for key in keys]
     found: list[int] = []
     me = os.getpid()
     for entry in PROC.iterdir():
         if not entry.name.isdigit() or int(entry.name) == me:
             continue
         try:
-            environ = (entry / "environ").read_bytes()
+            environ = b"\0" + (entry / "environ").read_bytes()
         except OSError:  # gone, or not ours to read
             continue
-        if (environ.startswith(needle) or b"\0" + needle in environ) and _running(int(entry.name)):
+        if any(b"\0" + n in environ for n in needles) and _running(int(entry.name)):
             found.append(int(entry.name))
     return found
 
 
-async def kill_marked(key: str) -> int:
-    """SIGKILL every process of attempt `key` (found by its environment) and wait, bounded,
-    until they are gone; the number killed."""
-    pids = marked(key)
+async def kill_marked(*keys: str) -> int:
+    """SIGKILL every process of the attempts `keys` (found by their environment) and wait,
+    bounded, until they are gone; the number killed."""
+    if not keys:
+        return 0
+    pids = marked(*keys)
     for pid in pids:
         with suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
