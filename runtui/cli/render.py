@@ -173,6 +173,8 @@ def summarize(env: EventEnvelope) -> str:
                 text += f" (exit {b.exit_code})"
             if b.external_id:
                 text += f" job {b.external_id}"
+            if b.process is not None:
+                text += f" (process group {b.process.pgid})"
             return _with(text, b.error)
         case AttemptOutput():
             return f"{b.task_id} attempt {b.attempt}: {len(b.lines)} line(s) on {b.stream}"

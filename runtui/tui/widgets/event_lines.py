@@ -157,6 +157,8 @@ def summary(env: EventEnvelope) -> str:
                 text += f"  {b.error}"
             if b.usage:
                 text += "  " + " ".join(f"{k}={v:g}" for k, v in b.usage.items())
+            if b.process is not None:
+                text += f"  process group {b.process.pgid}"
             return text
         case WaveCompleted():
             return f"wave {b.wave} " + ("failed" if b.failed else "done")
