@@ -29,6 +29,7 @@ from runtui.domain.events import (
     PhaseChanged,
     RunCreated,
     RunStatusChanged,
+    RunStopping,
     RunSummaryWritten,
     RunTerminated,
     SpanEnded,
@@ -155,6 +156,11 @@ def summarize(env: EventEnvelope) -> str:
             if b.stopped_at_step is not None:
                 text += f" at step {b.stopped_at_step}"
             return _with(text, b.error_message)
+        case RunStopping():
+            text = f"stopping: {b.reason.value}"
+            if b.stopped_at_step is not None:
+                text += f" at step {b.stopped_at_step}"
+            return _with(text, b.error)
         case RunSummaryWritten():
             text = f"{b.result.value}: {len(b.stages_executed)} task(s) executed"
             if b.stages_failed:

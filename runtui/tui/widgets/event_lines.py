@@ -24,6 +24,7 @@ from runtui.domain.events import (
     PhaseChanged,
     RunCreated,
     RunStatusChanged,
+    RunStopping,
     RunSummaryWritten,
     RunTerminated,
     SpanEnded,
@@ -131,12 +132,13 @@ def summary(env: EventEnvelope) -> str:
             )
         case RunStatusChanged():
             return b.status.value + (f"  ({b.reason})" if b.reason else "")
-        case RunTerminated():
-            text = b.reason.value
+        case RunTerminated() | RunStopping():
+            text = ("stopping: " if isinstance(b, RunStopping) else "") + b.reason.value
             if b.stopped_at_step is not None:
                 text += f"  at step {b.stopped_at_step}"
-            if b.error_message:
-                text += f"  {b.error_message}"
+            error = b.error if isinstance(b, RunStopping) else b.error_message
+            if error:
+                text += f"  {error}"
             return text
         case RunSummaryWritten():
             text = f"{b.result.value}  {len(b.stages_executed)} tasks ran"
