@@ -133,6 +133,8 @@ class Analyzer(StepActor[Any]):
                 g.status[task_id] = TaskStatus.AWAITING_APPROVAL
         g.approved = set(msg.approved)
         g.halted = msg.halted
+        for task_id, (attempt, job_id, started_at) in msg.jobs.items():
+            self._watch_again(g, task_id, attempt, job_id, started_at, out)
         g.dirty = set(status)
         g.unfinished = sum(1 for s in status.values() if s not in FINAL)
         for wave in range(wf.wave_count):  # finished before a restart: announced back then
@@ -145,6 +147,30 @@ class Analyzer(StepActor[Any]):
         g.waves_to_check = set(range(wf.wave_count)) - g.waves_done
         self.graphs[msg.run_id] = g
         self._advance(g, out)
+
+    def _watch_again(
+        self, g: Graph, task_id: str, attempt: int, job_id: str, started_at: float, out: Outbox
+    ) -> None:
+        """An external job a stopped runtime was polling: poll it again (and, if the run is
+        stopping, let the poller cancel the watch at once)."""
+        g.status[task_id] = TaskStatus.WAITING_EXTERNAL
+        g.inflight.add(task_id)
+        assert self.poller is not None
+        out.send(
+            self.poller,
+            m.Watch(
+                run_id=g.run_id,
+                task_id=task_id,
+                attempt=attempt,
+                wave=g.waves[task_id],
+                spec=g.workflow.task(task_id),
+                external_id=job_id,
+                started_at=started_at,
+                run_env=g.run_env,
+            ),
+        )
+        if g.halted:
+            out.send(self.poller, m.Unwatch(run_id=g.run_id))
 
     # --- the step loop -----------------------------------------------------------------------
 

@@ -226,6 +226,7 @@ class KernelResume:
             attempts_so_far=plan.attempts_so_far,
             pending_approvals={} if ctl.halted else task_approvals,
             approved=sorted(plan.recall.approved_tasks),
+            jobs={t: (a.attempt, a.external_id or "", a.started_at) for t, a in plan.jobs.items()},
             halted=ctl.halted,
         )
 

@@ -128,6 +128,8 @@ class BeginExecution(Msg, frozen=True):
     attempts_so_far: dict[str, int] = msgspec.field(default_factory=dict)
     pending_approvals: dict[str, str] = msgspec.field(default_factory=dict)  # approval → task
     approved: list[str] = msgspec.field(default_factory=list)  # tasks a human already approved
+    # task → (attempt, external job id, started at): jobs still running elsewhere, to poll again
+    jobs: dict[str, tuple[int, str, float]] = msgspec.field(default_factory=dict)
     halted: bool = False  # the run was stopping before a restart: start nothing, wind down
 
 

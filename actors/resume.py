@@ -50,6 +50,7 @@ class ResumePlan:
     approval_deadlines: dict[str, float] = field(default_factory=dict)  # approval id → when
     interrupted: list[AttemptRow] = field(default_factory=list)  # attempts cut short
     quarantined: dict[str, str] = field(default_factory=dict)  # task id → why not run again
+    jobs: dict[str, AttemptRow] = field(default_factory=dict)  # task → its external job, polled
     repairs: list[tuple[EventBody, int | None]] = field(default_factory=list)
 
 
@@ -79,10 +80,19 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
     carried: dict[str, TaskStatus] = {}
     quarantined: dict[str, str] = {}  # task id → why it is not run again
     repairs: list[tuple[EventBody, int | None]] = []
+    # A job submitted elsewhere (an external task) outlives its runtime: poll it again rather
+    # than submit a second one.
+    jobs = {
+        a.task_id: a
+        for a in attempts
+        if a.status == AttemptStatus.WAITING_EXTERNAL.value and a.external_id
+    }
     for t in tasks:
         status = TaskStatus(t.status)
         if status in KEEP:
             carried[t.task_id] = status
+        elif status is TaskStatus.WAITING_EXTERNAL and t.task_id in jobs:
+            continue
         elif status in (TaskStatus.RUNNING, TaskStatus.WAITING_EXTERNAL):
             if rec.cut_short.get(t.task_id, 0) + 1 >= QUARANTINE_AFTER:
                 carried[t.task_id] = TaskStatus.FAILED
@@ -119,6 +129,8 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
     last_seen = await reader.last_event_at(run_id)
     for a in attempts:
         attempts_so_far[a.task_id] = max(attempts_so_far.get(a.task_id, 0), a.attempt + 1)
+        if jobs.get(a.task_id) is a:
+            continue
         if not AttemptStatus(a.status).is_final:
             interrupted.append(a)
             why = quarantined.get(a.task_id)
@@ -172,6 +184,7 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
         recall=rec,
         approval_deadlines=deadlines,
         interrupted=interrupted,
+        jobs=jobs,
         quarantined=quarantined,
         repairs=repairs,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -168,3 +169,47 @@ def test_cancelling_an_interrupted_run_starts_nothing_again(db_path: Path, tmp_p
     assert ended(db_path, run_id) == ("cancelled", "user_abort", "stopped")
     assert query(db_path, "SELECT attempt, status FROM attempts") == [(0, "cancelled")]
     assert not alive(old)  # what the interrupted attempt left running was stopped too
+
+
+EXTERNAL = """
+name = "elsewhere"
+[[tasks]]
+id = "job"
+kind = "external"
+submit = 'echo submitted >> "{dir}/submits"; echo job-1'
+poll = 'if [ -f "{dir}/done" ]; then echo done; else echo running; fi'
+poll_interval_s = 0.1
+"""
+
+
+def test_a_job_running_elsewhere_is_polled_again_not_submitted_again(
+    db_path: Path, tmp_path: Path
+) -> None:
+    workflow = tmp_path / "external.toml"
+    workflow.write_text(EXTERNAL.format(dir=tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runtui", "--db", str(db_path), "run", str(workflow)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    def submitted() -> bool:
+        try:
+            return query(db_path, "SELECT status FROM attempts") == [("waiting_external",)]
+        except sqlite3.OperationalError:  # the database is not there yet
+            return False
+
+    try:
+        wait_for(submitted, "the job to be submitted")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    (tmp_path / "done").touch()  # the job finished while nobody was polling it
+    ((run_id,),) = query(db_path, "SELECT run_id FROM runs")
+    resumed = runtui(db_path, "resume", str(run_id))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert ended(db_path, str(run_id)) == ("succeeded", "completed", "success")
+    assert (tmp_path / "submits").read_text() == "submitted\n"  # once
+    assert query(db_path, "SELECT attempt, status, external_id FROM attempts") == [
+        (0, "completed", "job-1")
+    ]
