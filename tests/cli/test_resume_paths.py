@@ -119,7 +119,10 @@ def test_verify_refuses_a_success_that_the_events_forbid(db_path: Path, tmp_path
 
 def test_follow_shows_where_a_shell_attempt_runs(db_path: Path, tmp_path: Path) -> None:
     workflow = tmp_path / "one.toml"
-    workflow.write_text('name = "one"\n[[tasks]]\nid = "a"\nkind = "shell"\ncmd = "echo hi"')
+    # a task that is still there when its group is recorded (a bare echo may be gone by then)
+    workflow.write_text(
+        'name = "one"\n[[tasks]]\nid = "a"\nkind = "shell"\ncmd = "sleep 1; echo hi"'
+    )
     followed = runtui(db_path, "run", str(workflow), "--follow")
     assert followed.returncode == 0, followed.stderr
     assert "a attempt 0 running (process group " in followed.stdout
