@@ -35,16 +35,20 @@ def submit_to_gate(db: Path, workflow: Path) -> tuple[str, str]:
     return str(run_id), str(approval_id)
 
 
-@pytest.mark.parametrize("path", ["embedded", "serve", "serve-kill-9", "serve-sigterm"])
+@pytest.mark.parametrize(
+    "path", ["embedded", "embedded-resume", "serve", "serve-kill-9", "serve-sigterm"]
+)
 def test_policies_after_a_gate_on_every_path(
     path: str, db_path: Path, tmp_path: Path, serve: Serve
 ) -> None:
     workflow = tmp_path / "after-gate.toml"
     workflow.write_text(AFTER_GATE)
-    if path != "embedded":
+    if path.startswith("serve"):
         serve.start()
     run_id, approval_id = submit_to_gate(db_path, workflow)
-    if path == "serve-kill-9":
+    if path == "embedded-resume":  # one more owner in between, which leaves it at the gate
+        assert runtui(db_path, "resume", run_id).returncode == 7
+    elif path == "serve-kill-9":
         serve.stop(signal.SIGKILL)
         serve.start()
     elif path == "serve-sigterm":
