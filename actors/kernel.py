@@ -159,6 +159,13 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
             used += self.clock() - ctl.active_since
         return max(0.0, ctl.timeout_s - used)
 
+    def _task_failed(self, ctl: RunCtl, error: str, out: Outbox) -> None:
+        self._add_reason(
+            ctl,
+            m.StopRun(run_id=ctl.run_id, reason=RunTerminationReason.TASK_FAILED, error=error),
+            out,
+        )
+
     def _add_reason(self, ctl: RunCtl, stop: m.StopRun, out: Outbox) -> None:
         """Accept a reason to end the run, and record it: whoever resumes the run must know
         why it is stopping (a failed run never ends `succeeded` after a restart)."""
@@ -288,15 +295,7 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
         ctl.executed, ctl.failed = msg.executed, msg.failed_tasks
         ctl.stages_failed = msg.stages_failed
         if msg.failed_tasks and not ctl.reasons:
-            self._add_reason(
-                ctl,
-                m.StopRun(
-                    run_id=ctl.run_id,
-                    reason=RunTerminationReason.TASK_FAILED,
-                    error=f"task failed: {', '.join(msg.failed_tasks)}",
-                ),
-                out,
-            )
+            self._task_failed(ctl, f"task failed: {', '.join(msg.failed_tasks)}", out)
         if ctl.status is not RunStatus.RUNNING:
             self._set_status(ctl, RunStatus.RUNNING, out)
         self._move(ctl, RunPhase.GOVERNANCE_CHECK, out)

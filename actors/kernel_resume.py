@@ -54,7 +54,7 @@ class KernelResume:
         def _run_clock(self, ctl: RunCtl) -> None: ...
         def _stop(self, msg: m.StopRun, out: Outbox) -> None: ...
         def _report_outcome(self, ctl: RunCtl, out: Outbox) -> None: ...
-        def _add_reason(self, ctl: RunCtl, stop: m.StopRun, out: Outbox) -> None: ...
+        def _task_failed(self, ctl: RunCtl, error: str, out: Outbox) -> None: ...
         def _check_governance(self, ctl: RunCtl, out: Outbox, *, deadline_passed: bool) -> None: ...
         def _finalize(self, ctl: RunCtl, out: Outbox, *, early: bool = False) -> None: ...
         def _begin_execution(
@@ -77,15 +77,7 @@ class KernelResume:
             out.emit(msg.run_id, event, wave)
         for task_id, why in plan.quarantined.items():  # the run says why it fails
             if not ctl.workflow.task(task_id).allow_failure:
-                self._add_reason(
-                    ctl,
-                    m.StopRun(
-                        run_id=ctl.run_id,
-                        reason=RunTerminationReason.TASK_FAILED,
-                        error=f"task {task_id} {why}",
-                    ),
-                    out,
-                )
+                self._task_failed(ctl, f"task {task_id} {why}", out)
         phase = plan.phase
         # Something was cut short only if the run was working; a run waiting for a human with
         # nothing in flight is simply handed over.
