@@ -193,6 +193,7 @@ def test_a_job_running_elsewhere_is_polled_again_not_submitted_again(
         stderr=subprocess.DEVNULL,
         cwd=ROOT,
     )
+
     def submitted() -> bool:
         try:
             return query(db_path, "SELECT status FROM attempts") == [("waiting_external",)]
