@@ -89,7 +89,11 @@ class EmbeddedClient:
         self.runtime = runtime
         self.reader = runtime.reader
         self.user = user
-        self.description = f"local: {runtime.db_path.name}"
+        self.description = f"local: {runtime.db_path.name}" + (
+            " (no runtime here: it follows the database)"
+            if isinstance(runtime, ReadOnlyRuntime)
+            else ""
+        )
 
     async def list_runs(self, **filters: Any) -> RunPage:
         return await self.reader.list_runs(**filters)

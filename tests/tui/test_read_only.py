@@ -86,3 +86,11 @@ def test_read_only_on_a_missing_database_says_so_and_creates_nothing(tmp_path: P
     assert done.returncode == 3, done.stdout + done.stderr
     assert f"no runtui database at {missing}" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "xdg") == []
+
+
+async def test_the_status_bar_says_there_is_no_runtime_here(db_path: Path) -> None:
+    async with Runtime.open(settings_for(db_path)):
+        pass  # an empty database
+    async with ReadOnlyRuntime.open(db_path) as view:
+        client = EmbeddedClient(view)
+        assert client.description == "local: runs.db (no runtime here: it follows the database)"
