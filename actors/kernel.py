@@ -6,7 +6,8 @@ finalizes (summary, termination, the finalize_run ack on success and failure ali
 runs on violations, rejections, timeouts and cancels. No other actor moves a phase.
 
 Its human gates (approvals and what a decision does) are in `actors.gates`, taking over a run
-another process drove in `actors.kernel_resume`, its records of a run in `actors.run_control`.
+another process drove in `actors.kernel_resume`, the run timeout's clock in `actors.run_clock`,
+its records of a run in `actors.run_control`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from actors import messages as m
 from actors.gates import HumanGates
 from actors.kernel_resume import KernelResume
+from actors.run_clock import RunClock
 from actors.run_control import Peers, RunCtl, declare, violation_reason
 from actors.step import Clock, Outbox, StepActor
 from runtui.config import Settings
@@ -43,7 +45,6 @@ from runtui.domain.events import (
 )
 from runtui.domain.ids import new_id
 from runtui.domain.phases import PhaseMachine, RunPhase
-from runtui.domain.recall import WAITING_FOR_HUMAN
 from runtui.domain.status import RunStatus, check_phase_status
 from runtui.domain.summary import result_for_status
 from runtui.domain.tasks import TaskStatus
@@ -58,7 +59,7 @@ from store.writer import EventWriter
 log = logging.getLogger(__name__)
 
 
-class Kernel(KernelResume, HumanGates, StepActor[Any]):
+class Kernel(KernelResume, HumanGates, RunClock, StepActor[Any]):
     name = "kernel"
 
     def __init__(
@@ -134,30 +135,6 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
         ctl.status = status
         out.emit(ctl.run_id, RunStatusChanged(status=status, reason=reason))
         self._run_clock(ctl)
-
-    def _run_clock(self, ctl: RunCtl) -> None:
-        """The run timeout bounds execution, not the time a human takes to answer: its clock
-        stops while the run waits for one and goes on with what is left after. Resumed runs
-        start from the time their events say they used (`RunRecall.active_seconds`)."""
-        waiting = ctl.status in WAITING_FOR_HUMAN
-        if waiting and ctl.active_since is not None:
-            ctl.active_s += self.clock() - ctl.active_since
-            ctl.active_since = None
-            self.cancel_timer((ctl.run_id, "run_timeout"))
-        elif not waiting and ctl.active_since is None and not ctl.finalized:
-            ctl.active_since = self.clock()
-            self.schedule(
-                (ctl.run_id, "run_timeout"),
-                max(0.0, ctl.timeout_s - ctl.active_s),
-                m.Timer(run_id=ctl.run_id, what="run_timeout"),
-            )
-
-    def _run_time_left(self, ctl: RunCtl) -> float:
-        """What is left of the run timeout now."""
-        used = ctl.active_s
-        if ctl.active_since is not None:
-            used += self.clock() - ctl.active_since
-        return max(0.0, ctl.timeout_s - used)
 
     def _task_failed(self, ctl: RunCtl, error: str, out: Outbox) -> None:
         self._add_reason(
@@ -459,17 +436,8 @@ class Kernel(KernelResume, HumanGates, StepActor[Any]):
             self._terminate(ctl, out)
         elif msg.what == "governance" and ctl.machine.phase is RunPhase.GOVERNANCE_CHECK:
             self._check_governance(ctl, out, deadline_passed=True)
-        elif msg.what == "run_timeout" and ctl.active_since is not None:
-            used = ctl.active_s + self.clock() - ctl.active_since
-            self._stop(
-                m.StopRun(
-                    run_id=ctl.run_id,
-                    reason=RunTerminationReason.TIMEOUT,
-                    error=f"run timed out after {used:.1f}s of execution"
-                    f" (its timeout is {ctl.timeout_s:g}s; time waiting for approval not counted)",
-                ),
-                out,
-            )
+        elif msg.what == "run_timeout":
+            self._run_timed_out(ctl, out)
         elif msg.what.startswith("approval:"):
             approval_id = msg.what.split(":", 1)[1]
             if approval_id in ctl.pending_approvals:
