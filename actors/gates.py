@@ -17,7 +17,7 @@ from actors import messages as m
 from actors.run_control import Peers, RunCtl
 from actors.step import Clock, Outbox
 from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
-from runtui.domain.errors import RuntuiError
+from runtui.domain.errors import ConflictError, InvalidInputError
 from runtui.domain.events import (
     ApprovalDecided,
     ApprovalRequested,
@@ -32,7 +32,7 @@ from runtui.domain.termination import RunTerminationReason
 from store.queries import StoreReader
 
 
-class ApprovalAlreadyDecided(RuntuiError):
+class ApprovalAlreadyDecided(ConflictError):
     def __init__(self, approval_id: str, first: str) -> None:
         self.approval_id = approval_id
         self.first = first
@@ -144,15 +144,17 @@ class HumanGates:
                 raise ApprovalAlreadyDecided(
                     msg.approval_id, f"{row.decision.value} by {row.decided_by or 'unknown'}"
                 )
-            raise RuntuiError(
+            raise ConflictError(
                 f"approval {msg.approval_id} belongs to run {row.run_id}, which is not active"
             )
         if msg.decision is ApprovalDecision.REJECT and not msg.reason.strip():
-            raise RuntuiError("a rejection needs a reason")
+            raise InvalidInputError("a rejection needs a reason")
         ctl = self._ctl(run_id)
         kind = ctl.pending_approvals[msg.approval_id].split("|")[0]
         if msg.decision is ApprovalDecision.APPROVE_WITH_EDITS and kind != ApprovalKind.PLAN.value:
-            raise RuntuiError(f"approve_with_edits applies to plan approvals, not {kind} approvals")
+            raise InvalidInputError(
+                f"approve_with_edits applies to plan approvals, not {kind} approvals"
+            )
         for task_id in (msg.edits or {}).get("skip", []):
             ctl.workflow.task(str(task_id))  # NotFoundError names an unknown id, before anything
         self._apply_decision(

@@ -18,13 +18,13 @@ import anyio
 from actors.bus import Subscription
 from actors.runtime import RewindPlan
 from actors.tail import StoreTail
-from runtui.domain.errors import RuntuiError
+from runtui.domain.errors import ConflictError
 from runtui.domain.health import WorkflowHealth, assess
 from store import StoreReader, open_reader
 from store.watch import CommitWatch
 
 
-class ReadOnlyError(RuntuiError):
+class ReadOnlyError(ConflictError):
     """A change asked of a read-only view."""
 
 

@@ -35,7 +35,12 @@ from actors.step import Clock
 from actors.supervisor import ChildSpec, Restart, Strategy, Supervisor
 from runtui.config import Settings
 from runtui.domain.approvals import ApprovalDecision
-from runtui.domain.errors import RuntuiError, StoreError, StoreUnavailableError
+from runtui.domain.errors import (
+    ConflictError,
+    InvalidInputError,
+    StoreError,
+    StoreUnavailableError,
+)
 from runtui.domain.events import RunStatusChanged
 from runtui.domain.health import Health, WorkflowHealth, assess
 from runtui.domain.status import RunStatus
@@ -52,11 +57,11 @@ log = logging.getLogger(__name__)
 OUTAGE_PROBE_MAX_S = 2.0  # while the database refuses writes: the longest wait between tries
 
 
-class WorkflowBlockedError(RuntuiError):
+class WorkflowBlockedError(ConflictError):
     """The workflow's recent runs all failed; it refuses new runs until cleared."""
 
 
-class RunActiveError(RuntuiError):
+class RunActiveError(ConflictError):
     """The run is still active; stop it first (or force)."""
 
 
@@ -210,7 +215,7 @@ class Runtime:
             return
         run = await self.reader.get_run(run_id)
         if run.status.is_terminal:
-            raise RuntuiError(f"run {run_id} has already ended ({run.status.value})")
+            raise ConflictError(f"run {run_id} has already ended ({run.status.value})")
         await self.kernel.ask(m.ResumeRun(run_id=run_id, reply=Reply(), stop=stop))
 
     async def approve(
@@ -249,7 +254,7 @@ class Runtime:
         """Resume one non-terminal run that is not active in this process."""
         run = await self.reader.get_run(run_id)
         if run.status.is_terminal:
-            raise RuntuiError(
+            raise ConflictError(
                 f"run {run_id} is {run.status.value}; terminal runs are never resumed"
             )
         if run_id in self.kernel.runs:
@@ -275,7 +280,7 @@ class Runtime:
     async def rewind_plan(self, run_id: str, wave: int) -> RewindPlan:
         workflow, _run = await load_workflow_of(self.reader, run_id)
         if not 0 <= wave < workflow.wave_count:
-            raise RuntuiError(
+            raise InvalidInputError(
                 f"wave: run {run_id} has waves 0..{workflow.wave_count - 1}, not {wave}"
             )
         tasks = {t.task_id: t for t in await self.reader.tasks_of(run_id)}

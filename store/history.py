@@ -17,11 +17,11 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from runtui.domain.errors import RuntuiError
+from runtui.domain.errors import InvalidInputError
 from runtui.domain.summary import RunSummary
 
 
-class HistoryFormatError(RuntuiError, ValueError):
+class HistoryFormatError(InvalidInputError):
     """A JSONL history line that is not a RunSummary."""
 
 

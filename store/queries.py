@@ -19,7 +19,7 @@ import aiosqlite
 import msgspec
 
 from runtui.domain.enums import parse_enum
-from runtui.domain.errors import NotFoundError, RuntuiError
+from runtui.domain.errors import InvalidInputError, NotFoundError
 from runtui.domain.events import EventEnvelope, decode_event
 from runtui.domain.recall import RunRecall, recall
 from runtui.domain.status import RunStatus
@@ -44,7 +44,7 @@ _json = msgspec.json.Decoder()
 MAX_PAGE = 1000
 
 
-class InvalidCursorError(RuntuiError, ValueError):
+class InvalidCursorError(InvalidInputError):
     def __init__(self, cursor: str) -> None:
         super().__init__(f"cursor: not a cursor this server issued: {cursor[:40]!r}")
 

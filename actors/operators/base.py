@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import anyio
 import msgspec
 
-from runtui.domain.errors import RuntuiError
+from runtui.domain.errors import InvalidInputError
 from runtui.domain.events import ProcessGroupRef
 from runtui.domain.policy_checks import OutputScan
 from runtui.domain.task_env import RunEnvironment
@@ -80,7 +80,7 @@ class Operator(Protocol):
     async def execute(self, ctx: AttemptContext) -> AttemptOutcome: ...
 
 
-class NoOperatorError(RuntuiError, KeyError, ValueError):
+class NoOperatorError(InvalidInputError, KeyError):
     """A task kind that has no operator (a gate, or an unknown kind)."""
 
     def __str__(self) -> str:

@@ -47,11 +47,9 @@ from runtui import __version__
 from runtui.domain.errors import (
     ConfigError,
     DatabaseLockedError,
-    MigrationError,
-    NotFoundError,
+    InvalidInputError,
     RuntuiError,
-    UnknownValueError,
-    WorkflowError,
+    kind_of,
 )
 
 EXIT_OK = 0
@@ -69,44 +67,19 @@ T = TypeVar("T")
 log = logging.getLogger("runtui.cli")
 
 
-class UsageProblem(RuntuiError):
+class UsageProblem(InvalidInputError):
     """A request the command refuses as given (exit 2); raised by the commands themselves."""
 
 
-def _usage_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean "fix your input" (exit 2). The runtime's own are only looked up when
-    the runtime was imported, so read commands never pay for importing it."""
-    errors: list[type[BaseException]] = [
-        UsageProblem,
-        UnknownValueError,
-        ConfigError,
-        MigrationError,
-        WorkflowError,
-        ValueError,
-    ]
-    if "actors.gates" in sys.modules:
-        from actors.gates import ApprovalAlreadyDecided
-
-        errors.append(ApprovalAlreadyDecided)
-    if "actors.runtime" in sys.modules:
-        from actors.runtime import RunActiveError, WorkflowBlockedError
-
-        errors += [RunActiveError, WorkflowBlockedError]
-    return tuple(errors)
-
-
 def _exit_code_for(exc: BaseException) -> int | None:
-    """The exit code for an error runtui raises on purpose, or None for a bug."""
-    if isinstance(exc, NotFoundError):
-        return EXIT_NOT_FOUND
-    if "runtui.client.errors" in sys.modules:
-        from runtui.client.errors import ConflictError, UnauthorizedError
-
-        if isinstance(exc, ConflictError | UnauthorizedError):
-            return EXIT_USAGE
-    if isinstance(exc, DatabaseLockedError):
+    """The exit code for an error runtui raises on purpose, or None for a bug: by the error's
+    kind (`runtui.domain.errors.KINDS`), the same embedded and through a server."""
+    if isinstance(exc, DatabaseLockedError):  # another process owns the database
         return EXIT_LOCKED
-    if isinstance(exc, _usage_errors()):
+    kind = kind_of(exc)
+    if kind is not None:
+        return kind[2]
+    if isinstance(exc, ValueError):
         return EXIT_USAGE
     if isinstance(exc, RuntuiError):
         return EXIT_ERROR

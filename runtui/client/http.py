@@ -37,6 +37,7 @@ from runtui.client.errors import (
     RemoteNotFoundError,
     ServerError,
     ServerUnreachableError,
+    ServiceUnavailableError,
     UnauthorizedError,
 )
 from runtui.client.sse import SseParser, sse_lines
@@ -195,6 +196,10 @@ class HttpClient:
         if status == 403:
             return UnauthorizedError(
                 f"forbidden by the server at {self.url}: {detail}", status=status, body=body
+            )
+        if status == 503:
+            return ServiceUnavailableError(
+                f"the server at {self.url} cannot take this now: {detail}", status=status, body=body
             )
         if status >= 500:
             return ServerError(

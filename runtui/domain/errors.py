@@ -1,7 +1,19 @@
-"""One error hierarchy for the whole product.
+"""One error hierarchy for the whole product, by meaning.
 
-The core raises narrow, typed errors; the CLI, server and UI decide how to show them. Every
-error carries enough context (field, file, line, run) to be actionable without a traceback.
+The core raises narrow, typed errors; every one of them that a user can cause is one of five
+kinds, and the front ends map the kind, never the narrow class, so a refusal has the same exit
+code and HTTP status however the run is driven (the HTTP client raises the same kinds):
+
+| kind | means | HTTP | exit |
+|---|---|---|---|
+| `NotFoundError` | no such run, approval, workflow | 404 | 3 |
+| `InvalidInputError` | fix the request (a workflow file, a parameter, a setting) | 422 | 2 |
+| `ConflictError` | not in the run's present state (decided, active, blocked) | 409 | 2 |
+| `UnauthorizedError` | the token or host was refused | 401 | 2 |
+| `UnavailableError` | not now: the runtime or database cannot take it yet | 503 | 1 |
+
+Every error carries enough context (field, file, line, run) to be actionable without a
+traceback.
 """
 
 from __future__ import annotations
@@ -34,7 +46,20 @@ class PhaseStatusInvariantError(RuntuiError):
         )
 
 
-class UnknownValueError(RuntuiError, ValueError):
+class InvalidInputError(RuntuiError, ValueError):
+    """The request itself is wrong (a workflow, a parameter, a setting): fix it and retry."""
+
+
+class ConflictError(RuntuiError):
+    """The request does not fit the present state (an approval already decided, a run still
+    active, a blocked workflow, a run with nothing to approve)."""
+
+
+class UnauthorizedError(RuntuiError):
+    """The credentials (the bearer token, the Host header) were refused."""
+
+
+class UnknownValueError(InvalidInputError):
     """A string that is not a member of the closed set it claims to belong to."""
 
     def __init__(self, field: str, value: object, allowed: list[str]) -> None:
@@ -44,11 +69,11 @@ class UnknownValueError(RuntuiError, ValueError):
         super().__init__(f"{field}: unknown value {value!r}; expected one of: {', '.join(allowed)}")
 
 
-class ConfigError(RuntuiError):
+class ConfigError(InvalidInputError):
     """Configuration that cannot be used; the message names the source and the field."""
 
 
-class EventDecodeError(RuntuiError):
+class EventDecodeError(InvalidInputError):
     """Bytes (or a constructed struct) that are not a valid event; names the offending field."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -70,7 +95,7 @@ class StoreUnavailableError(StoreError, UnavailableError):
     request was written; the runtime waits until it takes writes again."""
 
 
-class DatabaseLockedError(StoreError):
+class DatabaseLockedError(StoreError, UnavailableError):
     """Another process owns the database; the message names it."""
 
 
@@ -80,7 +105,7 @@ class DatabaseUnusableError(StoreError):
     cause (exit 1, never "internal error")."""
 
 
-class MigrationError(StoreError):
+class MigrationError(StoreError, ConflictError):
     """The schema cannot be brought to the version this build needs."""
 
 
@@ -88,7 +113,7 @@ class NotFoundError(RuntuiError, LookupError):
     """An id that does not exist."""
 
 
-class WorkflowError(RuntuiError):
+class WorkflowError(InvalidInputError):
     """A workflow file (or text) that cannot be used.
 
     Each line of the message reads `FILE:LINE: FIELD_PATH: what is wrong` (LINE is left out when
@@ -108,3 +133,22 @@ class WorkflowError(RuntuiError):
         self.line = line
         self.field = field
         super().__init__(message)
+
+
+#: Each kind's HTTP status and exit code (see the module docstring): the one table every front
+#: end maps by, so a refusal means the same however it was asked for.
+KINDS: tuple[tuple[type[RuntuiError], int, int], ...] = (
+    (NotFoundError, 404, 3),
+    (InvalidInputError, 422, 2),
+    (ConflictError, 409, 2),
+    (UnauthorizedError, 401, 2),
+    (UnavailableError, 503, 1),
+)
+
+
+def kind_of(exc: BaseException) -> tuple[type[RuntuiError], int, int] | None:
+    """(kind, HTTP status, exit code) of an error runtui raised on purpose, or None."""
+    for kind in KINDS:
+        if isinstance(exc, kind[0]):
+            return kind
+    return None

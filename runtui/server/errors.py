@@ -1,6 +1,7 @@
-"""Every error the API gives, as problem+json (RFC 9457): unknown ids 404, bad parameters and
-bodies 422 (naming the parameter, or the workflow's file, line and field), conflicts 409 (a
-second decision names the first), and a crash 500 without its details (they go to the log)."""
+"""Every error the API gives, as problem+json (RFC 9457), by the domain's error kinds: unknown
+ids 404, bad parameters and bodies 422 (naming the parameter, or the workflow's file, line and
+field), conflicts 409 (a second decision names the first), refused credentials 401, not now
+503, and a crash 500 without its details (they go to the log)."""
 
 from __future__ import annotations
 
@@ -12,58 +13,34 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from runtui.domain.errors import (
-    NotFoundError,
-    RuntuiError,
-    UnavailableError,
-    UnknownValueError,
-    WorkflowError,
-)
+from runtui.domain.errors import RuntuiError, kind_of
 from runtui.server.security import problem
 
 log = logging.getLogger("runtui.server.app")
 
 
-def install_error_handlers(app: FastAPI, *, runtime: bool = True) -> None:
-    """Map the domain's and the framework's errors to problem+json answers on `app`; with
-    `runtime`, the runtime's own errors too (the API process, which only streams, runs none
-    of the runtime and does not import it)."""
+def install_error_handlers(app: FastAPI) -> None:
+    """Map the domain's and the framework's errors to problem+json answers on `app`. The
+    domain's are mapped by their kind only (`runtui.domain.errors.KINDS`), so the runtime's
+    own classes need no import here (the API process runs none of the runtime)."""
 
     # (a handler is found by the exception's class, most specific first)
 
-    @app.exception_handler(NotFoundError)
-    async def _not_found(_: Request, exc: NotFoundError) -> Response:
-        return problem(404, "Not Found", str(exc))
-
-    if runtime:
-        _install_runtime_handlers(app)
-
-    @app.exception_handler(UnknownValueError)
-    async def _unknown(_: Request, exc: UnknownValueError) -> Response:
-        return problem(422, "Unprocessable Content", str(exc), field=exc.field)
-
-    @app.exception_handler(WorkflowError)
-    async def _workflow(_: Request, exc: WorkflowError) -> Response:
-        return problem(
-            422,
-            "Unprocessable Content",
-            str(exc),
-            source=exc.source,
-            line=exc.line,
-            field=exc.field,
-        )
-
     @app.exception_handler(ValueError)
     async def _value(_: Request, exc: ValueError) -> Response:
+        if isinstance(exc, RuntuiError):
+            return _by_kind(exc)
         return problem(422, "Unprocessable Content", str(exc))
+
+    @app.exception_handler(LookupError)
+    async def _lookup(_: Request, exc: LookupError) -> Response:
+        if isinstance(exc, RuntuiError):
+            return _by_kind(exc)
+        return _crashed(exc)
 
     @app.exception_handler(RuntuiError)
     async def _runtui(_: Request, exc: RuntuiError) -> Response:
-        if isinstance(exc, UnavailableError):  # not now: the same request may succeed later
-            return problem(503, "Service Unavailable", str(exc))
-        if isinstance(exc, ValueError):  # a bad parameter (e.g. a cursor this server never gave)
-            return problem(422, "Unprocessable Content", str(exc))
-        return problem(409, "Conflict", str(exc))
+        return _by_kind(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> Response:
@@ -93,8 +70,30 @@ def install_error_handlers(app: FastAPI, *, runtime: bool = True) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> Response:
-        log.error("request failed: %s: %s", type(exc).__name__, exc)
-        return problem(500, "Internal Server Error", "the server failed; see its log")
+        return _crashed(exc)
+
+
+#: What an error may add to its answer, when it has it: the workflow's file, line and field,
+#: the first decision of an approval decided twice.
+DETAILS = ("source", "line", "field", "first")
+
+
+def _by_kind(exc: RuntuiError) -> Response:
+    """The answer for an error runtui raised on purpose: its kind's status (`KINDS`), and
+    whatever details it carries."""
+    kind = kind_of(exc)
+    if kind is None:  # not a refusal a user can cause: a bug
+        return _crashed(exc)
+    status = kind[1]
+    extra = {name: getattr(exc, name) for name in DETAILS if getattr(exc, name, None) is not None}
+    if "first" in extra:
+        extra["first_decision"] = extra.pop("first")
+    return problem(status, _title(status), str(exc), **extra)
+
+
+def _crashed(exc: BaseException) -> Response:
+    log.error("request failed: %s: %s", type(exc).__name__, exc)
+    return problem(500, "Internal Server Error", "the server failed; see its log")
 
 
 def _title(status: int) -> str:
@@ -104,20 +103,3 @@ def _title(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
-
-
-def _install_runtime_handlers(app: FastAPI) -> None:
-    from actors.gates import ApprovalAlreadyDecided
-    from actors.runtime import RunActiveError, WorkflowBlockedError
-
-    @app.exception_handler(ApprovalAlreadyDecided)
-    async def _decided(_: Request, exc: ApprovalAlreadyDecided) -> Response:
-        return problem(409, "Conflict", str(exc), first_decision=exc.first)
-
-    @app.exception_handler(RunActiveError)
-    async def _active(_: Request, exc: RunActiveError) -> Response:
-        return problem(409, "Conflict", str(exc))
-
-    @app.exception_handler(WorkflowBlockedError)
-    async def _blocked(_: Request, exc: WorkflowBlockedError) -> Response:
-        return problem(409, "Conflict", str(exc))

@@ -79,7 +79,7 @@ class Front:
         self.hub = StreamHub()
         self.counts = FrontCounts()
         streams = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-        install_error_handlers(streams, runtime=False)
+        install_error_handlers(streams)
         add_stream_routes(  # the tail paces what it publishes: streams write as it comes
             streams,
             tail,

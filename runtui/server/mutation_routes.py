@@ -16,7 +16,7 @@ from actors.gates import ApprovalAlreadyDecided
 from actors.resume import load_workflow_of
 from actors.runtime import RewindPlan, Runtime
 from runtui.domain.approvals import ApprovalDecision
-from runtui.domain.errors import NotFoundError, RuntuiError, WorkflowError
+from runtui.domain.errors import ConflictError, NotFoundError, WorkflowError
 from runtui.domain.submission_rules import check_submission
 from runtui.domain.termination import RunTerminationReason
 from runtui.server.bodies import (
@@ -98,7 +98,7 @@ def add_mutation_routes(
                 assert last.decision is not None
                 how = f"{last.decision.value} by {last.decided_by or 'unknown'}"
                 raise ApprovalAlreadyDecided(last.approval_id, how)
-            raise RuntuiError(f"run {run_id} has no pending approval")
+            raise ConflictError(f"run {run_id} has no pending approval")
         return pending[0].approval_id
 
     def _decided_as(
@@ -247,12 +247,12 @@ def add_mutation_routes(
         async def act(claim: Claim) -> Response:
             run = await reader.get_run(run_id)
             if run.status.is_terminal:
-                raise RuntuiError(f"run {run_id} is {run.status.value}; nothing to cancel")
+                raise ConflictError(f"run {run_id} is {run.status.value}; nothing to cancel")
             await claim()
             try:
                 await runtime.cancel(run_id)
             except NotFoundError:  # live in the database, but nobody drives it
-                raise RuntuiError(f"run {run_id} is not active in this server") from None
+                raise ConflictError(f"run {run_id} is not active in this server") from None
             return js(Cancelled(run_id, True))
 
         async def recover(taken: KeyRecord) -> Response | None:

@@ -331,7 +331,7 @@ async def test_reject_needs_a_reason_and_fails_the_run(api: Api) -> None:
     # plan edits are for plan approvals only, and malformed edits never reach the runtime
     assert_problem(
         await api.client.post(f"/api/runs/{other}/approve", json={"edits": {"skip": ["ship"]}}),
-        409,
+        422,  # the request does not fit that kind of approval: invalid input, as in every mode
         "plan approvals",
     )
     assert_problem(
