@@ -157,7 +157,7 @@ class KernelResume:
                 violation=stop.violation,
                 error=stop.error,
             )
-            for stop in rec.stops
+            for _, stop in rec.stops
         ]
         if not ctl.reasons and plan.failed and plan.phase is not RunPhase.EXECUTING:
             # recorded before stop reasons were (a store from an older runtui)

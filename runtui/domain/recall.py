@@ -74,8 +74,7 @@ class RunRecall:
     violations: list[tuple[str, PolicyViolationType]] = field(default_factory=list)
     dispatches: list[float] = field(default_factory=list)  # when each attempt started
     # kernel: why the run is stopping, as the kernel recorded it
-    stops: list[RunStopping] = field(default_factory=list)
-    stop_seqs: list[int] = field(default_factory=list)
+    stops: list[tuple[int, RunStopping]] = field(default_factory=list)  # (seq, reason)
     # kernel: time not waiting for a human, up to `status_since`
     status: RunStatus = RunStatus.QUEUED
     status_since: float = 0.0
@@ -149,8 +148,7 @@ class RecallFold:
                     ImpliedStop(env.seq, f"policy {v.policy_name} ({v.severity.value}): stop")
                 )
         elif isinstance(body, RunStopping):
-            r.stops.append(body)
-            r.stop_seqs.append(env.seq)
+            r.stops.append((env.seq, body))
         elif isinstance(body, ApprovalRequested):
             self._task_of[body.approval_id] = body.task_id
             self._kind_of[body.approval_id] = body.approval_kind
@@ -208,6 +206,6 @@ def implied_stops(r: RunRecall) -> list[ImpliedStop]:
     """Every recorded fact that forbids the run from succeeding (empty: it may succeed)."""
     recorded = [
         ImpliedStop(seq, f"stopping: {s.reason.value}" + (f" ({s.error})" if s.error else ""))
-        for seq, s in zip(r.stop_seqs, r.stops, strict=True)
+        for seq, s in r.stops
     ]
     return sorted([*r.implied, *recorded], key=lambda s: s.seq)
