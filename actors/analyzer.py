@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors import messages as m
-from actors.actor import Actor
-from actors.step import Clock, Outbox, StepActor
+from runtui.actors import messages as m
+from runtui.actors.actor import Actor
+from runtui.actors.step import Clock, Outbox, StepActor
 from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
 from runtui.domain.events import TaskStatusChanged, WaveCompleted
 from runtui.domain.ids import new_id
@@ -26,7 +26,7 @@ from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.violations import PolicyViolationType, ViolationAction
 from runtui.domain.workflow import PolicySpec, Workflow
-from store.writer import EventWriter
+from runtui.store.writer import EventWriter
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +360,7 @@ class Analyzer(StepActor[Any]):
         data["tasks"] = [*data["tasks"], *new_specs]
         wf = Workflow.model_validate(data)
         waves = wf.waves()
-        from actors.run_control import declare
+        from runtui.actors.run_control import declare
 
         for spec in wf.tasks[len(g.workflow.tasks) :]:
             out.emit(g.run_id, declare(spec, waves[spec.id]))

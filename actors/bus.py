@@ -12,16 +12,9 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 import anyio
-import msgspec
 
 from runtui.domain.events import EventEnvelope
-
-
-class Lagged(msgspec.Struct, frozen=True):
-    """Events after `after_position` were dropped for this subscriber: re-read them."""
-
-    after_position: int
-
+from runtui.domain.feed import Lagged
 
 Delivery = Sequence[EventEnvelope] | Lagged
 

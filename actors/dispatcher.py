@@ -21,11 +21,11 @@ import anyio
 from anyio.abc import TaskStatus as StartStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from actors import messages as m
-from actors.actor import Actor, ActorStopped
-from actors.operators import operator_for
-from actors.operators.base import AttemptContext, AttemptOutcome
-from actors.step import Clock, Outbox, StepActor
+from runtui.actors import messages as m
+from runtui.actors.actor import Actor, ActorStopped
+from runtui.actors.operators import operator_for
+from runtui.actors.operators.base import AttemptContext, AttemptOutcome
+from runtui.actors.step import Clock, Outbox, StepActor
 from runtui.domain.events import (
     AttemptOutput,
     AttemptStarted,
@@ -36,7 +36,7 @@ from runtui.domain.events import (
 )
 from runtui.domain.policy_checks import OutputScan
 from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
-from store.writer import EventWriter
+from runtui.store.writer import EventWriter
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from actors import messages as m
-from actors.run_control import Peers, RunCtl
-from actors.step import Clock, Outbox
+from runtui.actors import messages as m
+from runtui.actors.run_control import Peers, RunCtl
+from runtui.actors.step import Clock, Outbox
 from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
-from runtui.domain.errors import ConflictError, InvalidInputError
+from runtui.domain.errors import ApprovalAlreadyDecided, ConflictError, InvalidInputError
 from runtui.domain.events import (
     ApprovalDecided,
     ApprovalRequested,
@@ -29,14 +29,7 @@ from runtui.domain.phases import RunPhase
 from runtui.domain.status import RunStatus
 from runtui.domain.tasks import TaskStatus
 from runtui.domain.termination import RunTerminationReason
-from store.queries import StoreReader
-
-
-class ApprovalAlreadyDecided(ConflictError):
-    def __init__(self, approval_id: str, first: str) -> None:
-        self.approval_id = approval_id
-        self.first = first
-        super().__init__(f"approval {approval_id} was already decided: {first}")
+from runtui.store.queries import StoreReader
 
 
 class HumanGates:

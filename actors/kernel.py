@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from actors import messages as m
-from actors.gates import HumanGates
-from actors.kernel_resume import KernelResume
-from actors.run_clock import RunClock
-from actors.run_control import Peers, RunCtl, declare, violation_reason
-from actors.step import Clock, Outbox, StepActor
+from runtui.actors import messages as m
+from runtui.actors.gates import HumanGates
+from runtui.actors.kernel_resume import KernelResume
+from runtui.actors.run_clock import RunClock
+from runtui.actors.run_control import Peers, RunCtl, declare, violation_reason
+from runtui.actors.step import Clock, Outbox, StepActor
 from runtui.config import Settings
 from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.audit import (
@@ -53,8 +53,8 @@ from runtui.domain.termination import (
     RunTerminationReason,
     resolve_termination,
 )
-from store.queries import StoreReader
-from store.writer import EventWriter
+from runtui.store.queries import StoreReader
+from runtui.store.writer import EventWriter
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from actors import messages as m
-from actors.operators.process_group import kill_group, kill_marked
-from actors.resume import ResumePlan, plan_resume
-from actors.run_control import Peers, RunCtl
-from actors.step import Clock, Outbox
+from runtui.actors import messages as m
+from runtui.actors.operators.process_group import kill_group, kill_marked
+from runtui.actors.resume import ResumePlan, plan_resume
+from runtui.actors.run_control import Peers, RunCtl
+from runtui.actors.step import Clock, Outbox
 from runtui.config import Settings
 from runtui.domain.audit import INCIDENT_EXPECTATION
 from runtui.domain.phases import PhaseMachine, RunPhase
@@ -30,7 +30,7 @@ from runtui.domain.status import RunStatus
 from runtui.domain.tasks import TaskStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.violations import ONCE_PER_RUN
-from store.queries import StoreReader
+from runtui.store.queries import StoreReader
 
 log = logging.getLogger(__name__)
 

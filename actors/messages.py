@@ -11,8 +11,8 @@ from typing import Any
 
 import msgspec
 
-from actors.actor import Reply
-from actors.operators.base import AttemptOutcome
+from runtui.actors.actor import Reply
+from runtui.actors.operators.base import AttemptOutcome
 from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.audit import AckStatus
 from runtui.domain.events import ViolationData

@@ -13,15 +13,15 @@ from typing import Any
 
 import anyio
 
-from actors import messages as m
-from actors.actor import Actor
-from actors.dispatcher import attempt_end
-from actors.operators.base import AttemptOutcome
-from actors.operators.external import poll_external
-from actors.step import Clock, Outbox, StepActor
+from runtui.actors import messages as m
+from runtui.actors.actor import Actor
+from runtui.actors.dispatcher import attempt_end
+from runtui.actors.operators.base import AttemptOutcome
+from runtui.actors.operators.external import poll_external
+from runtui.actors.step import Clock, Outbox, StepActor
 from runtui.domain.events import AttemptOutput
 from runtui.domain.tasks import AttemptStatus
-from store.writer import EventWriter
+from runtui.store.writer import EventWriter
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,14 @@ from typing import Any, NoReturn
 
 import anyio
 
-from actors.bus import Subscription
-from actors.runtime import RewindPlan
-from actors.tail import StoreTail
+from runtui.actors.bus import Subscription
+from runtui.actors.resume import rewind_plan_of
+from runtui.actors.tail import StoreTail
 from runtui.domain.errors import ConflictError
 from runtui.domain.health import WorkflowHealth, assess
-from store import StoreReader, open_reader
-from store.watch import CommitWatch
+from runtui.domain.rewind import RewindPlan
+from runtui.store import StoreReader, open_reader
+from runtui.store.watch import CommitWatch
 
 
 class ReadOnlyError(ConflictError):
@@ -61,7 +62,20 @@ class ReadOnlyRuntime:
     def _refuse(self, *_: Any, **__: Any) -> NoReturn:
         raise ReadOnlyError("read-only: this view never changes runs")
 
-    async def submit_file(self, path: Path) -> str:
+    @property
+    def last_position(self) -> int:
+        return self._tail.last_position
+
+    async def submit(self, workflow: Any, **_: Any) -> str:
+        self._refuse()
+
+    async def submit_file(self, path: Path, **_: Any) -> str:
+        self._refuse()
+
+    async def retry(self, run_id: str, **_: Any) -> str:
+        self._refuse()
+
+    async def clear_health(self, workflow: str, **_: Any) -> None:
         self._refuse()
 
     async def approve(self, approval_id: str, **_: Any) -> None:
@@ -77,7 +91,8 @@ class ReadOnlyRuntime:
         self._refuse()
 
     async def rewind_plan(self, run_id: str, wave: int) -> RewindPlan:
-        self._refuse()
+        """A plan is only read: it is shown here too."""
+        return await rewind_plan_of(self.reader, run_id, wave)
 
     async def rewind(self, run_id: str, wave: int, *, force: bool = False) -> RewindPlan:
         self._refuse()

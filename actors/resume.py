@@ -15,12 +15,13 @@ from runtui.domain.audit import AckStatus, AuditExpectation, DomainAck
 from runtui.domain.events import AttemptStatusChanged, EventBody, RunCreated, TaskStatusChanged
 from runtui.domain.phases import RunPhase
 from runtui.domain.recall import RunRecall
+from runtui.domain.rewind import RewindPlan, plan_rewind
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import stages
 from runtui.domain.tasks import AttemptStatus, TaskStatus
 from runtui.domain.views import AttemptRow
 from runtui.domain.workflow import Workflow
-from store.queries import StoreReader
+from runtui.store.queries import StoreReader
 
 KEEP = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.SKIPPED, TaskStatus.CANCELLED})
 
@@ -57,6 +58,13 @@ class ResumePlan:
 async def load_workflow_of(reader: StoreReader, run_id: str) -> tuple[Workflow, Any]:
     workflow, run, _created = await load_run_created(reader, run_id)
     return workflow, run
+
+
+async def rewind_plan_of(reader: StoreReader, run_id: str, wave: int) -> RewindPlan:
+    """What a rewind of the stored run to `wave` keeps and re-executes (a read: no runtime)."""
+    workflow, _run = await load_workflow_of(reader, run_id)
+    done = {t.task_id for t in await reader.tasks_of(run_id) if t.status == "done"}
+    return plan_rewind(run_id, workflow, wave, done)
 
 
 async def load_run_created(reader: StoreReader, run_id: str) -> tuple[Workflow, Any, RunCreated]:

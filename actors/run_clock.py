@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from actors import messages as m
-from actors.run_control import RunCtl
-from actors.step import Clock, Outbox
+from runtui.actors import messages as m
+from runtui.actors.run_control import RunCtl
+from runtui.actors.step import Clock, Outbox
 from runtui.domain.recall import WAITING_FOR_HUMAN
 from runtui.domain.termination import RunTerminationReason
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors import messages as m
-from actors.actor import Actor
+from runtui.actors import messages as m
+from runtui.actors.actor import Actor
 from runtui.domain.audit import AuditExpectation, DomainAck
 from runtui.domain.events import TaskDeclared, ViolationData
 from runtui.domain.phases import PhaseMachine

@@ -19,58 +19,45 @@ from typing import Any
 import anyio
 import msgspec
 
-from actors import messages as m
-from actors.actor import Reply
-from actors.analyzer import Analyzer, ReplanHook
-from actors.bus import EventBus, Lagged, Subscription
-from actors.dispatcher import Dispatcher
-from actors.facades.governance import GovernanceFacade
-from actors.facades.incident import IncidentFacade
-from actors.facades.trace import TraceFacade
-from actors.kernel import Kernel
-from actors.poller import Poller
-from actors.resume import load_run_created, load_workflow_of
-from actors.run_control import Peers
-from actors.step import Clock
-from actors.supervisor import ChildSpec, Restart, Strategy, Supervisor
+from runtui.actors import messages as m
+from runtui.actors.actor import Reply
+from runtui.actors.analyzer import Analyzer, ReplanHook
+from runtui.actors.bus import EventBus, Subscription
+from runtui.actors.dispatcher import Dispatcher
+from runtui.actors.facades.governance import GovernanceFacade
+from runtui.actors.facades.incident import IncidentFacade
+from runtui.actors.facades.trace import TraceFacade
+from runtui.actors.kernel import Kernel
+from runtui.actors.poller import Poller
+from runtui.actors.resume import load_run_created, rewind_plan_of
+from runtui.actors.run_control import Peers
+from runtui.actors.step import Clock
+from runtui.actors.supervisor import ChildSpec, Restart, Strategy, Supervisor
 from runtui.config import Settings
 from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.errors import (
     ConflictError,
-    InvalidInputError,
+    RunActiveError,
     StoreError,
     StoreUnavailableError,
+    WorkflowBlockedError,
 )
 from runtui.domain.events import RunStatusChanged
+from runtui.domain.feed import Lagged
 from runtui.domain.health import Health, WorkflowHealth, assess
+from runtui.domain.rewind import RewindPlan, plan_retry
 from runtui.domain.status import RunStatus
 from runtui.domain.task_env import RunEnvironment, capture
 from runtui.domain.tasks import TaskStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.views import RunRow
 from runtui.domain.workflow import Workflow
+from runtui.store import Store, open_store
 from runtui.workflows import load_workflow
-from store import Store, open_store
 
 log = logging.getLogger(__name__)
 
 OUTAGE_PROBE_MAX_S = 2.0  # while the database refuses writes: the longest wait between tries
-
-
-class WorkflowBlockedError(ConflictError):
-    """The workflow's recent runs all failed; it refuses new runs until cleared."""
-
-
-class RunActiveError(ConflictError):
-    """The run is still active; stop it first (or force)."""
-
-
-class RewindPlan(msgspec.Struct, frozen=True):
-    run_id: str
-    wave: int
-    kept: dict[int, list[str]]  # wave → tasks whose results carry over
-    rerun: dict[int, list[str]]  # wave → tasks that execute again
-    new_run_id: str | None = None
 
 
 class Runtime:
@@ -278,22 +265,7 @@ class Runtime:
     # --- rewind and retry --------------------------------------------------------------------
 
     async def rewind_plan(self, run_id: str, wave: int) -> RewindPlan:
-        workflow, _run = await load_workflow_of(self.reader, run_id)
-        if not 0 <= wave < workflow.wave_count:
-            raise InvalidInputError(
-                f"wave: run {run_id} has waves 0..{workflow.wave_count - 1}, not {wave}"
-            )
-        tasks = {t.task_id: t for t in await self.reader.tasks_of(run_id)}
-        kept: dict[int, list[str]] = {}
-        rerun: dict[int, list[str]] = {}
-        for spec in workflow.tasks:
-            row = tasks.get(spec.id)
-            w = workflow.waves()[spec.id]
-            if w <= wave and row is not None and row.status == TaskStatus.DONE.value:
-                kept.setdefault(w, []).append(spec.id)
-            else:
-                rerun.setdefault(w, []).append(spec.id)
-        return RewindPlan(run_id=run_id, wave=wave, kept=kept, rerun=rerun)
+        return await rewind_plan_of(self.reader, run_id, wave)
 
     async def rewind(self, run_id: str, wave: int, *, force: bool = False) -> RewindPlan:
         """Fork `run_id`: waves <= `wave` keep the parent's results, later ones re-execute.
@@ -304,7 +276,7 @@ class Runtime:
         plan = await self.rewind_plan(run_id, wave)
         await self._ensure_stopped(run_id, force)
         workflow, run, created = await load_run_created(self.reader, run_id)
-        carried = {t: TaskStatus.DONE for tasks in plan.kept.values() for t in tasks}
+        carried = dict.fromkeys(plan.carried, TaskStatus.DONE)
         new_id = await self.submit(
             workflow,
             force=True,
@@ -320,20 +292,15 @@ class Runtime:
         """Fork a finished run from just before its first failed wave, retry_count + 1."""
         workflow, run, created = await load_run_created(self.reader, run_id)
         await self._ensure_stopped(run_id, force)
-        tasks = await self.reader.tasks_of(run_id)
-        failed_waves = [t.wave for t in tasks if t.status != TaskStatus.DONE.value]
-        first_bad = min(failed_waves) if failed_waves else workflow.wave_count
-        keep_up_to = first_bad - 1
-        carried = {
-            t.task_id: TaskStatus.DONE for t in tasks if t.wave <= keep_up_to and t.status == "done"
-        }
+        statuses = {t.task_id: t.status for t in await self.reader.tasks_of(run_id)}
+        plan = plan_retry(workflow, statuses)
         return await self.submit(
             workflow,
             force=True,
             parent_run_id=run_id,
-            rewound_from_wave=keep_up_to if keep_up_to >= 0 else None,
+            rewound_from_wave=plan.kept_through,
             retry_count=run.retry_count + 1,
-            carried=carried,
+            carried=dict.fromkeys(plan.carried, TaskStatus.DONE),
             run_env=created.run_env,
         )
 

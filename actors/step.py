@@ -17,10 +17,10 @@ from typing import Any, Generic, TypeVar
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from actors.actor import Actor, ActorStopped, Reply, reply_of
+from runtui.actors.actor import Actor, ActorStopped, Reply, reply_of
 from runtui.domain.errors import RuntuiError
 from runtui.domain.events import EventBody, PendingEvent
-from store.writer import EventWriter
+from runtui.store.writer import EventWriter
 
 log = logging.getLogger(__name__)
 

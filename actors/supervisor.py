@@ -32,7 +32,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from actors.actor import Actor
+from runtui.actors.actor import Actor
 from runtui.domain.errors import RuntuiError
 
 log = logging.getLogger(__name__)

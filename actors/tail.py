@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import anyio
 
-from actors.bus import EventBus, Subscription
-from store.queries import StoreReader
-from store.watch import CommitWatch
+from runtui.actors.bus import EventBus, Subscription
+from runtui.store.queries import StoreReader
+from runtui.store.watch import CommitWatch
 
 #: How often to ask whether the runtime committed, while a stream is connected and nothing
 #: was new at the last look: the first event after a quiet spell waits at most this long.

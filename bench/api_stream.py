@@ -53,8 +53,8 @@ import anyio
 import httpx
 from anyio.abc import Process
 
-from actors.bus import Lagged
-from actors.runtime import Runtime
+from runtui.actors.bus import Lagged
+from runtui.actors.runtime import Runtime
 from runtui.config import load_settings
 from runtui.domain.events import AttemptOutput, PendingEvent, RunCreated, RunStatusChanged
 from runtui.server.api_process import api_process

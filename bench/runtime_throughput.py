@@ -52,8 +52,8 @@ from typing import Any
 
 import anyio
 
-from actors.bus import Lagged
-from actors.runtime import Runtime
+from runtui.actors.bus import Lagged
+from runtui.actors.runtime import Runtime
 from runtui.config import Settings, load_settings
 from runtui.domain.enums import Durability
 from runtui.domain.events import (
@@ -67,8 +67,8 @@ from runtui.domain.events import (
 )
 from runtui.domain.status import RunStatus
 from runtui.domain.workflow import Workflow
-from store import open_store
-from store.schema import apply_pragmas, migrate
+from runtui.store import open_store
+from runtui.store.schema import apply_pragmas, migrate
 
 TARGET_RUN_MS = 2.0
 TARGET_TASK_MS = 0.25

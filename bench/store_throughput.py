@@ -31,8 +31,8 @@ import anyio
 
 from runtui.domain.enums import Durability
 from runtui.domain.events import AttemptOutput, PendingEvent, RunCreated, encode_event
-from store import EventWriter, open_store
-from store.schema import migrate
+from runtui.store import EventWriter, open_store
+from runtui.store.schema import migrate
 
 RUNS = 32
 SINGLE_TASKS = 200

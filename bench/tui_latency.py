@@ -55,7 +55,7 @@ from typing import Any
 import anyio
 from textual import events
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.config import Settings, load_settings
 from runtui.domain.events import (
     AttemptOutput,
@@ -74,14 +74,14 @@ from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult
 from runtui.domain.tasks import TaskKind, TaskStatus
 from runtui.domain.termination import RunTerminationReason
+from runtui.embedded import EmbeddedRuntime
 from runtui.gc_tuning import tune_gc
+from runtui.store import open_store
 from runtui.tui.app import RuntuiApp
-from runtui.tui.client import EmbeddedClient
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
 from runtui.tui.widgets.event_log import EventLog
 from runtui.workflows import parse_workflow
-from store import open_store
 
 TARGET_OPEN_S = 0.5
 TARGET_RSS_MIB = 150.0
@@ -239,7 +239,7 @@ async def open_child(db: Path, rid: str, last_seq: int, durability: str) -> dict
 
     EventLog.render_line = render_line  # type: ignore[method-assign,assignment]
     async with Runtime.open(settings_for(db, durability), resume=False) as rt:
-        app = RuntuiApp(EmbeddedClient(rt), demo_path=None)
+        app = RuntuiApp(EmbeddedRuntime(rt), demo_path=None)
         async with app.run_test(size=SIZE):
             await until(lambda: isinstance(app.screen, RunsScreen))
             await anyio.sleep(0.3)  # let the runs screen settle
@@ -371,7 +371,7 @@ async def keys_and_throughput(
         prefill = Ingest(rt, rid)  # more lines than the log shows, so that home/end scroll
         for _ in range(PREFILL // INGEST_BATCH):
             await prefill.writer.append_many(prefill.batch())
-        app = RuntuiApp(EmbeddedClient(rt), demo_path=None)
+        app = RuntuiApp(EmbeddedRuntime(rt), demo_path=None)
         async with app.run_test(size=SIZE):
             await until(lambda: isinstance(app.screen, RunsScreen))
             app.open_run(rid)

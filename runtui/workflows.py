@@ -71,15 +71,27 @@ def load_workflow(path: Path) -> Workflow:
 
 def parse_workflow(text: str, source: str = "<string>") -> Workflow:
     """Validate workflow TOML text; `source` names it in error messages."""
-    raw = _parse_toml(text, source)
+    return workflow_from_data(_parse_toml(text, source), source, text=text)
+
+
+def workflow_from_data(
+    raw: Mapping[str, Any], source: str = "<data>", *, text: str | None = None
+) -> Workflow:
+    """Validate a workflow given as data (a TOML file's tables, or the JSON a Python program
+    sends a server); errors name `source` and each field (and its line when `text` is the
+    TOML it came from), all problems at once."""
+
+    def lines() -> Mapping[Loc, int]:  # only on an error: indexing the text costs
+        return _positions(text) if text is not None else {}
+
     deep = _too_deep(raw)
     if deep is not None:
         field = _field_path(deep[:4], raw) + ("…" if len(deep) > 4 else "")
-        raise _workflow_error(source, [(_line_for(deep, _positions(text)), field, _TOO_DEEP)])
+        raise _workflow_error(source, [(_line_for(deep, lines()), field, _TOO_DEEP)])
     try:
         return Workflow.model_validate(raw)
     except ValidationError as exc:
-        problems = _problems(exc, raw, _positions(text))
+        problems = _problems(exc, raw, lines())
         problems.sort(key=lambda p: p[0] if p[0] is not None else 1 << 30)
         raise _workflow_error(source, problems) from None
 

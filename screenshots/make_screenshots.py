@@ -31,12 +31,12 @@ import anyio
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.client.http import HttpClient
 from runtui.config import load_settings
+from runtui.embedded import EmbeddedRuntime
 from runtui.server.serve import http_api
 from runtui.tui.app import RuntuiApp
-from runtui.tui.client import EmbeddedClient
 from runtui.tui.dialogs.rewind import RewindDialog
 from runtui.tui.screens.approvals import ApprovalsScreen
 from runtui.tui.screens.run import RunScreen
@@ -132,7 +132,7 @@ async def main() -> None:
         async with Runtime.open(settings) as rt:
             ids = await make_runs(rt)
             count = len(ids)
-            app = RuntuiApp(EmbeddedClient(rt), demo_path=EXAMPLES / "demo.toml")
+            app = RuntuiApp(EmbeddedRuntime(rt), demo_path=EXAMPLES / "demo.toml")
             async with app.run_test(size=SIZE) as pilot:
                 await show_runs(pilot, count)
                 save(app, "runs.svg")
@@ -168,7 +168,7 @@ async def main() -> None:
                 await pilot.pause()
                 save(app, "rewind.svg")
 
-            small = RuntuiApp(EmbeddedClient(rt), demo_path=EXAMPLES / "demo.toml")
+            small = RuntuiApp(EmbeddedRuntime(rt), demo_path=EXAMPLES / "demo.toml")
             async with small.run_test(size=(80, 24)) as pilot:
                 await show_runs(pilot, count)
                 save(small, "runs-80x24.svg")

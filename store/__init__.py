@@ -4,8 +4,8 @@ SQL lives in this package and nowhere else. Owners open a database with `open_st
 writer appends (group commit), the reader queries, `replay` rebuilds a run from its events.
 """
 
-from store.database import Store, open_reader, open_store
-from store.queries import StoreReader
-from store.writer import EventWriter, WriterClosedError
+from runtui.store.database import Store, open_reader, open_store
+from runtui.store.queries import StoreReader
+from runtui.store.writer import EventWriter, WriterClosedError
 
 __all__ = ["EventWriter", "Store", "StoreReader", "WriterClosedError", "open_reader", "open_store"]

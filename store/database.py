@@ -11,13 +11,13 @@ import anyio
 
 from runtui.domain.enums import Durability
 from runtui.domain.errors import NotFoundError
-from store.file_identity import FileIdentity
-from store.files import OwnerLock, ensure_private_file
-from store.open_errors import explained
-from store.queries import StoreReader
-from store.replay import ReplayReport, replay_stored_run
-from store.schema import check_schema_version, migrate, open_write_connection
-from store.writer import CommitListener, EventWriter
+from runtui.store.file_identity import FileIdentity
+from runtui.store.files import OwnerLock, ensure_private_file
+from runtui.store.open_errors import explained
+from runtui.store.queries import StoreReader
+from runtui.store.replay import ReplayReport, replay_stored_run
+from runtui.store.schema import check_schema_version, migrate, open_write_connection
+from runtui.store.writer import CommitListener, EventWriter
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import msgspec
 
-from store.queries import StoreReader
-from store.writer import EventWriter
+from runtui.store.queries import StoreReader
+from runtui.store.writer import EventWriter
 
 #: How long a key is remembered (README, "Idempotency").
 RETENTION_S = 24 * 3600.0

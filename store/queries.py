@@ -25,7 +25,7 @@ from runtui.domain.recall import RunRecall, recall
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
 from runtui.domain.violations import PolicyViolationType, ViolationSeverity
-from store.rows import (
+from runtui.store.rows import (
     APPROVAL_COLUMNS,
     RUN_COLUMNS,
     ApprovalRow,
@@ -37,7 +37,7 @@ from store.rows import (
     TaskRow,
     ViolationRow,
 )
-from store.schema import read_only_uri
+from runtui.store.schema import read_only_uri
 
 _json = msgspec.json.Decoder()
 

@@ -16,8 +16,8 @@ from typing import Any
 import msgspec
 
 from runtui.domain.events import EventEnvelope, encode_event
-from store.projector import project
-from store.schema import migrate, read_only_uri
+from runtui.store.projector import project
+from runtui.store.schema import migrate, read_only_uri
 
 #: Every projection table and the columns that order its rows for comparison.
 PROJECTION_TABLES: dict[str, str] = {

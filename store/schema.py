@@ -22,7 +22,7 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 def migrations() -> list[tuple[int, str, str]]:
     """(version, file name, SQL) of every shipped migration, in order."""
     found: list[tuple[int, str, str]] = []
-    for entry in resources.files("store.migrations").iterdir():
+    for entry in resources.files("runtui.store.migrations").iterdir():
         m = _MIGRATION_NAME.match(entry.name)
         if m:
             found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from store.schema import read_only_uri
+from runtui.store.schema import read_only_uri
 
 
 class CommitWatch:

@@ -41,10 +41,10 @@ from runtui.domain.events import (
     kind_of,
     validated_payload,
 )
-from store.file_identity import FileIdentity, rescue
-from store.projector import project
-from store.schema import BUSY_TIMEOUT_MS
-from store.sequencer import RequestRejected, Sequencer
+from runtui.store.file_identity import FileIdentity, rescue
+from runtui.store.projector import project
+from runtui.store.schema import BUSY_TIMEOUT_MS
+from runtui.store.sequencer import RequestRejected, Sequencer
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,15 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"runtui", "actors", "store"}
+OURS = {"runtui"}
+#: Where its code lives in the checkout (actors/ and store/ install as runtui.actors, runtui.store).
+SOURCE_DIRS = ("runtui", "actors", "store")
 
 
 def _imported_top_levels() -> set[str]:
     found: set[str] = set()
-    for package in OURS:
-        for path in (ROOT / package).rglob("*.py"):
+    for folder in SOURCE_DIRS:
+        for path in (ROOT / folder).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Import):
                     found |= {a.name.split(".")[0] for a in node.names}

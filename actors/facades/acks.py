@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors import messages as m
-from actors.actor import Actor
-from actors.step import Outbox
+from runtui.actors import messages as m
+from runtui.actors.actor import Actor
+from runtui.actors.step import Outbox
 from runtui.domain.audit import AckStatus
 from runtui.domain.events import AckRecorded
 

@@ -19,10 +19,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors import messages as m
-from actors.actor import Actor
-from actors.facades.acks import ack
-from actors.step import Clock, Outbox, StepActor
+from runtui.actors import messages as m
+from runtui.actors.actor import Actor
+from runtui.actors.facades.acks import ack
+from runtui.actors.step import Clock, Outbox, StepActor
 from runtui.config import Settings
 from runtui.domain import policy_checks as checks
 from runtui.domain.audit import POLICY_EXPECTATION
@@ -32,7 +32,7 @@ from runtui.domain.termination import VIOLATION_TERMINATION
 from runtui.domain.violations import ONCE_PER_RUN, ViolationAction
 from runtui.domain.violations import PolicyViolationType as T
 from runtui.domain.workflow import PolicySpec, Workflow
-from store.writer import EventWriter
+from runtui.store.writer import EventWriter
 
 STRENGTH = {ViolationAction.WARN: 1, ViolationAction.APPROVE: 2, ViolationAction.STOP: 3}
 DISPATCH_WINDOW = 10_000  # dispatch times kept per run for the rate limits

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors import messages as m
-from actors.actor import Actor
-from actors.facades.acks import ack
-from actors.step import Clock, Outbox, StepActor
+from runtui.actors import messages as m
+from runtui.actors.actor import Actor
+from runtui.actors.facades.acks import ack
+from runtui.actors.step import Clock, Outbox, StepActor
 from runtui.domain.audit import INCIDENT_EXPECTATION
 from runtui.domain.events import IncidentOpened
 from runtui.domain.ids import new_id
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.violations import SEVERITY_PRIORITY, ViolationSeverity
-from store.writer import EventWriter
+from runtui.store.writer import EventWriter
 
 SERIOUS = SEVERITY_PRIORITY[ViolationSeverity.HIGH]
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors import messages as m
-from actors.actor import Actor
-from actors.facades.acks import ack
-from actors.step import Clock, Outbox, StepActor
+from runtui.actors import messages as m
+from runtui.actors.actor import Actor
+from runtui.actors.facades.acks import ack
+from runtui.actors.step import Clock, Outbox, StepActor
 from runtui.domain.audit import TRACE_EXPECTATION
 from runtui.domain.events import SpanEnded, SpanStarted
 from runtui.domain.phases import RunPhase
-from store.writer import EventWriter
+from runtui.store.writer import EventWriter
 
 ROOT = "run"
 

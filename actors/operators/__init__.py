@@ -4,7 +4,7 @@
 jobs are then followed with `poll_external`. Gates have no operator: they are human approvals.
 """
 
-from actors.operators.base import (
+from runtui.actors.operators.base import (
     AttemptContext,
     AttemptOutcome,
     NoOperatorError,
@@ -14,10 +14,10 @@ from actors.operators.base import (
     operator_for,
     parse_usage_line,
 )
-from actors.operators.external import ExternalOperator, PollState, poll_external
-from actors.operators.python_call import PythonOperator
-from actors.operators.shell import ShellOperator
-from actors.operators.simple import NoopOperator, SleepOperator
+from runtui.actors.operators.external import ExternalOperator, PollState, poll_external
+from runtui.actors.operators.python_call import PythonOperator
+from runtui.actors.operators.shell import ShellOperator
+from runtui.actors.operators.simple import NoopOperator, SleepOperator
 
 __all__ = [
     "AttemptContext",

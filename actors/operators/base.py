@@ -107,10 +107,10 @@ def operator_for(kind: TaskKind | str) -> Operator:
         )
     if not _REGISTRY:
         # Imported here: the operator modules import this one.
-        from actors.operators.external import ExternalOperator
-        from actors.operators.python_call import PythonOperator
-        from actors.operators.shell import ShellOperator
-        from actors.operators.simple import NoopOperator, SleepOperator
+        from runtui.actors.operators.external import ExternalOperator
+        from runtui.actors.operators.python_call import PythonOperator
+        from runtui.actors.operators.shell import ShellOperator
+        from runtui.actors.operators.simple import NoopOperator, SleepOperator
 
         _REGISTRY.update(
             {

@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 from typing import Literal
 
-from actors.operators.base import (
+from runtui.actors.operators.base import (
     STDOUT,
     AttemptContext,
     AttemptOutcome,
@@ -27,7 +27,7 @@ from actors.operators.base import (
     time_label,
     wrong_spec,
 )
-from actors.operators.shell import KILL_GRACE_S, exit_error, run_command, task_env
+from runtui.actors.operators.shell import KILL_GRACE_S, exit_error, run_command, task_env
 from runtui.domain.task_env import NEVER_PREFIX, RunEnvironment, task_cwd
 from runtui.domain.tasks import AttemptStatus
 from runtui.domain.workflow import ExternalTask

@@ -29,7 +29,7 @@ from typing import Any
 
 import anyio
 
-from actors.operators.base import (
+from runtui.actors.operators.base import (
     STDOUT,
     AttemptContext,
     AttemptOutcome,
@@ -38,7 +38,7 @@ from actors.operators.base import (
     time_label,
     wrong_spec,
 )
-from actors.operators.shell import exit_error, run_command, task_env
+from runtui.actors.operators.shell import exit_error, run_command, task_env
 from runtui.domain.task_env import task_cwd
 from runtui.domain.tasks import AttemptStatus
 from runtui.domain.workflow import PythonTask

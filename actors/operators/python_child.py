@@ -11,7 +11,9 @@ run with asyncio), and writes RESULT, a JSON object, exactly once:
 - {"lines": [...], "usage": {...}}: what the function returned, read as the operator documents.
 
 What the function prints goes to this process's stdout and stderr, which the operator records as
-the task's output.
+the task's output. `RUNTUI_IN_TASK` is set here (`runtui.opening.IN_TASK`): a module whose top
+level opens a runtime (a script that defines its own tasks) fails to import, saying why, rather
+than starting a second runtime inside its own task.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import importlib
 import inspect
 import json
 import math
+import os
 import sys
 import traceback
 from typing import Any
@@ -85,6 +88,7 @@ def main(request_path: str, result_path: str) -> int:
     with open(request_path, encoding="utf-8") as f:
         request = json.load(f)
     sys.path[:0] = [p for p in request["path"] if p not in sys.path]
+    os.environ["RUNTUI_IN_TASK"] = "1"
 
     def answer(value: dict[str, Any]) -> int:
         sys.stdout.flush()

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
-from actors.operators.base import (
+from runtui.actors.operators.base import (
     STDERR,
     STDOUT,
     AttemptContext,
@@ -40,7 +40,7 @@ from actors.operators.base import (
     time_label,
     wrong_spec,
 )
-from actors.operators.process_group import PDEATHSIG_PREFIX, describe
+from runtui.actors.operators.process_group import PDEATHSIG_PREFIX, describe
 from runtui.domain.events import ProcessGroupRef
 from runtui.domain.task_env import NEVER_PREFIX, task_cwd
 from runtui.domain.tasks import AttemptStatus

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import anyio.lowlevel
 
-from actors.operators.base import AttemptContext, AttemptOutcome, time_label, wrong_spec
+from runtui.actors.operators.base import AttemptContext, AttemptOutcome, time_label, wrong_spec
 from runtui.domain.tasks import AttemptStatus
 from runtui.domain.workflow import NoopTask, SleepTask
 

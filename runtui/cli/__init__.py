@@ -133,9 +133,50 @@ def _output_closed() -> NoReturn:
     sys.exit(EXIT_OK)
 
 
+#: The module that registers each command, imported when that command is asked for: `runtui
+#: --version` loads none, `runtui run` only its own (`runtui --help` loads them all).
+_COMMAND_MODULES = {
+    "approvals": "approval_commands",
+    "approve": "approval_commands",
+    "reject": "approval_commands",
+    "health": "inspect_commands",
+    "verify": "inspect_commands",
+    "run": "runtime_commands",
+    "rewind": "runtime_commands",
+    "retry": "runtime_commands",
+    "resume": "runtime_commands",
+    "cancel": "runtime_commands",
+    "serve": "serve_command",
+    "db": "store_commands",
+    "runs": "store_commands",
+    "history": "store_commands",
+    "replay": "store_commands",
+}
+
+
 class _Commands(click.Group):
-    """The `runtui` group: a reader that leaves early is a quiet success, wherever the pipe
-    broke (a command's own output, or the last flush once it returned)."""
+    """The `runtui` group: commands load on demand (`_COMMAND_MODULES`), and a reader that
+    leaves early is a quiet success, wherever the pipe broke (a command's own output, or the
+    last flush once it returned)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load(_COMMAND_MODULES.get(cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for module in sorted(set(_COMMAND_MODULES.values())):
+            self._load(module)
+        return super().list_commands(ctx)
+
+    def _load(self, module: str | None) -> None:
+        if module is None or f"runtui.cli.{module}" in sys.modules:
+            return
+        from importlib import import_module
+
+        from runtui.cli.global_options import spread
+
+        import_module(f"runtui.cli.{module}")
+        spread(self)  # the new commands get --db, --config, --server too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -193,7 +234,7 @@ class Context:
 
     def server_of_db(self) -> str | None:
         """The API URL of the `runtui serve` that owns the database now, if one does."""
-        from store.files import read_owner
+        from runtui.store.files import read_owner
 
         owner = read_owner(self.db)
         url = owner.get("url") if owner else None
@@ -206,7 +247,7 @@ class Context:
 
     def command(self, *args: str) -> str:
         """`runtui ARGS` as the user should type it to reach the same database."""
-        words = ["runtui"]
+        words = [this_program()]
         if self.server is not None:
             words += ["--server", _quote(self.server)]
         if self._db is not None:
@@ -227,6 +268,27 @@ class Context:
         except OSError as exc:  # an unwritable log dir must not stop a run
             click.echo(f"runtui: warning: not logging to {self.settings.log_file}: {exc}", err=True)
             logging.getLogger().addHandler(logging.NullHandler())
+
+
+def this_program() -> str:
+    """How to call this program again: `runtui` when that name on PATH is this program, else
+    the path it was started by (`.venv/bin/runtui` with the venv not activated) or
+    `python -m runtui` — so a printed next step such as `runtui approve ID` works as typed."""
+    import os
+    import shutil
+
+    started_as = sys.argv[0] if sys.argv else ""
+    if Path(started_as).name == "__main__.py" and Path(started_as).parent.name == "runtui":
+        return f"{_quote(sys.executable)} -m runtui"
+    if Path(started_as).name != "runtui" or os.sep not in started_as:
+        return "runtui"  # found on PATH, or another host program (a test runner, an embedder)
+    on_path = shutil.which("runtui")
+    try:
+        if on_path is not None and os.path.samefile(on_path, started_as):
+            return "runtui"
+    except OSError:
+        pass
+    return _quote(started_as)
 
 
 def _quote(word: str) -> str:
@@ -328,17 +390,9 @@ def attach_cmd(ctx: click.Context, url: str | None, token: str | None, read_only
     _run(go)
 
 
-# Register the commands (they import their heavy dependencies lazily, inside each command).
-from runtui.cli import (  # noqa: E402
-    approval_commands,
-    inspect_commands,
-    runtime_commands,
-    serve_command,
-    store_commands,
-)
 from runtui.cli.global_options import spread  # noqa: E402
 
-spread(main)  # after every command is registered
+spread(main)  # `tui` and `attach`; the others get theirs as they load (`_Commands._load`)
 
 __all__ = [
     "EXIT_ERROR",
@@ -347,11 +401,6 @@ __all__ = [
     "EXIT_USAGE",
     "Context",
     "UsageProblem",
-    "approval_commands",
-    "inspect_commands",
     "main",
     "pass_ctx",
-    "runtime_commands",
-    "serve_command",
-    "store_commands",
 ]

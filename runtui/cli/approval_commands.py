@@ -1,14 +1,14 @@
 """Approval commands: approvals (the inbox), approve, reject.
 
-Each decides through the embedded runtime (see `driving`), or through the server's API when a
-server owns the database (`remote`), and then drives the run on until it finishes or waits.
+Each decides through the port (`driving.open_port`: the runtime embedded here, or a server's
+API), once, and then lets the run settle: it finishes or waits again.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -30,14 +30,15 @@ from runtui.cli.render import (
 )
 
 if TYPE_CHECKING:
-    from store.rows import ApprovalRow
+    from runtui.domain.views import ApprovalRow
 
 from runtui.cli.driving import (
     current_user,
     drive_run,
     finish,
     follow_options,
-    open_runtime,
+    open_port,
+    reading,
     say,
 )
 
@@ -95,33 +96,39 @@ def _then(ap: ApprovalRow, now: float) -> str:
     return f"{ap.default_action.value} in {fmt_secs(left)}"
 
 
-async def _decidable(c: Context, approval_id: str) -> ApprovalRow:
-    """The approval, checked from the store before anything is owned: unknown (exit 3),
-    already decided (exit 2, naming the first decision, as the runtime would), or pending for
-    a run that has ended (exit 2)."""
-    from actors.gates import ApprovalAlreadyDecided
-    from store import open_reader
+class Decidable(NamedTuple):
+    """A pending approval, with its run's workflow and task ids (what plan edits may name)."""
 
-    async with open_reader(c.db) as reader:
+    ap: ApprovalRow
+    workflow: str
+    tasks: set[str]
+
+
+async def _decidable(c: Context, approval_id: str) -> Decidable:
+    """The approval, checked before anything is owned: unknown (exit 3), already decided
+    (exit 2, naming the first decision, as the runtime would), or pending for a run that has
+    ended (exit 2)."""
+    from runtui.domain.errors import ApprovalAlreadyDecided
+
+    async with reading(c) as reader:
         ap = await reader.get_approval(approval_id)
         if ap.decision is not None:
             first = f"{ap.decision.value} by {ap.decided_by or 'unknown'}"
             raise ApprovalAlreadyDecided(approval_id, first)
         run = await reader.get_run(ap.run_id)
-    if run.status.is_terminal:
-        raise UsageProblem(
-            f"approval {approval_id} can no longer be decided: its run {ap.run_id} ended"
-            f" ({run.status.value}) before anyone decided it"
-        )
-    return ap
+        if run.status.is_terminal:
+            raise UsageProblem(
+                f"approval {approval_id} can no longer be decided: its run {ap.run_id} ended"
+                f" ({run.status.value}) before anyone decided it"
+            )
+        tasks = {t.task_id for t in await reader.tasks_of(ap.run_id)}
+    return Decidable(ap, run.workflow, tasks)
 
 
-async def _check_edits(c: Context, ap: ApprovalRow, edits: dict[str, Any]) -> None:
+def _check_edits(pending: Decidable, edits: dict[str, Any]) -> None:
     """Plan edits name tasks of the run's workflow: checked here, before the runtime sees
     them, so a typo is refused without deciding anything."""
-    from actors.resume import load_workflow_of
-    from store import open_reader
-
+    ap = pending.ap
     if ap.kind.value != "plan":
         raise UsageProblem(f"--edits applies to plan approvals; {ap.approval_id} is a {_what(ap)}")
     unknown_keys = sorted(set(edits) - {"skip"})
@@ -131,13 +138,11 @@ async def _check_edits(c: Context, ap: ApprovalRow, edits: dict[str, Any]) -> No
             '--edits: the only edit is {"skip": ["task", ...]}'
             + (f"; unknown: {', '.join(unknown_keys)}" if unknown_keys else "")
         )
-    async with open_reader(c.db) as reader:
-        workflow, _ = await load_workflow_of(reader, ap.run_id)
-    known = {t.id for t in workflow.tasks}
+    workflow, known = pending.workflow, pending.tasks
     missing = [t for t in skip if t not in known]
     if missing:
         raise UsageProblem(
-            f"--edits: workflow {workflow.name} has no task {', '.join(map(repr, missing))};"
+            f"--edits: workflow {workflow} has no task {', '.join(map(repr, missing))};"
             f" its tasks: {', '.join(sorted(known))}"
         )
 
@@ -181,31 +186,20 @@ def approve_cmd(
         parsed = value
 
     async def go() -> int:
-        if (url := c.remote_url()) is not None:
-            from runtui.cli.remote import decide_remote
-
-            return await decide_remote(
-                c,
-                url,
-                approval_id,
-                approve=True,
-                by=by,
-                reason=reason,
-                edits=parsed,
-                follow=follow,
-                as_json=as_json,
-            )
-        ap = await _decidable(c, approval_id)
+        pending = await _decidable(c, approval_id)
         if parsed is not None:
-            await _check_edits(c, ap, parsed)
-        async with open_runtime(c, about=ap.run_id) as rt:
-            seen = (await rt.reader.get_run(ap.run_id)).last_seq
-            await rt.approve(approval_id, by=by, reason=reason, edits=parsed)
+            _check_edits(pending, parsed)
+        ap = pending.ap
+        async with open_port(c, about=ap.run_id) as port:
+            seen = (await port.get_run(ap.run_id)).last_seq
+            await port.approve(approval_id, by=by, reason=reason, edits=parsed)
             note = f"approved {approval_id} ({_what(ap)} of run {ap.run_id}) by {by}"
             if parsed:
                 note += f" with edits {json.dumps(parsed)}"
             say(note, as_json)
-            return await drive_run(c, rt, ap.run_id, follow=follow, as_json=as_json, after_seq=seen)
+            return await drive_run(
+                c, port, ap.run_id, follow=follow, as_json=as_json, after_seq=seen
+            )
 
     finish(_run(go))
 
@@ -224,26 +218,14 @@ def reject_cmd(
         raise click.BadParameter("must say why", param_hint="--reason")
 
     async def go() -> int:
-        if (url := c.remote_url()) is not None:
-            from runtui.cli.remote import decide_remote
-
-            return await decide_remote(
-                c,
-                url,
-                approval_id,
-                approve=False,
-                by=by,
-                reason=reason,
-                edits=None,
-                follow=follow,
-                as_json=as_json,
-            )
-        ap = await _decidable(c, approval_id)
-        async with open_runtime(c, about=ap.run_id) as rt:
-            seen = (await rt.reader.get_run(ap.run_id)).last_seq
-            await rt.reject(approval_id, reason=reason, by=by)
+        ap = (await _decidable(c, approval_id)).ap
+        async with open_port(c, about=ap.run_id) as port:
+            seen = (await port.get_run(ap.run_id)).last_seq
+            await port.reject(approval_id, reason=reason, by=by)
             note = f"rejected {approval_id} ({_what(ap)} of run {ap.run_id}) by {by}: {reason}"
             say(note, as_json)
-            return await drive_run(c, rt, ap.run_id, follow=follow, as_json=as_json, after_seq=seen)
+            return await drive_run(
+                c, port, ap.run_id, follow=follow, as_json=as_json, after_seq=seen
+            )
 
     finish(_run(go))

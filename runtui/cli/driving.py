@@ -1,10 +1,11 @@
-"""How a command drives the embedded runtime and reports a run: shared by the command modules.
+"""How a command drives a run through the port and reports it: shared by the command modules.
 
-The embedded model: a command that changes runs opens the actor runtime in this process
-(`Runtime.open`), which owns the database and resumes every interrupted run. It does its thing
-(submit, decide, fork, cancel), then drives every live run until the runtime is idle (each run
-has finished or waits for a human) and exits; what still waits is persisted, for a later
-`runtui approve`. `serve` keeps driving until SIGTERM/SIGINT.
+A command that changes runs gets a port (`open_port`): a server's API when there is one, else
+the actor runtime embedded in this process, which owns the database and resumes every
+interrupted run. It does its thing (submit, decide, fork, cancel) once, against the port, then
+waits until the run has settled and this process has nothing left to drive (`settle`), reports
+the run and exits; what still waits is persisted, for a later `runtui approve`. `serve` keeps
+driving until SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
+import anyio
 import click
 
 from runtui.cli import (
@@ -38,14 +40,10 @@ from runtui.cli.render import (
 )
 
 if TYPE_CHECKING:
-    from actors.runtime import Runtime
+    from runtui.api import Port
     from runtui.domain.events import EventEnvelope
-    from runtui.domain.views import AttemptRow, TaskRow, ViolationRow
-    from store.rows import ApprovalRow, RunRow
-
-#: How long the runtime must stay idle, with nothing committed, before a command exits. Covers
-#: the moment between one actor's commit and the next actor's reaction (see `drive`).
-SETTLE_S = 0.15
+    from runtui.domain.views import ApprovalRow, AttemptRow, RunRow, TaskRow, ViolationRow
+    from runtui.embedded import EmbeddedRuntime
 
 
 def current_user() -> str:
@@ -91,20 +89,20 @@ def say(text: str, as_json: bool) -> None:
 @asynccontextmanager
 async def open_runtime(
     c: Context, *, resume: bool = True, about: str | None = None, hold: bool = False
-) -> AsyncIterator[Runtime]:
+) -> AsyncIterator[EmbeddedRuntime]:
     """Own the database with the runtime; resume every interrupted run (but the run it is
     `about`, with `hold`: the command takes that one over itself), and say which ones this
     command will drive besides the run it is `about`."""
-    from actors.runtime import Runtime
     from runtui.domain.status import RunStatus
+    from runtui.embedded import EmbeddedRuntime
 
     c.setup_logging()
-    async with Runtime.open(c.settings, resume=False) as rt:
+    async with EmbeddedRuntime.open(c.settings, resume=False) as rt:
         from runtui.gc_tuning import tune_gc
 
         tune_gc()
         if resume:
-            live = await rt.reader.live_runs()
+            live = await rt.live_runs()
             resumed = set(await rt.resume_interrupted(hold=about if hold else None))
             # Runs that were only waiting for a human are reloaded quietly; the others were
             # cut off mid-run by a process that stopped, and this one now drives them on.
@@ -123,41 +121,40 @@ async def open_runtime(
         yield rt
 
 
-def idle(rt: Runtime) -> bool:
-    """`Runtime.is_idle`, plus: no attempt is between its dispatch and its analysis."""
-    return rt.is_idle() and not any(g.inflight for g in rt.analyzer.graphs.values())
+@asynccontextmanager
+async def open_port(
+    c: Context, *, resume: bool = True, about: str | None = None, hold: bool = False
+) -> AsyncIterator[Port]:
+    """What a runtime command acts through: the server's API when one is given (`--server`)
+    or owns the database, else the runtime embedded in this process (`open_runtime`). The
+    command is written once, against the port; only where it runs differs."""
+    if (url := c.remote_url()) is not None:
+        from runtui.cli.remote import connect, through
+
+        through(c, url)
+        async with connect(url) as client:
+            yield client
+        return
+    async with open_runtime(c, resume=resume, about=about, hold=hold) as rt:
+        yield rt
 
 
-async def drive(rt: Runtime) -> None:
-    """Return once the runtime is idle and stays idle for SETTLE_S with nothing committed.
+@asynccontextmanager
+async def reading(c: Context) -> AsyncIterator[Port]:
+    """A port that only reads, for the checks a command makes before it owns anything: the
+    server's with `--server`, else the database read directly (never created: a missing one
+    is exit 3), with no runtime started."""
+    if c.server is not None:
+        from runtui.cli.remote import connect
 
-    `Runtime.is_idle` reads the actors' state, which looks idle for an instant while a message
-    is still travelling between actors: with a gate waiting in one branch, a task of another
-    branch can sit in the dispatcher's mailbox, not yet counted anywhere, so `wait_idle`
-    returns before it runs. The analyzer's in-flight set covers dispatch to analysis; a quiet
-    moment with no commit covers the remaining hops (each ends in a commit within
-    milliseconds).
-    """
-    import anyio
+        c.setup_logging()
+        async with connect(c.server) as client:
+            yield client
+        return
+    from runtui.embedded import EmbeddedRuntime
 
-    while True:
-        await rt.wait_idle()
-        if not idle(rt):
-            sub = rt.subscribe()
-            try:
-                with anyio.move_on_after(0.5):  # re-check on the next commit, or soon
-                    await sub.receive()
-            finally:
-                sub.close()
-            continue
-        sub = rt.subscribe()
-        try:
-            with anyio.move_on_after(SETTLE_S) as quiet:
-                await sub.receive()
-        finally:
-            sub.close()
-        if quiet.cancel_called and idle(rt):
-            return
+    async with EmbeddedRuntime.open(c.settings, read_only=True) as view:
+        yield view
 
 
 def print_event(env: EventEnvelope, as_json: bool) -> None:
@@ -169,55 +166,41 @@ def print_event(env: EventEnvelope, as_json: bool) -> None:
             echo(line)
 
 
-class Follower:
-    """Prints one run's events as they commit, in seq order, none twice, none missed.
+async def settle(port: Port, run_id: str, *, follow: bool, as_json: bool, after_seq: int) -> None:
+    """Return once the run has settled and this process has nothing left to drive
+    (`Port.wait`, then `Port.drain`: an embedded runtime also drives the runs it resumed);
+    with `follow`, print the run's events after `after_seq` meanwhile, each once, in order,
+    up to the last one committed."""
+    if not follow:
+        await port.wait(run_id)
+        await port.drain()
+        return
+    printed = after_seq
+    target: int | None = None
+    reached = anyio.Event()
 
-    Subscribes before it reads the store, so an event is either already in the store or will
-    arrive on the subscription; after a `Lagged` marker it re-reads the store from the last
-    seq it printed.
-    """
+    async def printer() -> None:
+        nonlocal printed
+        async for env in port.events(run_id, after=after_seq):
+            print_event(env, as_json)
+            printed = env.seq
+            if target is not None and printed >= target:
+                break
+        reached.set()
 
-    def __init__(self, rt: Runtime, run_id: str, as_json: bool, after_seq: int = 0) -> None:
-        self.rt = rt
-        self.run_id = run_id
-        self.as_json = as_json
-        self.last_seq = after_seq
-
-    def show(self, env: EventEnvelope) -> None:
-        if env.seq <= self.last_seq:
-            return
-        self.last_seq = env.seq
-        print_event(env, self.as_json)
-
-    async def catch_up(self) -> None:
-        while True:
-            batch = await self.rt.reader.events_after(self.run_id, self.last_seq, limit=1000)
-            for env in batch:
-                self.show(env)
-            if len(batch) < 1000:
-                return
-
-    async def run(self) -> None:
-        from actors.bus import Lagged
-
-        sub = self.rt.subscribe(run_id=self.run_id)
-        try:
-            await self.catch_up()
-            async for delivery in sub:
-                if isinstance(delivery, Lagged):
-                    await self.catch_up()
-                    continue
-                if delivery and delivery[0].seq > self.last_seq + 1:
-                    await self.catch_up()  # a gap: the store has what the queue does not
-                for env in delivery:
-                    self.show(env)
-        finally:
-            sub.close()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(printer)
+        await port.wait(run_id)
+        await port.drain()
+        target = (await port.get_run(run_id)).last_seq
+        if printed < target:
+            await reached.wait()
+        tg.cancel_scope.cancel()
 
 
 async def drive_run(
     c: Context,
-    rt: Runtime,
+    port: Port,
     run_id: str,
     *,
     follow: bool,
@@ -225,23 +208,11 @@ async def drive_run(
     after_seq: int = 0,
     cancelled_ok: bool = False,
 ) -> int:
-    """Drive until idle (printing the run's events after `after_seq` with `follow`), report
-    the run, return the exit code its status calls for."""
-    import anyio
-
-    if follow:
-        follower = Follower(rt, run_id, as_json, after_seq)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(follower.run)
-            await drive(rt)
-            tg.cancel_scope.cancel()
-        await follower.catch_up()
-    else:
-        await drive(rt)
-    run = await rt.reader.get_run(run_id)
-    return await report_run(
-        c, rt.reader, run, follow=follow, as_json=as_json, cancelled_ok=cancelled_ok
-    )
+    """Let the run settle (printing its events after `after_seq` with `follow`), report it,
+    return the exit code its status calls for."""
+    await settle(port, run_id, follow=follow, as_json=as_json, after_seq=after_seq)
+    run = await port.get_run(run_id)
+    return await report_run(c, port, run, follow=follow, as_json=as_json, cancelled_ok=cancelled_ok)
 
 
 async def report_run(
@@ -266,7 +237,7 @@ async def report_run(
 
 
 class RunReads(Protocol):
-    """What `outcome_lines` reads: the store's reader, or a server's `HttpClient`."""
+    """What `outcome_lines` reads (any `Port` has it)."""
 
     async def tasks_of(self, run_id: str) -> list[TaskRow]: ...
     async def attempts_of(self, run_id: str) -> list[AttemptRow]: ...

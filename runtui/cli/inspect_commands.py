@@ -12,7 +12,7 @@ from runtui.cli.render import DASH, echo, table, to_json
 
 if TYPE_CHECKING:
     from runtui.domain.health import WorkflowHealth
-    from store.queries import StoreReader
+    from runtui.store.queries import StoreReader
 
 
 @main.command("verify")
@@ -23,8 +23,8 @@ def verify_cmd(c: Context, run_id: str) -> None:
     step is reported), then rebuild the projections and compare. Exit 0 if both are clean,
     else 1."""
     from runtui.domain.verify import verify_events
-    from store import open_reader
-    from store.replay import replay_stored_run
+    from runtui.store import open_reader
+    from runtui.store.replay import replay_stored_run
 
     async def go() -> int:
         async with open_reader(c.db) as reader:
@@ -77,7 +77,7 @@ def health_cmd(c: Context, as_json: bool, clear: str | None) -> None:
     """Health of each workflow from its recent runs: healthy, degraded, unstable or blocked
     (a blocked workflow refuses new runs until cleared, or `run --force`)."""
     from runtui.domain.errors import NotFoundError
-    from store import open_reader
+    from runtui.store import open_reader
 
     async def go() -> None:
         if c.server is not None:

@@ -1,10 +1,14 @@
 """Runtime commands: run, rewind, retry, resume, cancel (approvals and decisions live in
 `approval_commands`, `serve` in `serve_command`, `verify` and `health` in `inspect_commands`;
-how each drives the runtime and reports a run, in `driving`).
+how each gets its port and reports a run, in `driving`).
+
+Each is written once, against the port (`runtui.api.Port`): the same code runs on the runtime
+embedded in this process and through a server's API.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,21 +29,21 @@ from runtui.cli.render import (
     table,
     to_json,
 )
-from runtui.domain.errors import RuntuiError
+from runtui.domain.errors import ConflictError
 
 if TYPE_CHECKING:
-    from actors.runtime import RewindPlan
-    from runtui.client.wire import RewindPlan as RemotePlan
-    from store.rows import RunRow
+    from runtui.api import Port
+    from runtui.domain.rewind import RewindPlan
+    from runtui.domain.views import RunRow
 
 from runtui.cli.driving import (
-    drive,
     drive_run,
     echo_err,
     finish,
     follow_options,
-    open_runtime,
+    open_port,
     plural,
+    reading,
     say,
 )
 
@@ -47,38 +51,32 @@ from runtui.cli.driving import (
 
 
 @main.command("run")
-@click.argument("file", type=click.Path(dir_okay=True, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=True, path_type=Path), required=False)
+@click.option("--demo", is_flag=True, help="Run the bundled demo workflow (no FILE).")
 @follow_options
 @click.option("--force", is_flag=True, help="Run even if the workflow's health blocks it.")
 @pass_ctx
-def run_cmd(c: Context, file: Path, follow: bool, as_json: bool, force: bool) -> None:
-    """Run a workflow file until it finishes or waits for an approval.
+def run_cmd(
+    c: Context, file: Path | None, demo: bool, follow: bool, as_json: bool, force: bool
+) -> None:
+    """Run a workflow FILE (or the bundled demo: --demo) until it finishes or waits for an
+    approval.
 
     Exit code: 0 succeeded, 5 failed, 6 cancelled, 7 waiting for an approval (the command to
     approve it is printed), 2 a bad workflow file.
     """
     from runtui.workflows import load_workflow
 
+    file = _workflow_file(file, demo)
+
     async def go() -> int:
-        if (url := c.remote_url()) is not None:
-            from runtui.cli.remote import run_remote
-
-            return await run_remote(c, url, file, follow=follow, as_json=as_json, force=force)
-        from actors.runtime import WorkflowBlockedError
-
         workflow = load_workflow(file)  # before owning anything: a bad file changes nothing
-        async with open_runtime(c) as rt:
+        async with open_port(c) as port:
             try:
-                run_id = await rt.submit(
-                    workflow, force=force, metadata={"file": str(file)}, base_dir=file.parent
-                )
-            except WorkflowBlockedError:
-                health = await rt.health_of(workflow.name)
-                raise UsageProblem(
-                    f"workflow {workflow.name} is blocked ({'; '.join(health.reasons)}):"
-                    f" clear it with `{c.command('health', '--clear', workflow.name)}`"
-                    " or run it anyway with --force"
-                ) from None
+                run_id = await port.submit_file(file, force=force)
+            except ConflictError:
+                await _blocked(c, port, workflow.name)
+                raise
             waves = workflow.wave_count
             intro = (
                 f"run {run_id}: {one_line(workflow.name)} from {file}"
@@ -88,15 +86,43 @@ def run_cmd(c: Context, file: Path, follow: bool, as_json: bool, force: bool) ->
                 echo_err(intro)
             else:
                 echo(intro)
-            return await drive_run(c, rt, run_id, follow=follow, as_json=as_json)
+            return await drive_run(c, port, run_id, follow=follow, as_json=as_json)
 
     finish(_run(go))
+
+
+async def _blocked(c: Context, port: Port, workflow: str) -> None:
+    """A refused submission of a blocked workflow says why and how to go on (exit 2)."""
+    health = next((h for h in await port.health() if h.workflow == workflow), None)
+    if health is not None and health.health.value == "blocked":
+        raise UsageProblem(
+            f"workflow {workflow} is blocked ({'; '.join(health.reasons)}):"
+            f" clear it with `{c.command('health', '--clear', workflow)}`"
+            " or run it anyway with --force"
+        )
+
+
+def _workflow_file(file: Path | None, demo: bool) -> Path:
+    """The FILE argument, or with --demo the demo workflow shipped with runtui (wherever it is
+    installed: the checkout's examples/, or inside the wheel)."""
+    if demo and file is not None:
+        raise click.UsageError("give a workflow FILE or --demo, not both")
+    if not demo:
+        if file is None:
+            raise click.UsageError("missing a workflow FILE (or --demo for the bundled demo)")
+        return file
+    from runtui.demo import demo_workflow_path
+
+    found = demo_workflow_path()
+    if found is None:
+        raise click.UsageError("this installation of runtui has no bundled demo workflow")
+    return found
 
 
 # --- rewind, retry, resume, cancel --------------------------------------------------------------
 
 
-def plan_lines(plan: RewindPlan | RemotePlan) -> list[str]:
+def plan_lines(plan: RewindPlan) -> list[str]:
     waves = sorted(set(plan.kept) | set(plan.rerun))
     rows = []
     for w in waves:
@@ -120,72 +146,35 @@ def rewind_cmd(
     rest. The original run is never changed. Exit code as for `run` (of the new run)."""
 
     async def go() -> int:
-        url = c.remote_url()
-        if url is not None and c.server is not None:  # the server's database: ask it
-            from runtui.cli.remote import rewind_remote
-
-            return await rewind_remote(
-                c,
-                url,
-                run_id,
-                wave,
-                dry_run=dry_run,
-                force=force,
-                follow=follow,
-                as_json=as_json,
-            )
-        waves = await _wave_count(c, run_id)
-        if not 0 <= wave < waves:
-            raise UsageProblem(f"--wave: run {run_id} has waves 0..{waves - 1}, not {wave}")
-        if url is not None:
-            from runtui.cli.remote import rewind_remote
-
-            return await rewind_remote(
-                c,
-                url,
-                run_id,
-                wave,
-                dry_run=dry_run,
-                force=force,
-                follow=follow,
-                as_json=as_json,
-            )
-        async with open_runtime(c, resume=not dry_run, about=run_id) as rt:
-            if dry_run:
-                plan = await rt.rewind_plan(run_id, wave)
-                if as_json:
-                    click.echo(to_json(plan))
-                    return EXIT_OK
-                echo(f"rewind of run {run_id} to wave {wave} (dry run: nothing changed)")
-                for line in plan_lines(plan):
-                    echo(line)
+        await _stored_run(c, run_id)  # unknown: exit 3, before anything is owned
+        if dry_run:
+            async with reading(c) as reader:
+                plan = await reader.rewind_plan(run_id, wave)
+            if as_json:
+                click.echo(to_json(plan))
                 return EXIT_OK
-            plan = await rt.rewind(run_id, wave, force=force)
+            echo(f"rewind of run {run_id} to wave {wave} (dry run: nothing changed)")
+            for line in plan_lines(plan):
+                echo(line)
+            return EXIT_OK
+        async with reading(c) as reader:
+            await reader.rewind_plan(run_id, wave)  # a wave it lacks: exit 2, owning nothing
+        async with open_port(c, about=run_id) as port:
+            plan = await port.rewind(run_id, wave, force=force)
             assert plan.new_run_id is not None
             out = echo_err if as_json else echo
             out(f"run {plan.new_run_id}: fork of {run_id} rewound to wave {wave}")
             for line in plan_lines(plan):
                 out(line)
-            return await drive_run(c, rt, plan.new_run_id, follow=follow, as_json=as_json)
+            return await drive_run(c, port, plan.new_run_id, follow=follow, as_json=as_json)
 
     finish(_run(go))
 
 
 async def _stored_run(c: Context, run_id: str) -> RunRow:
     """The run as stored, read before anything is owned (unknown: exit 3)."""
-    from store import open_reader
-
-    async with open_reader(c.db) as reader:
+    async with reading(c) as reader:
         return await reader.get_run(run_id)
-
-
-async def _wave_count(c: Context, run_id: str) -> int:
-    from actors.resume import load_workflow_of
-    from store import open_reader
-
-    async with open_reader(c.db) as reader:
-        workflow, _ = await load_workflow_of(reader, run_id)
-    return workflow.wave_count
 
 
 @main.command("retry")
@@ -199,21 +188,17 @@ def retry_cmd(c: Context, run_id: str, force: bool, follow: bool, as_json: bool)
     from runtui.domain.status import RunStatus
 
     async def go() -> int:
-        if (url := c.remote_url()) is not None:
-            from runtui.cli.remote import retry_remote
-
-            return retry_remote(c, url, run_id)
         run = await _stored_run(c, run_id)
         if run.status is RunStatus.SUCCEEDED:
             raise UsageProblem(
                 f"run {run_id} succeeded; nothing to retry"
                 f" (to run waves again: {c.command('rewind', run_id, '--wave', 'N')})"
             )
-        async with open_runtime(c, about=run_id) as rt:
-            new_id = await rt.retry(run_id, force=force)
+        async with open_port(c, about=run_id) as port:
+            new_id = await port.retry(run_id, force=force)
             note = f"run {new_id}: retry {run.retry_count + 1} of {run_id}"
             say(note, as_json)
-            return await drive_run(c, rt, new_id, follow=follow, as_json=as_json)
+            return await drive_run(c, port, new_id, follow=follow, as_json=as_json)
 
     finish(_run(go))
 
@@ -231,23 +216,26 @@ def resume_cmd(c: Context, run_id: str | None, follow: bool, as_json: bool) -> N
 
     async def go() -> int:
         from runtui.domain.status import RunStatus
+        from runtui.embedded import EmbeddedRuntime
 
-        if (url := c.remote_url()) is not None:
-            from runtui.cli.remote import resume_remote
-
-            return await resume_remote(c, url, run_id, follow=follow, as_json=as_json)
         if run_id is None:
             if follow or as_json:
                 raise UsageProblem("--follow and --json need a RUN_ID")
-            async with open_runtime(c, resume=False) as rt:
-                resumed = await rt.resume_interrupted()
+            async with open_port(c, resume=False) as port:
+                if not isinstance(port, EmbeddedRuntime):
+                    echo(
+                        f"the server at {c.remote_url()} resumed the interrupted runs when it"
+                        " started and drives every live run; nothing to resume here"
+                    )
+                    return EXIT_OK
+                resumed = await port.resume_interrupted()
                 if not resumed:
                     echo("no interrupted runs")
                     return EXIT_OK
                 echo(f"resumed {len(resumed)} run(s)")
-                await drive(rt)
+                await port.drain()
                 for rid in resumed:
-                    run = await rt.reader.get_run(rid)
+                    run = await port.get_run(rid)
                     echo(f"  {rid} ({one_line(run.workflow)}): {run.status.value}")
                 return EXIT_OK
         run = await _stored_run(c, run_id)
@@ -260,14 +248,11 @@ def resume_cmd(c: Context, run_id: str | None, follow: bool, as_json: bool) -> N
                     else ""
                 )
             )
-        async with open_runtime(c, about=run_id) as rt:
-            if run_id not in rt.active_runs:
-                raise RuntuiError(
-                    f"run {run_id} could not be resumed; the log file says why"
-                    f" ({c.settings.log_file})"
-                )
+        async with open_port(c, about=run_id) as port:
+            with contextlib.suppress(ConflictError):  # already driven (resumed at open)
+                await port.resume(run_id)
             return await drive_run(
-                c, rt, run_id, follow=follow, as_json=as_json, after_seq=run.last_seq
+                c, port, run_id, follow=follow, as_json=as_json, after_seq=run.last_seq
             )
 
     finish(_run(go))
@@ -281,16 +266,20 @@ def cancel_cmd(c: Context, run_id: str) -> None:
     it is cancelled; if it ended otherwise first, its status code as for `run`."""
 
     async def go() -> int:
-        if (url := c.remote_url()) is not None:
-            from runtui.cli.remote import cancel_remote
-
-            return await cancel_remote(c, url, run_id)
         run = await _stored_run(c, run_id)
         if run.status.is_terminal:
             raise UsageProblem(f"run {run_id} has already ended ({run.status.value})")
-        async with open_runtime(c, about=run_id, hold=True) as rt:
-            await rt.cancel(run_id)  # taken over only to be stopped: nothing starts again
-            await rt.wait(run_id)
-            return await drive_run(c, rt, run_id, follow=False, as_json=False, cancelled_ok=True)
+        # embedded: taken over only to be stopped (`hold`), so nothing of it starts again
+        async with open_port(c, about=run_id, hold=True) as port:
+            await port.cancel(run_id)
+            return await drive_run(
+                c,
+                port,
+                run_id,
+                follow=False,
+                as_json=False,
+                after_seq=run.last_seq,
+                cancelled_ok=True,
+            )
 
     finish(_run(go))

@@ -14,7 +14,7 @@ from runtui.cli.driving import echo_err, open_runtime
 from runtui.cli.render import fmt_took
 
 if TYPE_CHECKING:
-    from actors.runtime import Runtime
+    from runtui.actors.runtime import Runtime
     from runtui.domain.events import EventEnvelope
     from runtui.server.api_process import ApiProcess
     from runtui.server.serve import ApiServer
@@ -100,7 +100,9 @@ def serve_cmd(
 
         waits = RunStatus.AWAITING_APPROVAL
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async with open_runtime(c, resume=False) as rt, contextlib.AsyncExitStack() as stack:
+            async with open_runtime(c, resume=False) as here, contextlib.AsyncExitStack() as stack:
+                rt = here.driving  # serve hosts the runtime itself: the server is built on it
+                assert rt is not None
                 api: ApiServer | ApiProcess | None = None
                 if not no_api:
                     from runtui.server.api_process import ApiProcess, api_process
@@ -207,8 +209,8 @@ async def _second_signal(signals: Any, scope: Any) -> None:
 async def _log_runs(rt: Runtime) -> None:
     """One stderr line per run that finishes, and one per approval it starts waiting for;
     the workflow's strings in it (name, error, prompt) each made one terminal-safe line."""
-    from actors.bus import Lagged
     from runtui.domain.events import ApprovalRequested, RunStatusChanged
+    from runtui.domain.feed import Lagged
     from runtui.domain.terminal_text import safe_fields
 
     async def note(env: EventEnvelope) -> None:

@@ -25,8 +25,8 @@ from runtui.cli.render import (
 from runtui.domain.terminal_text import safe_fields
 
 if TYPE_CHECKING:
-    from store.queries import StoreReader
-    from store.rows import RunRow
+    from runtui.store.queries import StoreReader
+    from runtui.store.rows import RunRow
 
 
 @main.group("db")
@@ -38,8 +38,8 @@ def db_group() -> None:
 @pass_ctx
 def db_info(c: Context) -> None:
     """Where the database is, its schema version and what it holds."""
-    from store import open_reader
-    from store.schema import SCHEMA_VERSION
+    from runtui.store import open_reader
+    from runtui.store.schema import SCHEMA_VERSION
 
     async def go() -> None:
         async with open_reader(c.db) as reader:
@@ -297,8 +297,8 @@ def runs_show(c: Context, run_id: str, with_events: bool, as_json: bool) -> None
 @pass_ctx
 def replay(c: Context, run_id: str) -> None:
     """Rebuild a run from its events alone and compare with the stored projections."""
-    from store import open_reader
-    from store.replay import replay_stored_run
+    from runtui.store import open_reader
+    from runtui.store.replay import replay_stored_run
 
     async def go() -> int:
         async with open_reader(c.db) as reader:
@@ -331,8 +331,8 @@ def history_group() -> None:
 @pass_ctx
 def history_export(c: Context, as_jsonl: bool, result: str | None, output: Path | None) -> None:
     """Every finished run's RunSummary, one JSON object per line, newest first."""
-    from store import open_reader
-    from store.history import export_jsonl_file, summary_to_json
+    from runtui.store import open_reader
+    from runtui.store.history import export_jsonl_file, summary_to_json
 
     async def go() -> int:
         async with open_reader(c.db) as reader:

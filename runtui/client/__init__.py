@@ -1,4 +1,4 @@
-"""A client of a runtui server: the `RuntimeClient` the UI and the CLI use over HTTP.
+"""A client of a runtui server: the port (`runtui.api.Port`) over HTTP.
 
 Imports neither the store, nor the actors, nor Textual: attaching to a server needs the domain
 and httpx only.

@@ -1,4 +1,4 @@
-"""`HttpClient`: the `RuntimeClient` the terminal UI and the CLI use over the HTTP API.
+"""`HttpClient`: the port (`runtui.api.Port`) over a server's HTTP API and event stream.
 
 Every read decodes the server's msgspec JSON straight into the domain's read models (`RunPage`,
 `RunRow`, `EventEnvelope` through its tagged body union, ...). Errors come back as the errors
@@ -41,7 +41,7 @@ from runtui.client.errors import (
     UnauthorizedError,
 )
 from runtui.client.sse import SseParser, sse_lines
-from runtui.client.wire import Resync, RewindPlan, Submitted
+from runtui.client.wire import Position, Resync, Retried, RewindPlan, Submitted
 from runtui.domain.events import ApprovalRequested, EventEnvelope
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.views import (
@@ -55,6 +55,8 @@ from runtui.domain.views import (
     TaskRow,
     ViolationRow,
 )
+from runtui.domain.workflow import Workflow
+from runtui.following import wait_settled
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,7 @@ def _seg(value: str) -> str:
 
 
 class HttpClient:
-    """The runtime behind `url` (e.g. `http://127.0.0.1:8765`), as a `RuntimeClient`."""
+    """The runtime behind `url` (e.g. `http://127.0.0.1:8765`), as a `Port`."""
 
     def __init__(
         self,
@@ -118,6 +120,7 @@ class HttpClient:
         min_backoff: float = MIN_BACKOFF_S,
         max_backoff: float = MAX_BACKOFF_S,
         transport: httpx.AsyncBaseTransport | None = None,
+        give_up_after: float | None = None,
     ) -> None:
         parsed = httpx.URL(server_url(url))
         self.url = str(parsed).rstrip("/")
@@ -129,6 +132,9 @@ class HttpClient:
         #: Whether the event stream is up. Optimistic until the first attempt says otherwise.
         self.connected = True
         self.last_error: str | None = None
+        #: `events` and `wait` raise `ServerUnreachableError` after this long without the
+        #: server (a command); None: they keep retrying (a UI, which shows "disconnected").
+        self.give_up_after = give_up_after
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self._stream_timeout = stream_timeout
@@ -349,6 +355,11 @@ class HttpClient:
         rows = self._decode(await self._get("/api/approvals"), list[ApprovalRow])
         return self._note_approvals(rows)
 
+    async def get_approval(self, approval_id: str) -> ApprovalRow:
+        row = self._decode(await self._get(f"/api/approvals/{_seg(approval_id)}"), ApprovalRow)
+        self._approval_runs[row.approval_id] = row.run_id
+        return row
+
     async def count_by_result(self) -> dict[str, int]:
         """Runs per result ("live": not finished), from the server's `/metrics`."""
         text = (await self._get("/metrics")).decode()
@@ -370,6 +381,17 @@ class HttpClient:
         payload: dict[str, Any] = {"toml": text, "force": force}
         if base_dir is not None:
             payload["base_dir"] = base_dir
+        body = await self._post("/api/runs", payload)
+        return self._decode(body, Submitted).run_id
+
+    async def submit(
+        self, workflow: Workflow, *, force: bool = False, base_dir: Path | None = None
+    ) -> str:
+        """Send a workflow defined in Python as data; its tasks run in `base_dir` (absolute,
+        on the server's machine), else in the server's working directory."""
+        payload: dict[str, Any] = {"workflow": workflow.model_dump(mode="json"), "force": force}
+        if base_dir is not None:
+            payload["base_dir"] = str(await anyio.Path(base_dir).absolute())
         body = await self._post("/api/runs", payload)
         return self._decode(body, Submitted).run_id
 
@@ -443,7 +465,47 @@ class HttpClient:
         body = await self._post(f"/api/runs/{_seg(run_id)}/rewind", {"wave": wave, "force": force})
         return self._decode(body, RewindPlan)
 
+    async def retry(self, run_id: str, *, force: bool = False) -> str:
+        body = await self._post(f"/api/runs/{_seg(run_id)}/retry", {"force": force})
+        return self._decode(body, Retried).new_run_id
+
+    async def clear_health(self, workflow: str, *, by: str | None = None) -> None:
+        await self._post(f"/api/health/{_seg(workflow)}/clear", {"by": by or self.user})
+
+    async def ready(self) -> bool:
+        try:
+            response = await self._http.get("/readyz")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
     # --- live ----------------------------------------------------------------------------------
+
+    async def events(
+        self, run_id: str | None = None, *, after: int | None = None
+    ) -> AsyncIterator[EventEnvelope]:
+        """See `runtui.api.Port.events`: the server's event stream, reconnecting with
+        `Last-Event-ID` (the server replays what was missed from its store). A stream that
+        From now, for every run's events, is the position the server gives when the first event
+        is asked for."""
+        if run_id is not None:
+            start = after or 0
+        else:
+            start = await self.position() if after is None else after
+        async for item in self.stream_events(
+            run_id=run_id, after=start, give_up_after=self.give_up_after
+        ):
+            if isinstance(item, EventEnvelope):
+                yield item
+
+    async def wait(self, run_id: str) -> RunRow:
+        return await wait_settled(self, run_id)
+
+    async def drain(self) -> None:
+        """Nothing to do: this process drives no run (the server does)."""
+
+    async def position(self) -> int:
+        return self._decode(await self._get("/api/events/position"), Position).position
 
     def _set_connected(self, up: bool) -> None:
         if up == self.connected:

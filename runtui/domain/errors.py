@@ -152,3 +152,20 @@ def kind_of(exc: BaseException) -> tuple[type[RuntuiError], int, int] | None:
         if isinstance(exc, kind[0]):
             return kind
     return None
+
+
+class ApprovalAlreadyDecided(ConflictError):
+    """A second decision on an approval; the message names the first ("approve by ann")."""
+
+    def __init__(self, approval_id: str, first: str) -> None:
+        self.approval_id = approval_id
+        self.first = first
+        super().__init__(f"approval {approval_id} was already decided: {first}")
+
+
+class WorkflowBlockedError(ConflictError):
+    """The workflow's recent runs all failed; it refuses new runs until cleared."""
+
+
+class RunActiveError(ConflictError):
+    """The run is still active; stop it first (or force)."""

@@ -53,7 +53,7 @@ from runtui.server.serve import (
 )
 
 if TYPE_CHECKING:  # the API process imports this module too: it needs none of the runtime
-    from actors.runtime import Runtime
+    from runtui.actors.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -225,10 +225,10 @@ async def _reap(child: Process) -> None:
 
 
 async def _serve(settings: dict[str, Any]) -> None:
-    from actors.tail import StoreTail
+    from runtui.actors.tail import StoreTail
     from runtui.server.front import Front
-    from store.queries import StoreReader
-    from store.watch import CommitWatch
+    from runtui.store.queries import StoreReader
+    from runtui.store.watch import CommitWatch
 
     db = Path(settings["db"])
     reader = await StoreReader.open(db)

@@ -18,8 +18,8 @@ from fastapi.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
-from actors.runtime import Runtime
 from runtui import __version__
+from runtui.actors.runtime import Runtime
 from runtui.domain.errors import StoreError
 from runtui.domain.events import EventEnvelope
 from runtui.domain.health import WorkflowHealth
@@ -46,7 +46,7 @@ from runtui.server.schemas import PROBLEM, install, openapi_responses, problems
 from runtui.server.security import GuardMiddleware, HostRule
 from runtui.server.stream_routes import MAX_ID, add_stream_routes
 from runtui.server.streams import StreamHub
-from store.idempotency import IdempotencyKeys
+from runtui.store.idempotency import IdempotencyKeys
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def build_app(
         },
     )
     async def readyz() -> Response:
-        from store.schema import SCHEMA_VERSION
+        from runtui.store.schema import SCHEMA_VERSION
 
         try:
             migrated = await reader.schema_version() == SCHEMA_VERSION
@@ -265,6 +265,16 @@ def build_app(
     )
     async def approvals() -> Response:
         return js(await reader.pending_approvals())
+
+    @app.get(
+        "/api/approvals/{approval_id}",
+        tags=["approvals"],
+        operation_id="getApproval",
+        summary="One approval, pending or decided",
+        responses=openapi_responses("The approval", ApprovalRow, errors=(401, 403, 404, 422)),
+    )
+    async def approval(approval_id: str) -> Response:
+        return js(await reader.get_approval(approval_id))
 
     @app.get(
         "/api/health",

@@ -3,8 +3,10 @@ OpenAPI document and the 422s come from one declaration) and small answers (msgs
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.summary import RunSummary
@@ -28,8 +30,16 @@ class SubmitBody(BaseModel):
         strict=True, json_schema_extra={"examples": [{"toml": EXAMPLE_WORKFLOW}]}
     )
 
-    toml: str = Field(
-        description="The workflow file's text (TOML).", min_length=1, max_length=1_000_000
+    toml: str | None = Field(
+        None,
+        description="The workflow file's text (TOML). Give this or `workflow`.",
+        min_length=1,
+        max_length=1_000_000,
+    )
+    workflow: dict[str, Any] | None = Field(
+        None,
+        description="The workflow as data (the tables a TOML file would hold), as a Python"
+        " program defines it. Give this or `toml`.",
     )
     force: bool = Field(False, description="Run even if the workflow is blocked by its health.")
     base_dir: str | None = Field(
@@ -40,6 +50,33 @@ class SubmitBody(BaseModel):
         min_length=1,
         max_length=4096,
     )
+
+    @model_validator(mode="after")
+    def _one_workflow(self) -> SubmitBody:
+        if (self.toml is None) == (self.workflow is None):
+            raise ValueError("give the workflow as `toml` or as `workflow`, exactly one")
+        return self
+
+
+class ForceBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    force: bool = Field(False, description="Cancel the run first if it is still live.")
+
+
+class ClearBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    by: str = Field("api", max_length=200, description="Who clears it (recorded).")
+
+
+class Retried(msgspec.Struct, frozen=True):
+    run_id: str
+    new_run_id: str
+
+
+class Cleared(msgspec.Struct, frozen=True):
+    workflow: str
 
 
 class PlanEdits(BaseModel):
@@ -94,6 +131,12 @@ class Resumed(msgspec.Struct, frozen=True):
 class Cancelled(msgspec.Struct, frozen=True):
     run_id: str
     cancelled: bool
+
+
+class Position(msgspec.Struct, frozen=True):
+    """The position of the last committed event (every run's stream is ordered by it)."""
+
+    position: int
 
 
 class Liveness(msgspec.Struct, frozen=True):

@@ -22,7 +22,7 @@ OUT = Path(__file__).with_name("openapi.json")
 
 
 def document() -> dict[str, Any]:
-    from actors.runtime import Runtime
+    from runtui.actors.runtime import Runtime
     from runtui.config import Settings
     from runtui.server.app import build_app
     from runtui.server.security import HostRule

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
-from actors.tail import StoreTail
+from runtui.actors.tail import StoreTail
 from runtui.server.errors import install_error_handlers
 from runtui.server.limits import ApiLimits, BodyLimit
 from runtui.server.security import GuardMiddleware, HostRule, problem

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from runtui.server.security import problem
-from store.idempotency import IdempotencyKeys, KeyRecord
+from runtui.store.idempotency import IdempotencyKeys, KeyRecord
 
 
 class Claim(Protocol):

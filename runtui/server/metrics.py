@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 

@@ -12,20 +12,24 @@ import msgspec
 from fastapi import Body, FastAPI
 from fastapi.responses import Response
 
-from actors.gates import ApprovalAlreadyDecided
-from actors.resume import load_workflow_of
-from actors.runtime import RewindPlan, Runtime
+from runtui.actors.resume import load_workflow_of
+from runtui.actors.runtime import Runtime
 from runtui.domain.approvals import ApprovalDecision
-from runtui.domain.errors import ConflictError, NotFoundError, WorkflowError
+from runtui.domain.errors import ApprovalAlreadyDecided, ConflictError, NotFoundError, WorkflowError
+from runtui.domain.rewind import RewindPlan
 from runtui.domain.submission_rules import check_submission
 from runtui.domain.termination import RunTerminationReason
 from runtui.server.bodies import (
     Cancelled,
+    ClearBody,
+    Cleared,
     DecideBody,
     Decided,
     Empty,
+    ForceBody,
     RejectBody,
     Resumed,
+    Retried,
     RewindBody,
     SubmitBody,
     Submitted,
@@ -33,8 +37,8 @@ from runtui.server.bodies import (
 from runtui.server.idempotency import Claim, Idempotency, IdempotencyKey, Recover
 from runtui.server.respond import js
 from runtui.server.schemas import openapi_responses
-from runtui.workflows import parse_workflow
-from store.idempotency import SUBMITTED_WITH, KeyRecord
+from runtui.store.idempotency import SUBMITTED_WITH, KeyRecord
+from runtui.workflows import parse_workflow, workflow_from_data
 
 
 def add_mutation_routes(
@@ -48,7 +52,7 @@ def add_mutation_routes(
         "/api/runs",
         tags=["runs"],
         operation_id="submitRun",
-        summary="Submit a workflow (its TOML text); the run starts at once",
+        summary="Submit a workflow (its TOML text, or as data); the run starts at once",
         status_code=201,
         responses=openapi_responses(
             "The new run (its URL in Location)",
@@ -63,7 +67,11 @@ def add_mutation_routes(
             return js(Submitted(run_id), 201, {"Location": f"/api/runs/{run_id}"})
 
         async def act(claim: Claim) -> Response:
-            workflow = parse_workflow(body.toml, source="request body")
+            if body.toml is not None:
+                workflow = parse_workflow(body.toml, source="request body")
+            else:
+                assert body.workflow is not None  # the body's validator: exactly one
+                workflow = workflow_from_data(body.workflow, source="request body: workflow")
             check_submission(workflow, rules, source="request body")
             base_dir = await _base_dir(body.base_dir)
             metadata: dict[str, Any] = {"via": "api"}
@@ -210,6 +218,69 @@ def add_mutation_routes(
             return forked(msgspec.structs.replace(plan, new_run_id=forks[0].run_id))
 
         return await idem.once(idempotency_key, f"rewind {run_id}", body, act, recover)
+
+    @app.post(
+        "/api/runs/{run_id}/retry",
+        tags=["runs"],
+        operation_id="retryRun",
+        summary="Fork an ended run from just before its first failed wave (retry_count + 1)",
+        status_code=201,
+        responses=openapi_responses(
+            "The new run (its URL in Location)",
+            Retried,
+            status=201,
+            errors=(401, 403, 404, 409, 413, 415, 422),
+        ),
+    )
+    async def retry(
+        run_id: str,
+        body: Annotated[ForceBody | None, Body()] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        force = body.force if body is not None else False
+
+        def retried(new_run_id: str) -> Response:
+            return js(Retried(run_id, new_run_id), 201, {"Location": f"/api/runs/{new_run_id}"})
+
+        async def act(claim: Claim) -> Response:
+            await reader.get_run(run_id)
+            await claim()
+            return retried(await runtime.retry(run_id, force=force))
+
+        async def recover(taken: KeyRecord) -> Response | None:
+            """A retry of this run made since the key was taken."""
+            parent = await reader.get_run(run_id)
+            forks = [
+                f
+                for f in await reader.forks_of(run_id)
+                if f.retry_count == parent.retry_count + 1 and f.created_at >= taken.taken_at
+            ]
+            return retried(forks[0].run_id) if forks else None
+
+        return await idem.once(idempotency_key, f"retry {run_id}", body, act, recover)
+
+    @app.post(
+        "/api/health/{workflow}/clear",
+        tags=["health"],
+        operation_id="clearHealth",
+        summary="Clear a workflow's health: a blocked workflow takes new runs again",
+        responses=openapi_responses("Cleared", Cleared, errors=(401, 403, 404, 413, 415, 422)),
+    )
+    async def clear_health(
+        workflow: str,
+        body: Annotated[ClearBody | None, Body()] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        by = body.by if body is not None else "api"
+
+        async def act(claim: Claim) -> Response:
+            if workflow not in await reader.workflows():
+                raise NotFoundError(f"workflow {workflow!r} has no runs here")
+            await claim()
+            await runtime.clear_health(workflow, by=by)
+            return js(Cleared(workflow))
+
+        return await idem.once(idempotency_key, f"clear health {workflow}", body, act)
 
     @app.post(
         "/api/runs/{run_id}/resume",

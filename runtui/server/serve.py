@@ -22,7 +22,7 @@ from runtui.server.limits import ApiLimits, header_guard
 from runtui.server.security import HostRule, load_or_create_token
 
 if TYPE_CHECKING:  # the API process imports this module: it needs none of the runtime
-    from actors.runtime import Runtime
+    from runtui.actors.runtime import Runtime
     from runtui.server.streams import StreamHub
 
 log = logging.getLogger(__name__)

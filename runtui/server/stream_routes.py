@@ -16,7 +16,9 @@ from fastapi import FastAPI, Header, Query
 from fastapi.responses import Response
 
 from runtui.domain.events import TYPE_TO_KIND
-from runtui.server.schemas import problems
+from runtui.server.bodies import Position
+from runtui.server.respond import js
+from runtui.server.schemas import openapi_responses, problems
 from runtui.server.streams import (
     LINGER_S,
     EventStreamResponse,
@@ -122,6 +124,16 @@ def add_stream_routes(
     ) -> Response:
         await reader.get_run(run_id)
         return respond(run_id, resume_point(last_event_id, after))
+
+    @app.get(
+        "/api/events/position",
+        tags=["events"],
+        operation_id="eventsPosition",
+        summary="The position of the last committed event: `after` for a stream from now",
+        responses=openapi_responses("The position", Position, errors=(401, 403)),
+    )
+    async def position() -> Response:
+        return js(Position(source.last_position))
 
     @app.get(
         "/api/events/stream",

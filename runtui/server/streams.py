@@ -27,9 +27,10 @@ import msgspec
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from actors.bus import Delivery, Lagged, Subscription
+from runtui.actors.bus import Delivery, Subscription
 from runtui.domain.events import TYPE_TO_KIND, EventEnvelope
-from store.queries import StoreReader
+from runtui.domain.feed import Lagged
+from runtui.store.queries import StoreReader
 
 _json = msgspec.json.Encoder()
 PAGE = 1000

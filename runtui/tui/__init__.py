@@ -1,2 +1,2 @@
-"""The Textual terminal UI. It talks to a `RuntimeClient` only (embedded or, later, remote);
-nothing outside this package imports Textual."""
+"""The Textual terminal UI. It talks to a runtime through the port (`runtui.api.Port`) only,
+embedded or remote; nothing outside this package imports Textual."""

@@ -23,10 +23,10 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 
+from runtui.api import Port
 from runtui.domain.errors import RuntuiError
 from runtui.domain.events import AttemptOutput, EventEnvelope
 from runtui.domain.terminal_text import terminal_safe
-from runtui.tui.client import RuntimeClient
 from runtui.tui.commands import RuntuiCommands
 from runtui.tui.messages import ConnectionChanged, EventsArrived
 
@@ -51,7 +51,7 @@ class RuntuiApp(App[None]):
 
     def __init__(
         self,
-        client: RuntimeClient,
+        client: Port,
         *,
         read_only: bool = False,
         demo_path: Path | None = None,

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from actors.read_only import ReadOnlyRuntime
-from actors.runtime import Runtime
 from runtui.demo import demo_workflow_path
+from runtui.embedded import EmbeddedRuntime
 from runtui.gc_tuning import tune_gc
 from runtui.logs import log_to_file
 from runtui.tui.app import RuntuiApp
-from runtui.tui.client import EmbeddedClient
 
 if TYPE_CHECKING:
     from runtui.client.http import HttpClient
@@ -23,16 +21,8 @@ async def run_embedded(settings: Any, *, read_only: bool = False) -> None:
     Read-only runs no runtime at all: it reads the database (which must exist) and follows
     what its owner, if any, commits; it never resumes or executes a run, and never writes."""
     log_to_file(settings.log_file, settings.log_level.value)
-    if read_only:
-        async with ReadOnlyRuntime.open(settings.db) as view:
-            app = RuntuiApp(EmbeddedClient(view), read_only=True, demo_path=demo_workflow_path())
-            tune_gc()
-            await app.run_async()
-        return
-    async with Runtime.open(settings) as runtime:
-        app = RuntuiApp(
-            EmbeddedClient(runtime), read_only=read_only, demo_path=demo_workflow_path()
-        )
+    async with EmbeddedRuntime.open(settings, read_only=read_only) as runtime:
+        app = RuntuiApp(runtime, read_only=read_only, demo_path=demo_workflow_path())
         tune_gc()
         await app.run_async()
 

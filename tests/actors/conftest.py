@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import pytest
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.config import load_settings
 from runtui.domain.views import RunRow
 from runtui.domain.workflow import Workflow

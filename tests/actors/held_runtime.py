@@ -20,7 +20,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.domain.phases import RunPhase
 from tests.actors.conftest import settings_for, wf
 from tests.actors.resume_scenarios import FAILING, hold_back, reach_phase

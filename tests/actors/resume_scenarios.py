@@ -7,9 +7,9 @@ from typing import Any
 
 import anyio
 
-from actors import messages as m
-from actors.actor import Actor
-from actors.runtime import Runtime
+from runtui.actors import messages as m
+from runtui.actors.actor import Actor
+from runtui.actors.runtime import Runtime
 from runtui.domain.phases import RunPhase
 
 #: 3,000 tokens before a gate, 9,000 after it, and one policy of every type evaluated during

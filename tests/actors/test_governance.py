@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.domain.phases import RunPhase
 from runtui.domain.status import RunStatus
 from runtui.domain.termination import RunTerminationReason

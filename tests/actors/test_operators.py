@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 import pytest
 
-from actors.operators import (
+from runtui.actors.operators import (
     AttemptContext,
     AttemptOutcome,
     ExternalOperator,

@@ -9,10 +9,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.domain.errors import UnavailableError
 from runtui.domain.status import RunStatus
-from store.writer import _Call
+from runtui.store.writer import _Call
 from tests.actors.conftest import finish, next_approval, settings_for, wf
 
 pytestmark = pytest.mark.anyio

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from tests.actors.conftest import finish, wf
 
 pytestmark = pytest.mark.anyio

@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.domain.events import RunStatusChanged, WaveCompleted
 from runtui.domain.phases import RunPhase
 from runtui.domain.status import RunStatus

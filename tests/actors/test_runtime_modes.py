@@ -8,7 +8,8 @@ from typing import Any
 import anyio
 import pytest
 
-from actors.runtime import Runtime, WorkflowBlockedError
+from runtui.actors.runtime import Runtime
+from runtui.domain.errors import WorkflowBlockedError
 from runtui.domain.events import RunStatusChanged
 from runtui.domain.health import Health
 from runtui.domain.status import RunStatus

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actors.gates import ApprovalAlreadyDecided
-from actors.runtime import Runtime
-from runtui.domain.errors import RuntuiError
+from runtui.actors.runtime import Runtime
+from runtui.domain.errors import ApprovalAlreadyDecided, RuntuiError
 from runtui.domain.events import (
     AttemptStarted,
     PhaseChanged,

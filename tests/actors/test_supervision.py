@@ -10,20 +10,20 @@ import anyio
 import msgspec
 import pytest
 
-from actors import messages as m
-from actors.actor import Actor, ActorStopped, Reply
-from actors.analyzer import Analyzer
-from actors.bus import EventBus, Lagged
-from actors.facades.incident import IncidentFacade
-from actors.facades.trace import TraceFacade
-from actors.runtime import Runtime
-from actors.step import Outbox
-from actors.supervisor import ChildSpec, Supervisor, SupervisorEscalation
+from runtui.actors import messages as m
+from runtui.actors.actor import Actor, ActorStopped, Reply
+from runtui.actors.analyzer import Analyzer
+from runtui.actors.bus import EventBus, Lagged
+from runtui.actors.facades.incident import IncidentFacade
+from runtui.actors.facades.trace import TraceFacade
+from runtui.actors.runtime import Runtime
+from runtui.actors.step import Outbox
+from runtui.actors.supervisor import ChildSpec, Supervisor, SupervisorEscalation
 from runtui.domain.events import EventEnvelope, WaveCompleted
 from runtui.domain.status import RunStatus
 from runtui.domain.tasks import TaskStatus
 from runtui.domain.termination import RunTerminationReason
-from store.replay import replay_stored_run
+from runtui.store.replay import replay_stored_run
 from tests.actors.conftest import finish, settings_for, wf
 
 pytestmark = pytest.mark.anyio
@@ -168,7 +168,7 @@ class FlakyIncident(IncidentFacade):
 async def test_a_crashing_facade_is_restarted_and_the_run_finishes(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("actors.runtime.IncidentFacade", FlakyIncident)
+    monkeypatch.setattr("runtui.actors.runtime.IncidentFacade", FlakyIncident)
     settings = settings_for(db_path, rok_governance_timeout_ms=300)
     async with Runtime.open(settings) as rt:
         run_id = await rt.submit(wf('name = "x"\n[[tasks]]\nid = "a"\nkind = "noop"'))
@@ -193,7 +193,7 @@ class SilentTrace(TraceFacade):
 async def test_strict_governance_fails_a_run_missing_an_ack(
     db_path: Path, monkeypatch: pytest.MonkeyPatch, strict: bool
 ) -> None:
-    monkeypatch.setattr("actors.runtime.TraceFacade", SilentTrace)
+    monkeypatch.setattr("runtui.actors.runtime.TraceFacade", SilentTrace)
     settings = settings_for(db_path, rok_governance_timeout_ms=200)
     text = (
         f'name = "x"\n[governance]\nstrict = {str(strict).lower()}\n'
@@ -244,7 +244,7 @@ class ForgetfulAnalyzer(Analyzer):
 async def test_a_crash_reloads_every_actor_from_the_store(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("actors.runtime.Analyzer", ForgetfulAnalyzer)
+    monkeypatch.setattr("runtui.actors.runtime.Analyzer", ForgetfulAnalyzer)
     text = 'name = "x"\n[[tasks]]\nid = "a"\nkind = "shell"\ncmd = "echo a"\n'
     text += '[[tasks]]\nid = "b"\nkind = "noop"\nneeds = ["a"]'
     async with Runtime.open(settings_for(db_path)) as rt:

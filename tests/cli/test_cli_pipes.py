@@ -16,7 +16,7 @@ import msgspec
 import pytest
 
 from runtui.domain.events import AttemptOutput, PendingEvent
-from store import open_store
+from runtui.store import open_store
 from tests.factories import full_run
 
 PIPE_BUFFER = 65536

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from store.files import read_owner
+from runtui.store.files import read_owner
 from tests.hostile import SHORT, assert_terminal_safe, checked, hostile_workflow
 
 TOKEN = "cli-test-token"

@@ -13,8 +13,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from store import open_store
-from store.history import read_jsonl
+from runtui.store import open_store
+from runtui.store.history import read_jsonl
 from tests.factories import full_run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

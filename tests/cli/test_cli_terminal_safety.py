@@ -15,7 +15,7 @@ import anyio
 
 from runtui.domain.events import PendingEvent
 from runtui.domain.status import RunStatus
-from store import open_store
+from runtui.store import open_store
 from tests.cli.test_cli_runtime import only_run, runtui
 from tests.factories import full_run
 from tests.hostile import HOSTILE, SHORT, checked, hostile_workflow, poisoned

@@ -20,7 +20,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from store import open_store
+from runtui.store import open_store
 from tests.factories import full_run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -38,11 +38,14 @@ def test_the_same_refusals_give_the_same_exit_codes(
 
 
 def test_every_kind_has_one_status_and_one_exit_code() -> None:
-    from actors.actor import ActorStopped
-    from actors.gates import ApprovalAlreadyDecided
-    from actors.runtime import RunActiveError, WorkflowBlockedError
+    from runtui.actors.actor import ActorStopped
     from runtui.client import errors as remote
     from runtui.domain import errors as e
+    from runtui.domain.errors import (
+        ApprovalAlreadyDecided,
+        RunActiveError,
+        WorkflowBlockedError,
+    )
 
     assert [(k.__name__, status, code) for k, status, code in KINDS] == [
         ("NotFoundError", 404, 3),

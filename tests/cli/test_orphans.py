@@ -17,7 +17,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from actors.operators.process_group import (
+from runtui.actors.operators.process_group import (
     MARKER,
     PDEATHSIG_PREFIX,
     describe,

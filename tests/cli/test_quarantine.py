@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from actors.resume import QUARANTINE_AFTER
+from runtui.actors.resume import QUARANTINE_AFTER
 from tests.cli.serving import ROOT, Serve, ended, runtui
 from tests.cli.test_cli_server import query, wait_for
 

@@ -17,7 +17,8 @@ import httpx
 import msgspec
 import pytest
 
-from actors.runtime import RewindPlan, Runtime
+from runtui.actors.runtime import Runtime
+from runtui.api import Port
 from runtui.client import (
     ConflictError,
     HttpClient,
@@ -29,14 +30,12 @@ from runtui.client import (
 from runtui.client.http import server_url
 from runtui.client.sse import SseEvent, SseParser, sse_lines
 from runtui.client.token import token_file
-from runtui.client.wire import RewindPlan as WirePlan
 from runtui.domain.errors import NotFoundError, RuntuiError, WorkflowError
 from runtui.domain.events import EventEnvelope, RunStatusChanged, WaveCompleted
 from runtui.domain.status import RunStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.server.security import token_path
 from runtui.server.serve import ApiServer, http_api
-from runtui.tui.client import RuntimeClient
 from tests.actors.conftest import finish, next_approval, settings_for, wf
 
 pytestmark = pytest.mark.anyio
@@ -124,12 +123,11 @@ async def gated_run(rt: Runtime, client: HttpClient) -> tuple[str, str]:
 
 def test_http_client_is_a_runtime_client() -> None:
     """The TUI's protocol, checked by mypy here as well as at `runtui attach`."""
-    client: RuntimeClient = HttpClient("http://127.0.0.1:1", TOKEN)
+    client: Port = HttpClient("http://127.0.0.1:1", TOKEN)
     assert client.description == "remote: 127.0.0.1:1"
 
 
-def test_wire_rewind_plan_has_the_runtime_fields_and_token_path_is_the_servers() -> None:
-    assert WirePlan.__struct_fields__ == RewindPlan.__struct_fields__
+def test_token_path_is_the_servers() -> None:
     assert token_file() == token_path()
 
 

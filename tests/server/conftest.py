@@ -23,7 +23,7 @@ import anyio.from_thread
 import httpx
 import pytest
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.server.api_process import ApiProcess, api_process
 from runtui.server.serve import ApiServer, http_api
 from tests.actors.conftest import settings_for

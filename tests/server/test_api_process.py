@@ -21,14 +21,14 @@ import anyio
 import httpx
 import pytest
 
-from actors.bus import Lagged, Subscription
-from actors.runtime import Runtime
-from actors.tail import StoreTail
+from runtui.actors.bus import Lagged, Subscription
+from runtui.actors.runtime import Runtime
+from runtui.actors.tail import StoreTail
 from runtui.domain.events import AttemptOutput, EventEnvelope, PendingEvent, RunCreated
 from runtui.domain.workflow import Workflow
+from runtui.store.queries import StoreReader
+from runtui.store.watch import CommitWatch
 from runtui.workflows import parse_workflow
-from store.queries import StoreReader
-from store.watch import CommitWatch
 from tests.actors.conftest import settings_for
 from tests.server.conftest import AUTH, NOOP, TOKEN, serving_apart
 from tests.server.test_sigterm import Server, wait_for

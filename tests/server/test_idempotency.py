@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from store.idempotency import IdempotencyKeys
+from runtui.store.idempotency import IdempotencyKeys
 from tests.server.conftest import AUTH, GATE, NOOP, TOKEN, Api, serving, serving_apart
 from tests.server.test_api import assert_problem
 from tests.server.test_sigterm import Server, wait_for

@@ -26,7 +26,7 @@ import anyio
 
 from runtui.domain.enums import Durability
 from runtui.domain.events import AttemptOutput, EventEnvelope, PendingEvent, RunCreated
-from store import Store, open_store
+from runtui.store import Store, open_store
 
 RUNS_PER_TASK = 3
 #: A producer starts a fresh run about this often (run creation must survive a crash too).

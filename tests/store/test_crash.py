@@ -27,7 +27,7 @@ import anyio
 import pytest
 
 from runtui.domain.events import AttemptOutput, RunCreated, decode_event, kind_of
-from store import open_store
+from runtui.store import open_store
 
 ITERATIONS = int(os.environ.get("RUNTUI_CRASH_ITERATIONS", "20"))
 APPENDER = Path(__file__).with_name("crash_appender.py")

@@ -25,7 +25,7 @@ from runtui.domain.events import (
     TaskStatusChanged,
 )
 from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
-from store import open_store
+from runtui.store import open_store
 
 pytestmark = pytest.mark.anyio
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from runtui.domain.events import PendingEvent, RunCreated
-from store import open_store
-from store.idempotency import RETENTION_S, SUBMITTED_WITH, IdempotencyKeys, KeyRecord
+from runtui.store import open_store
+from runtui.store.idempotency import RETENTION_S, SUBMITTED_WITH, IdempotencyKeys, KeyRecord
 
 pytestmark = pytest.mark.anyio
 

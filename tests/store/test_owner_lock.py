@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from runtui.domain.errors import DatabaseLockedError
-from store import open_store
+from runtui.store import open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -19,7 +19,7 @@ _SECOND_OWNER = textwrap.dedent(
     """
     import sys, anyio
     from runtui.domain.errors import DatabaseLockedError
-    from store import open_store
+    from runtui.store import open_store
 
     async def main():
         try:

@@ -24,7 +24,7 @@ from runtui.domain.enums import Durability
 from runtui.domain.errors import PhaseTransitionError
 from runtui.domain.events import PhaseChanged, RunCreated
 from runtui.domain.phases import PhaseMachine, RunPhase
-from store import Store, open_store
+from runtui.store import Store, open_store
 
 HAPPY = ["CREATED", "AUTHORIZED", "EXECUTING", "GOVERNANCE_CHECK", "FINALIZING", "COMPLETED"]
 

@@ -11,8 +11,8 @@ from runtui.domain.events import PendingEvent, RunCreated, RunStatusChanged
 from runtui.domain.phases import RunPhase
 from runtui.domain.status import RunLifecycleState, RunStatus
 from runtui.domain.summary import RunResult
-from store import Store, open_store
-from store.queries import InvalidCursorError
+from runtui.store import Store, open_store
+from runtui.store.queries import InvalidCursorError
 from tests.factories import full_run
 
 pytestmark = pytest.mark.anyio

@@ -10,8 +10,8 @@ import anyio
 import pytest
 
 from runtui.domain.summary import RunSummary
-from store import open_store
-from store.history import HistoryFormatError, export_jsonl_file, read_jsonl
+from runtui.store import open_store
+from runtui.store.history import HistoryFormatError, export_jsonl_file, read_jsonl
 from tests.factories import full_run
 
 pytestmark = pytest.mark.anyio

@@ -24,7 +24,7 @@ from runtui.domain.events import (
 )
 from runtui.domain.status import RunStatus
 from runtui.domain.tasks import TaskKind
-from store import Store, WriterClosedError, open_store
+from runtui.store import Store, WriterClosedError, open_store
 from tests.factories import full_run
 
 pytestmark = pytest.mark.anyio
@@ -336,7 +336,7 @@ async def test_check_writable_fails_while_another_process_holds_the_write_lock(
 async def _on_writer_connection(store: Store, sql: str) -> None:
     """White box: run `sql` on the writer's own connection, on its thread, in queue order
     (`query_only` and `max_page_count` are per connection)."""
-    from store.writer import _Call
+    from runtui.store.writer import _Call
 
     writer = store.writer
     call = _Call(lambda: writer._conn.execute(sql))

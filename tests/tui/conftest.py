@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from actors.runtime import Runtime
-from runtui.tui.client import EmbeddedClient
+from runtui.actors.runtime import Runtime
+from runtui.embedded import EmbeddedRuntime
 from tests.actors.conftest import settings_for
 
 
@@ -20,8 +20,8 @@ async def runtime(db_path: Path) -> AsyncIterator[Runtime]:
 
 
 @pytest.fixture
-def client(runtime: Runtime) -> EmbeddedClient:
-    return EmbeddedClient(runtime)
+def client(runtime: Runtime) -> EmbeddedRuntime:
+    return EmbeddedRuntime(runtime)
 
 
 async def until(pilot: Pilot[object], condition: Callable[[], bool], *, rounds: int = 400) -> None:

@@ -21,9 +21,10 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
 import runtui.tui.app
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
+from runtui.api import Port
+from runtui.embedded import EmbeddedRuntime
 from runtui.tui.app import RuntuiApp
-from runtui.tui.client import EmbeddedClient, RuntimeClient
 from runtui.tui.dialogs.rewind import RewindDialog
 from runtui.tui.screens.approvals import ApprovalsScreen
 from runtui.tui.screens.run import RunScreen
@@ -44,15 +45,13 @@ class SnapshotApp(RuntuiApp):
 
     def __init__(self, db_path: Path, *, read_only: bool = False) -> None:
         # the client exists only once the runtime is open, in run_async
-        super().__init__(
-            cast(RuntimeClient, None), read_only=read_only, demo_path=None, clock=fixed_clock
-        )
+        super().__init__(cast(Port, None), read_only=read_only, demo_path=None, clock=fixed_clock)
         self.db_path = db_path
 
     async def run_async(self, **kwargs: Any) -> Any:  # returns what `exit()` was given
         settings = settings_for(self.db_path)
         async with Runtime.open(settings, resume=False, clock=fixed_clock) as runtime:
-            self.client = EmbeddedClient(runtime)
+            self.client = EmbeddedRuntime(runtime)
             return await super().run_async(**kwargs)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import anyio
 
-from actors.run_control import declare
+from runtui.actors.run_control import declare
 from runtui.domain.approvals import ApprovalDecision, ApprovalKind
 from runtui.domain.audit import AckStatus, standard_expectations
 from runtui.domain.events import (
@@ -56,8 +56,8 @@ from runtui.domain.tasks import AttemptStatus, TaskStatus
 from runtui.domain.termination import TERMINATION_TO_STATUS, RunTerminationReason
 from runtui.domain.violations import PolicyViolationType, ViolationAction, ViolationSeverity
 from runtui.domain.workflow import Workflow
+from runtui.store import open_store
 from runtui.workflows import parse_workflow
-from store import open_store
 
 #: The clock of the app and the runtime in every snapshot: 2026-03-14 09:30:00 UTC.
 NOW = 1_773_480_600.0

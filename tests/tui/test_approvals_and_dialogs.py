@@ -12,11 +12,11 @@ from rich.console import Console
 from textual.command import CommandPalette
 from textual.widgets import Button, DataTable, Input, OptionList, Static
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.domain.status import RunStatus
 from runtui.domain.termination import RunTerminationReason
+from runtui.embedded import EmbeddedRuntime
 from runtui.tui.app import RuntuiApp
-from runtui.tui.client import EmbeddedClient
 from runtui.tui.dialogs.edits import EditsDialog
 from runtui.tui.dialogs.reject import RejectDialog
 from runtui.tui.dialogs.rewind import RewindDialog
@@ -107,7 +107,7 @@ async def pending_ids(runtime: Runtime) -> list[str]:
 
 
 async def test_inbox_lists_pending_approvals_oldest_first_and_approves(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     first, first_approval = await gated_run(runtime, "older")
     second, second_approval = await gated_run(runtime, "newer")
@@ -137,7 +137,7 @@ async def test_inbox_lists_pending_approvals_oldest_first_and_approves(
 
 
 async def test_reject_needs_a_reason_and_fails_the_run(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     run_id, approval_id = await gated_run(runtime, "rejectme")
     app = RuntuiApp(client, demo_path=None)
@@ -167,7 +167,7 @@ async def test_reject_needs_a_reason_and_fails_the_run(
 
 
 async def test_reject_dialog_escape_decides_nothing(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     _run_id, approval_id = await gated_run(runtime, "kept")
     app = RuntuiApp(client, demo_path=None)
@@ -182,7 +182,7 @@ async def test_reject_dialog_escape_decides_nothing(
 
 
 async def test_approve_plan_with_edits_skips_a_task(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     run_id = await runtime.submit(wf(PLAN))
     approval = await next_approval(runtime, run_id)
@@ -207,7 +207,7 @@ async def test_approve_plan_with_edits_skips_a_task(
     assert decided.edits == {"skip": ["b"]}
 
 
-async def test_edits_on_a_task_gate_only_explain(runtime: Runtime, client: EmbeddedClient) -> None:
+async def test_edits_on_a_task_gate_only_explain(runtime: Runtime, client: EmbeddedRuntime) -> None:
     _run_id, approval_id = await gated_run(runtime, "gate")
     app = RuntuiApp(client, demo_path=None)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -222,7 +222,7 @@ async def test_edits_on_a_task_gate_only_explain(runtime: Runtime, client: Embed
 
 
 async def test_read_only_refuses_and_hides_deciding_keys(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     _run_id, approval_id = await gated_run(runtime, "watched")
     app = RuntuiApp(client, demo_path=None, read_only=True)
@@ -243,7 +243,7 @@ async def test_read_only_refuses_and_hides_deciding_keys(
 
 
 async def test_enter_opens_the_run_of_the_highlighted_approval(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     run_id, approval_id = await gated_run(runtime, "openme")
     app = RuntuiApp(client, demo_path=None)
@@ -258,7 +258,7 @@ async def test_enter_opens_the_run_of_the_highlighted_approval(
 
 
 async def test_rewind_dialog_shows_the_dry_run_and_forks(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     parent = await runtime.submit(wf(THREE_WAVES))
     await finish(runtime, parent)
@@ -299,7 +299,7 @@ async def test_rewind_dialog_shows_the_dry_run_and_forks(
 
 
 async def test_rewind_dialog_escape_creates_nothing(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     parent = await runtime.submit(wf(THREE_WAVES))
     await finish(runtime, parent)
@@ -317,7 +317,7 @@ async def test_rewind_dialog_escape_creates_nothing(
 
 
 async def test_rewind_of_an_active_run_asks_before_cancelling_it(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     run_id, _approval_id = await gated_run(runtime, "active")
     results: list[str | None] = []
@@ -344,7 +344,7 @@ async def test_rewind_of_an_active_run_asks_before_cancelling_it(
 
 
 async def test_palette_lists_app_and_screen_commands(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     app = RuntuiApp(client, demo_path=None)
     async with app.run_test(size=(120, 40)) as pilot:

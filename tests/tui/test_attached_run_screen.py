@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.client import HttpClient
 from runtui.server.serve import http_api
 from runtui.tui.app import RuntuiApp

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.domain.events import AttemptOutput, PendingEvent
+from runtui.embedded import EmbeddedRuntime
 from runtui.tui.app import RuntuiApp
-from runtui.tui.client import EmbeddedClient
 from runtui.tui.screens.help import HelpScreen
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
@@ -33,7 +33,7 @@ def output(run_id: str, n: int) -> list[PendingEvent]:
 
 
 async def test_a_covered_run_screen_catches_up_on_output_when_shown(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     run_id = await runtime.submit(wf(GATE))
     await next_approval(runtime, run_id)
@@ -64,7 +64,7 @@ async def test_a_covered_run_screen_catches_up_on_output_when_shown(
 
 
 async def test_a_covered_runs_screen_still_gets_run_changes(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     app = RuntuiApp(client, demo_path=None)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -78,7 +78,7 @@ async def test_a_covered_runs_screen_still_gets_run_changes(
 
 
 async def test_read_only_runs_screen_offers_no_new_run(
-    runtime: Runtime, client: EmbeddedClient, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, client: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = RuntuiApp(client, read_only=True, demo_path=None)
     notes: list[str] = []

@@ -11,12 +11,12 @@ from pathlib import Path
 import anyio
 import pytest
 
-from actors.read_only import ReadOnlyError, ReadOnlyRuntime
-from actors.runtime import Runtime
+from runtui.actors.read_only import ReadOnlyError, ReadOnlyRuntime
+from runtui.actors.runtime import Runtime
+from runtui.embedded import EmbeddedRuntime
+from runtui.store.files import lock_path_for
 from runtui.tui.app import RuntuiApp
-from runtui.tui.client import EmbeddedClient
 from runtui.tui.screens.runs import RunsScreen
-from store.files import lock_path_for
 from tests.actors.conftest import settings_for, wf
 from tests.tui.conftest import until
 
@@ -47,7 +47,7 @@ async def test_a_live_run_is_shown_not_resumed_and_nothing_is_written(db_path: P
         sub.close()
     before = fingerprint(db_path)
     async with ReadOnlyRuntime.open(db_path) as view:
-        app = RuntuiApp(EmbeddedClient(view), read_only=True, demo_path=None)
+        app = RuntuiApp(EmbeddedRuntime(view), read_only=True, demo_path=None)
         async with app.run_test(size=(120, 40)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, RunsScreen))
             screen = app.screen
@@ -62,7 +62,7 @@ async def test_a_live_run_is_shown_not_resumed_and_nothing_is_written(db_path: P
 
 async def test_beside_the_owner_it_shows_new_runs_live(db_path: Path) -> None:
     async with Runtime.open(settings_for(db_path)) as owner, ReadOnlyRuntime.open(db_path) as view:
-        app = RuntuiApp(EmbeddedClient(view), read_only=True, demo_path=None)
+        app = RuntuiApp(EmbeddedRuntime(view), read_only=True, demo_path=None)
         async with app.run_test(size=(120, 40)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, RunsScreen))
             screen = app.screen
@@ -92,5 +92,5 @@ async def test_the_status_bar_says_there_is_no_runtime_here(db_path: Path) -> No
     async with Runtime.open(settings_for(db_path)):
         pass  # an empty database
     async with ReadOnlyRuntime.open(db_path) as view:
-        client = EmbeddedClient(view)
+        client = EmbeddedRuntime(view)
         assert client.description == "local: runs.db (no runtime here: it follows the database)"

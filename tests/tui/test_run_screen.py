@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.domain.events import AttemptOutput, EventEnvelope
 from runtui.domain.status import RunStatus
+from runtui.embedded import EmbeddedRuntime
 from runtui.tui.app import RuntuiApp
-from runtui.tui.client import EmbeddedClient
 from runtui.tui.dialogs.reject import RejectDialog
 from runtui.tui.dialogs.rewind import RewindDialog
 from runtui.tui.glyphs import age, clock_time
@@ -146,7 +146,7 @@ async def open_run(app: RuntuiApp, pilot: Any, run_id: str) -> RunScreen:
 
 
 async def test_completed_run_shows_phases_waves_and_log(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     run_id = await runtime.submit(wf(THREE_WAVES))
     await finish(runtime, run_id)
@@ -173,7 +173,9 @@ async def test_completed_run_shows_phases_waves_and_log(
         assert "Audit  4/4 acked · missing — · drift — · stale no" in violations_text(app)
 
 
-async def test_failed_run_draws_the_failed_branch(runtime: Runtime, client: EmbeddedClient) -> None:
+async def test_failed_run_draws_the_failed_branch(
+    runtime: Runtime, client: EmbeddedRuntime
+) -> None:
     run_id = await runtime.submit(wf(FAILING))
     await finish(runtime, run_id)
     app = RuntuiApp(client, demo_path=None)
@@ -198,7 +200,7 @@ async def test_failed_run_draws_the_failed_branch(runtime: Runtime, client: Embe
 
 
 async def test_token_limit_stop_shows_the_violation_and_termination(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     run_id = await runtime.submit(wf(BUDGET))
     run = await finish(runtime, run_id)
@@ -220,7 +222,7 @@ async def test_token_limit_stop_shows_the_violation_and_termination(
         assert "budget_exceeded" in phase_text(app)[-1]
 
 
-async def test_live_events_then_approve_with_a(runtime: Runtime, client: EmbeddedClient) -> None:
+async def test_live_events_then_approve_with_a(runtime: Runtime, client: EmbeddedRuntime) -> None:
     run_id = await runtime.submit(wf(GATED))
     await next_approval(runtime, run_id)
     app = RuntuiApp(client, demo_path=None)
@@ -241,7 +243,8 @@ async def test_live_events_then_approve_with_a(runtime: Runtime, client: Embedde
         await until(pilot, lambda: "✓ succeeded" in screen.header.plain)
         lines = log_of(app).plain_lines()
         assert log_of(app).last_seq > before
-        assert any("approval.decided" in line and "approve by tui" in line for line in lines)
+        by = client.user  # user@host: who pressed `a` here
+        assert any("approval.decided" in line and f"approve by {by}" in line for line in lines)
         assert any("publish| published the thing" in line for line in lines)
         assert "▐COMPLETED▌" in phase_text(app)[0]
         assert "✓ publish" in waves_text(app)
@@ -249,7 +252,7 @@ async def test_live_events_then_approve_with_a(runtime: Runtime, client: Embedde
 
 
 async def test_at_a_timed_gate_the_header_says_the_default_and_the_time_left_live(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     run_id = await runtime.submit(wf(TIMED_GATE))
     approval = await next_approval(runtime, run_id)
@@ -272,7 +275,7 @@ async def test_at_a_timed_gate_the_header_says_the_default_and_the_time_left_liv
 
 
 async def test_at_a_gate_without_timeout_the_header_says_it_waits(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     run_id = await runtime.submit(wf(GATED))
     await next_approval(runtime, run_id)
@@ -294,7 +297,7 @@ async def test_at_a_gate_without_timeout_the_header_says_it_waits(
 
 
 async def test_output_alone_appends_without_rereading(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     run_id = await runtime.submit(wf(THREE_WAVES))
     await finish(runtime, run_id)
@@ -317,7 +320,7 @@ async def test_output_alone_appends_without_rereading(
         assert log.last_seq == last  # the store never had the injected event
 
 
-async def test_follow_toggles_and_filter_narrows(runtime: Runtime, client: EmbeddedClient) -> None:
+async def test_follow_toggles_and_filter_narrows(runtime: Runtime, client: EmbeddedRuntime) -> None:
     run_id = await runtime.submit(wf(THREE_WAVES))
     await finish(runtime, run_id)
     app = RuntuiApp(client, demo_path=None)
@@ -357,7 +360,7 @@ async def test_follow_toggles_and_filter_narrows(runtime: Runtime, client: Embed
 
 
 async def test_older_events_page_in_from_the_store(
-    runtime: Runtime, client: EmbeddedClient, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, client: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from runtui.tui.screens import run as run_module
 
@@ -385,7 +388,7 @@ async def test_older_events_page_in_from_the_store(
         assert "from the first event" in str(log.border_subtitle)
 
 
-async def test_cancel_with_c(runtime: Runtime, client: EmbeddedClient) -> None:
+async def test_cancel_with_c(runtime: Runtime, client: EmbeddedRuntime) -> None:
     run_id = await runtime.submit(wf(GATED))
     await next_approval(runtime, run_id)
     app = RuntuiApp(client, demo_path=None)
@@ -398,7 +401,7 @@ async def test_cancel_with_c(runtime: Runtime, client: EmbeddedClient) -> None:
         assert "▐FAILED▌" in phase_text(app)[-1]
 
 
-async def test_reject_asks_for_a_reason(runtime: Runtime, client: EmbeddedClient) -> None:
+async def test_reject_asks_for_a_reason(runtime: Runtime, client: EmbeddedRuntime) -> None:
     run_id = await runtime.submit(wf(GATED))
     await next_approval(runtime, run_id)
     app = RuntuiApp(client, demo_path=None)
@@ -416,7 +419,7 @@ async def test_reject_asks_for_a_reason(runtime: Runtime, client: EmbeddedClient
         assert "not today" in (run.error_message or "")
 
 
-async def test_rewind_opens_the_dialog(runtime: Runtime, client: EmbeddedClient) -> None:
+async def test_rewind_opens_the_dialog(runtime: Runtime, client: EmbeddedRuntime) -> None:
     run_id = await runtime.submit(wf(THREE_WAVES))
     await finish(runtime, run_id)
     app = RuntuiApp(client, demo_path=None)
@@ -432,7 +435,7 @@ async def test_rewind_opens_the_dialog(runtime: Runtime, client: EmbeddedClient)
 
 
 async def test_read_only_hides_and_refuses_approve(
-    runtime: Runtime, client: EmbeddedClient, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, client: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_id = await runtime.submit(wf(GATED))
     approval = await next_approval(runtime, run_id)
@@ -455,7 +458,7 @@ async def test_read_only_hides_and_refuses_approve(
 
 @pytest.mark.parametrize("workflow", [BUDGET, GATED])
 async def test_narrow_terminal_stacks_the_panels(
-    runtime: Runtime, client: EmbeddedClient, workflow: str
+    runtime: Runtime, client: EmbeddedRuntime, workflow: str
 ) -> None:
     run_id = await runtime.submit(wf(workflow))
     if workflow is GATED:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Static
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.demo import demo_workflow_path
+from runtui.embedded import EmbeddedRuntime
 from runtui.tui.app import RuntuiApp
-from runtui.tui.client import EmbeddedClient
 from runtui.tui.screens.runs import RunsScreen
 from tests.actors.conftest import finish, wf
 from tests.tui.conftest import until
@@ -28,7 +28,7 @@ def rows(app: RuntuiApp) -> list[list[str]]:
 
 
 async def test_lists_runs_newest_first_and_updates_live(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     first = await runtime.submit(wf(OK))
     await finish(runtime, first)
@@ -55,7 +55,7 @@ async def test_lists_runs_newest_first_and_updates_live(
         del second, gated
 
 
-async def test_filters_by_text_and_result(runtime: Runtime, client: EmbeddedClient) -> None:
+async def test_filters_by_text_and_result(runtime: Runtime, client: EmbeddedRuntime) -> None:
     for text in (OK, OK, BAD):
         await finish(runtime, await runtime.submit(wf(text)))
     app = RuntuiApp(client)
@@ -74,7 +74,7 @@ async def test_filters_by_text_and_result(runtime: Runtime, client: EmbeddedClie
         await until(pilot, lambda: len(rows(app)) == 3)
 
 
-async def test_pages_through_many_runs(runtime: Runtime, client: EmbeddedClient) -> None:
+async def test_pages_through_many_runs(runtime: Runtime, client: EmbeddedRuntime) -> None:
     for _ in range(230):
         await runtime.submit(wf(GATE))  # stays waiting: cheap, and each is a row
     app = RuntuiApp(client)
@@ -89,7 +89,7 @@ async def test_pages_through_many_runs(runtime: Runtime, client: EmbeddedClient)
         assert len(set(screen.rows)) == 230
 
 
-async def test_fresh_database_offers_the_demo(runtime: Runtime, client: EmbeddedClient) -> None:
+async def test_fresh_database_offers_the_demo(runtime: Runtime, client: EmbeddedRuntime) -> None:
     demo = demo_workflow_path()
     assert demo is not None
     app = RuntuiApp(client, demo_path=demo)
@@ -107,7 +107,7 @@ async def test_fresh_database_offers_the_demo(runtime: Runtime, client: Embedded
 
 
 async def test_read_only_refuses_a_new_run(
-    runtime: Runtime, client: EmbeddedClient, tmp_path: Path
+    runtime: Runtime, client: EmbeddedRuntime, tmp_path: Path
 ) -> None:
     app = RuntuiApp(client, read_only=True, demo_path=demo_workflow_path())
     async with app.run_test(size=(120, 40)) as pilot:
@@ -118,7 +118,7 @@ async def test_read_only_refuses_a_new_run(
         assert runtime.active_runs == []
 
 
-async def test_help_lists_the_screen_keys(runtime: Runtime, client: EmbeddedClient) -> None:
+async def test_help_lists_the_screen_keys(runtime: Runtime, client: EmbeddedRuntime) -> None:
     app = RuntuiApp(client)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, RunsScreen))

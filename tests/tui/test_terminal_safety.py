@@ -12,11 +12,11 @@ import pytest
 from rich.style import Style
 from textual.widgets import DataTable
 
-from actors.runtime import Runtime
+from runtui.actors.runtime import Runtime
 from runtui.domain.errors import RuntuiError
 from runtui.domain.events import AttemptOutput, EventEnvelope
+from runtui.embedded import EmbeddedRuntime
 from runtui.tui.app import RuntuiApp
-from runtui.tui.client import EmbeddedClient
 from runtui.tui.dialogs.edits import EditsDialog
 from runtui.tui.dialogs.reject import RejectDialog
 from runtui.tui.dialogs.rewind import RewindDialog
@@ -63,7 +63,7 @@ async def shown_run(app: RuntuiApp, pilot: Any, run_id: str) -> RunScreen:
 
 
 async def test_every_screen_shows_hostile_runs_without_escapes(
-    runtime: Runtime, client: EmbeddedClient
+    runtime: Runtime, client: EmbeddedRuntime
 ) -> None:
     run_id = await runtime.submit(wf(hostile_workflow()))
     await next_approval(runtime, run_id)

@@ -22,9 +22,9 @@ from runtui.tui.glyphs import short_id
 from runtui.tui.safe_text import markup, one_line
 
 if TYPE_CHECKING:
+    from runtui.domain.rewind import RewindPlan
     from runtui.domain.views import TaskRow
     from runtui.tui.app import RuntuiApp
-    from runtui.tui.client import RewindPlanView
 
 MAX_IDS_PER_WAVE = 6
 
@@ -84,7 +84,7 @@ class RewindDialog(ModalScreen[str | None]):
         self.wave_count = wave_count
         self.active = False
         self.confirmed_cancel = False
-        self.plan: RewindPlanView | None = None
+        self.plan: RewindPlan | None = None
         self.busy = False
 
     @property

@@ -10,9 +10,9 @@ from runtui.domain.errors import RuntuiError
 from runtui.tui.messages import ConnectionChanged
 
 if TYPE_CHECKING:
+    from runtui.api import Port
     from runtui.domain.health import WorkflowHealth
     from runtui.tui.app import RuntuiApp
-    from runtui.tui.client import RuntimeClient
 
 
 class RuntuiScreen(Screen[None]):
@@ -26,7 +26,7 @@ class RuntuiScreen(Screen[None]):
         return cast(RuntuiApp, self.app)
 
     @property
-    def client(self) -> RuntimeClient:
+    def client(self) -> Port:
         return self.rt_app.client
 
     async def refresh_status_bar(self) -> None:
