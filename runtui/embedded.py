@@ -24,6 +24,7 @@ from runtui.domain.feed import Delivery, Lagged
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.rewind import RewindPlan
 from runtui.domain.settled import QUIET_S
+from runtui.domain.termination import RunTerminationReason
 from runtui.domain.views import (
     ApprovalRow,
     AttemptRow,
@@ -89,6 +90,19 @@ class EmbeddedRuntime:
         rt = self.driving
         return [] if rt is None else await rt.resume_interrupted(hold=hold)
 
+    async def until_no_attempt_runs(self) -> None:
+        """Return once no attempt runs or is polled here (`serve`'s drain after a signal)."""
+        rt = self.driving
+        if rt is None:
+            return
+        sub = rt.subscribe()  # an attempt's end commits events: re-check on each commit
+        try:
+            while rt.dispatcher.active or rt.poller.watches:
+                with anyio.move_on_after(0.1):
+                    await sub.receive()
+        finally:
+            sub.close()
+
     # --- reads ----------------------------------------------------------------------------------
 
     async def list_runs(self, **filters: Any) -> RunPage:
@@ -105,6 +119,10 @@ class EmbeddedRuntime:
     ) -> list[EventEnvelope]:
         start = max(0, before - limit - 1)
         return await self.reader.events_after(run_id, start, limit=before - start - 1)
+
+    async def iter_events(self, run_id: str) -> AsyncIterator[EventEnvelope]:
+        async for env in self.reader.iter_events(run_id):
+            yield env
 
     async def count_events(self, run_id: str) -> int:
         return await self.reader.count_events(run_id)
@@ -151,9 +169,10 @@ class EmbeddedRuntime:
         force: bool = False,
         base_dir: Path | None = None,
         metadata: dict[str, Any] | None = None,
+        run_id: str | None = None,
     ) -> str:
         return await self.runtime.submit(
-            workflow, force=force, base_dir=base_dir, metadata=metadata
+            workflow, force=force, base_dir=base_dir, metadata=metadata, run_id=run_id
         )
 
     async def submit_file(self, path: Path, *, force: bool = False) -> str:
@@ -174,6 +193,12 @@ class EmbeddedRuntime:
 
     async def cancel(self, run_id: str) -> None:
         await self.runtime.cancel(run_id)
+
+    async def stop(
+        self, run_id: str, *, reason: RunTerminationReason, error: str | None = None
+    ) -> None:
+        """End a live run this process drives with `reason` (`cancel` is `user_abort`)."""
+        await self.runtime.stop(run_id, reason=reason, error=error)
 
     async def resume(self, run_id: str) -> None:
         await self.runtime.resume(run_id)

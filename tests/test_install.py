@@ -112,6 +112,7 @@ def test_a_script_beside_its_own_store_and_actors_uses_runtui(
         subprocess.run(
             [str(fresh_python), "-c", "import runtui.store; print(runtui.store.__file__)"],
             cwd=project,
+            env=_clean_env(tmp_path),
             capture_output=True,
             text=True,
             check=True,

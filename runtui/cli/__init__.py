@@ -234,11 +234,9 @@ class Context:
 
     def server_of_db(self) -> str | None:
         """The API URL of the `runtui serve` that owns the database now, if one does."""
-        from runtui.store.files import read_owner
+        from runtui.storage import owner_url
 
-        owner = read_owner(self.db)
-        url = owner.get("url") if owner else None
-        return url if isinstance(url, str) and url else None
+        return owner_url(self.db)
 
     def remote_url(self) -> str | None:
         """Where a runtime command must go instead of owning the database: `--server`, else

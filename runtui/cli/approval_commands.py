@@ -50,10 +50,9 @@ from runtui.cli.driving import (
 @pass_ctx
 def approvals_cmd(c: Context, as_json: bool) -> None:
     """Pending approvals of live runs, oldest first."""
-    from runtui.cli.remote import reads
 
     async def go() -> None:
-        async with reads(c) as reader:
+        async with reading(c) as reader:
             pending = []
             for ap in await reader.pending_approvals():
                 run = await reader.get_run(ap.run_id)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from runtui.cli import Context, UsageProblem
 from runtui.cli.render import echo
@@ -52,21 +51,6 @@ async def connect(
     async with client:
         await client.check()
         yield client
-
-
-@asynccontextmanager
-async def reads(c: Context) -> AsyncIterator[Any]:
-    """What read commands read: the database, or with `--server` the server's API (both
-    answer `list_runs`, `get_run`, `tasks_of`, ... `pending_approvals`, `iter_events`)."""
-    if c.server is not None:
-        c.setup_logging()
-        async with connect(c.server) as client:
-            yield client
-        return
-    from runtui.store import open_reader
-
-    async with open_reader(c.db) as reader:
-        yield reader
 
 
 def through(c: Context, url: str) -> None:

@@ -14,8 +14,8 @@ from runtui.cli.driving import echo_err, open_runtime
 from runtui.cli.render import fmt_took
 
 if TYPE_CHECKING:
-    from runtui.actors.runtime import Runtime
     from runtui.domain.events import EventEnvelope
+    from runtui.embedded import EmbeddedRuntime
     from runtui.server.api_process import ApiProcess
     from runtui.server.serve import ApiServer
 
@@ -131,19 +131,20 @@ def serve_cmd(
                     _log(f"API on {api.url} (bearer token: {_token_hint()}{where})")
                     if warning := _exposed_token():
                         _log(warning)
-                resumed = await rt.resume_interrupted()
+                start = await here.position()  # runs resumed now are logged when they finish
+                resumed = await here.resume_interrupted()
                 _log(
                     f"runtui serve: pid {os.getpid()} owns {c.db}; resumed {len(resumed)}"
                     " interrupted run(s)"
                 )
-                waiting = [r for r in rt.active_runs if rt.status_of(r) is waits]
+                waiting = [r for r in await here.live_runs() if r.status is waits]
                 if waiting:
                     _log(
                         f"{len(waiting)} run(s) wait for an approval"
                         f" (`{c.command('approvals')}` lists them)"
                     )
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(_log_runs, rt)
+                    tg.start_soon(_log_runs, here, start)
                     async for signum in signals:
                         name = signal.Signals(signum).name
                         break
@@ -155,10 +156,10 @@ def serve_cmd(
                     _log(f"{name}: draining (up to {grace:g}s for running attempts)")
                     with anyio.move_on_after(grace) as timer:
                         async with anyio.create_task_group() as drain:
-                            drain.start_soon(_until_drained, rt, drain.cancel_scope)
+                            drain.start_soon(_until_drained, here, drain.cancel_scope)
                             drain.start_soon(_second_signal, signals, drain.cancel_scope)
                     tg.cancel_scope.cancel()
-                live = rt.active_runs
+                live = await here.live_runs()
                 if timer.cancel_called:
                     _log("grace period over; stopping what still runs")
                 _log(
@@ -184,16 +185,8 @@ def _exposed_token() -> str | None:
     return None if os.environ.get("RUNTUI_TOKEN") else exposed_token_warning(token_path())
 
 
-async def _until_drained(rt: Runtime, scope: Any) -> None:
-    import anyio
-
-    sub = rt.subscribe()  # an attempt's end commits events: re-check on each commit
-    try:
-        while rt.dispatcher.active or rt.poller.watches:
-            with anyio.move_on_after(0.1):
-                await sub.receive()
-    finally:
-        sub.close()
+async def _until_drained(here: EmbeddedRuntime, scope: Any) -> None:
+    await here.until_no_attempt_runs()
     scope.cancel()
 
 
@@ -206,17 +199,16 @@ async def _second_signal(signals: Any, scope: Any) -> None:
         return
 
 
-async def _log_runs(rt: Runtime) -> None:
+async def _log_runs(here: EmbeddedRuntime, start: int) -> None:
     """One stderr line per run that finishes, and one per approval it starts waiting for;
     the workflow's strings in it (name, error, prompt) each made one terminal-safe line."""
     from runtui.domain.events import ApprovalRequested, RunStatusChanged
-    from runtui.domain.feed import Lagged
     from runtui.domain.terminal_text import safe_fields
 
     async def note(env: EventEnvelope) -> None:
         body = env.body
         if isinstance(body, RunStatusChanged) and body.status.is_terminal:
-            run = safe_fields(await rt.reader.get_run(env.run_id))
+            run = safe_fields(await here.get_run(env.run_id))
             text = f"run {run.run_id} ({run.workflow}) {run.status.value}"
             text += f" after {fmt_took(run.created_at, run.ended_at)}"
             if run.termination_reason is not None and run.status.value != "succeeded":
@@ -231,23 +223,5 @@ async def _log_runs(rt: Runtime) -> None:
                 f"{' (' + body.task_id + ')' if body.task_id else ''}: {body.prompt}"
             )
 
-    position = rt.bus.last_position
-    sub = rt.subscribe()
-    try:
-        async for delivery in sub:
-            if isinstance(delivery, Lagged):
-                while True:
-                    batch = await rt.reader.events_since(position, limit=1000)
-                    for env in batch:
-                        position = env.position
-                        await note(env)
-                    if len(batch) < 1000:
-                        break
-                continue
-            for env in delivery:
-                if env.position <= position:
-                    continue
-                position = env.position
-                await note(env)
-    finally:
-        sub.close()
+    async for env in here.events(after=start):
+        await note(env)

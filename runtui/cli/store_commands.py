@@ -25,8 +25,8 @@ from runtui.cli.render import (
 from runtui.domain.terminal_text import safe_fields
 
 if TYPE_CHECKING:
-    from runtui.store.queries import StoreReader
-    from runtui.store.rows import RunRow
+    from runtui.api import Port
+    from runtui.domain.views import RunRow
 
 
 @main.group("db")
@@ -38,15 +38,13 @@ def db_group() -> None:
 @pass_ctx
 def db_info(c: Context) -> None:
     """Where the database is, its schema version and what it holds."""
-    from runtui.store import open_reader
-    from runtui.store.schema import SCHEMA_VERSION
+    from runtui.storage import facts
 
     async def go() -> None:
-        async with open_reader(c.db) as reader:
-            counts = await reader.count_by_result()
-            events = await reader.count_events()
+        known = await facts(c.db)
+        counts, events = known.runs_by_result, known.events
         echo(f"database   {c.db}")
-        echo(f"schema     v{SCHEMA_VERSION}")
+        echo(f"schema     v{known.schema_version}")
         echo(f"durability {c.settings.durability.value}")
         echo(
             "runs       "
@@ -115,10 +113,10 @@ def runs_ls(
     as_json: bool,
 ) -> None:
     """Runs, newest first, with the worst policy violation each one recorded."""
-    from runtui.cli.remote import reads
+    from runtui.cli.driving import reading
 
     async def go() -> None:
-        async with reads(c) as reader:
+        async with reading(c) as reader:
             page = await reader.list_runs(
                 limit=limit,
                 result=result,
@@ -156,7 +154,7 @@ def runs_ls(
     _run(go)
 
 
-async def run_details(reader: StoreReader, run_id: str) -> dict[str, Any]:
+async def run_details(reader: Port, run_id: str) -> dict[str, Any]:
     """Everything `runs show` prints about one run, as plain data (also its --json)."""
     from runtui.domain.audit import AckStatus, AuditExpectation, DomainAck, reconcile
 
@@ -271,10 +269,10 @@ def details_lines(d: dict[str, Any]) -> list[str]:
 def runs_show(c: Context, run_id: str, with_events: bool, as_json: bool) -> None:
     """One run: its state, tasks, violations, incidents, audit and lineage; with --events,
     its event log."""
-    from runtui.cli.remote import reads
+    from runtui.cli.driving import reading
 
     async def go() -> None:
-        async with reads(c) as reader:
+        async with reading(c) as reader:
             details = await run_details(reader, run_id)
             events = [e async for e in reader.iter_events(run_id)] if with_events else []
         if as_json:
@@ -297,13 +295,10 @@ def runs_show(c: Context, run_id: str, with_events: bool, as_json: bool) -> None
 @pass_ctx
 def replay(c: Context, run_id: str) -> None:
     """Rebuild a run from its events alone and compare with the stored projections."""
-    from runtui.store import open_reader
-    from runtui.store.replay import replay_stored_run
+    from runtui.storage import replay_run
 
     async def go() -> int:
-        async with open_reader(c.db) as reader:
-            await reader.get_run(run_id)
-        report = replay_stored_run(c.db.resolve(), run_id)
+        report = await replay_run(c.db, run_id)
         if report.differences:
             echo(f"run {run_id}: projections differ from a replay of {report.events} events:")
             for d in report.differences:
@@ -331,17 +326,15 @@ def history_group() -> None:
 @pass_ctx
 def history_export(c: Context, as_jsonl: bool, result: str | None, output: Path | None) -> None:
     """Every finished run's RunSummary, one JSON object per line, newest first."""
-    from runtui.store import open_reader
-    from runtui.store.history import export_jsonl_file, summary_to_json
+    from runtui.storage import export_summaries, run_summaries, summary_json
 
     async def go() -> int:
-        async with open_reader(c.db) as reader:
-            summaries = await reader.run_summaries(limit=None, result=result)
+        summaries = await run_summaries(c.db, result)
         if output is None:  # perhaps a terminal: DEL, C1 and bidi controls escaped, same JSON
             for summary in summaries:
-                sys.stdout.write(json_escaped(summary_to_json(summary)) + "\n")
+                sys.stdout.write(json_escaped(summary_json(summary)) + "\n")
             return len(summaries)
-        return export_jsonl_file(summaries, output)
+        return export_summaries(summaries, output)
 
     count = _run(go)
     if output is not None:
