@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 ReplanHook = Callable[[str, Workflow, dict[str, TaskStatus]], list[dict[str, Any]]]
 
 FINAL = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.SKIPPED, TaskStatus.CANCELLED})
-SIDE_EFFECTS = frozenset({TaskKind.SHELL, TaskKind.EXTERNAL})
+SIDE_EFFECTS = frozenset({TaskKind.SHELL, TaskKind.EXTERNAL, TaskKind.DRIVEN})
 
 
 @dataclass

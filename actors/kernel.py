@@ -162,7 +162,7 @@ class Kernel(KernelResume, HumanGates, RunClock, StepActor[Any]):
     def _submit(self, msg: m.SubmitRun, out: Outbox) -> None:
         wf = msg.workflow
         now = self.clock()
-        run_id = new_id(now)
+        run_id = msg.run_id or new_id(now)
         timeout_s = wf.timeout_s or self.settings.rok_default_run_timeout_ms / 1000
         ctl = RunCtl(
             run_id,

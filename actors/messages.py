@@ -34,6 +34,7 @@ class Msg(msgspec.Struct, frozen=True, kw_only=True):
 class SubmitRun(Msg, frozen=True):
     workflow: Workflow
     reply: Reply[str]
+    run_id: str | None = None  # the caller's own id (runtui.rok); None: a new one
     parent_run_id: str | None = None
     rewound_from_wave: int | None = None
     retry_count: int = 0

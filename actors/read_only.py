@@ -78,6 +78,9 @@ class ReadOnlyRuntime:
     async def clear_health(self, workflow: str, **_: Any) -> None:
         self._refuse()
 
+    async def stop(self, run_id: str, **_: Any) -> None:
+        self._refuse()
+
     async def approve(self, approval_id: str, **_: Any) -> None:
         self._refuse()
 

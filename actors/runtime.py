@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,6 +38,8 @@ from runtui.config import Settings
 from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.errors import (
     ConflictError,
+    InvalidInputError,
+    NotFoundError,
     RunActiveError,
     StoreError,
     StoreUnavailableError,
@@ -58,6 +61,10 @@ from runtui.workflows import load_workflow
 log = logging.getLogger(__name__)
 
 OUTAGE_PROBE_MAX_S = 2.0  # while the database refuses writes: the longest wait between tries
+
+
+#: A run id a caller may choose.
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class Runtime:
@@ -151,8 +158,12 @@ class Runtime:
         carried: dict[str, TaskStatus] | None = None,
         base_dir: Path | str | None = None,
         run_env: RunEnvironment | None = None,
+        run_id: str | None = None,
     ) -> str:
         """Start a run of `workflow`; returns its id once its creation has committed.
+
+        `run_id` is the caller's own id for it (a program that drives its run, `runtui.rok`):
+        letters, digits, `.`, `_`, `-`, up to 64, not used yet; by default a new one.
 
         Where its tasks run and what they inherit is fixed here (`runtui.domain.task_env`):
         `run_env` as given (a fork keeps its parent's), else taken from this process with
@@ -167,11 +178,14 @@ class Runtime:
                     f"workflow {workflow.name} is blocked ({'; '.join(health.reasons)}); "
                     "clear it with `runtui health --clear` or submit with --force"
                 )
+        if run_id is not None:
+            await self._check_new_run_id(run_id)
         reply: Reply[str] = Reply()
-        run_id: str = await self.kernel.ask(
+        new_run_id: str = await self.kernel.ask(
             m.SubmitRun(
                 workflow=workflow,
                 reply=reply,
+                run_id=run_id,
                 parent_run_id=parent_run_id,
                 rewound_from_wave=rewound_from_wave,
                 retry_count=retry_count,
@@ -180,13 +194,32 @@ class Runtime:
                 run_env=run_env,
             )
         )
-        return run_id
+        return new_run_id
+
+    async def _check_new_run_id(self, run_id: str) -> None:
+        if not _RUN_ID.fullmatch(run_id):
+            raise InvalidInputError(
+                f"run_id: {run_id[:80]!r} is not an id (letters, digits, '.', '_', '-'; up to 64)"
+            )
+        try:
+            await self.reader.get_run(run_id)
+        except NotFoundError:
+            return
+        raise ConflictError(f"run_id: a run {run_id} exists already")
 
     async def submit_file(self, path: Path, *, force: bool = False) -> str:
         workflow = await anyio.to_thread.run_sync(load_workflow, path)
         return await self.submit(
             workflow, force=force, metadata={"file": str(path)}, base_dir=path.parent
         )
+
+    async def stop(
+        self, run_id: str, *, reason: RunTerminationReason, error: str | None = None
+    ) -> None:
+        """End a run this process drives, as `reason` says (its running tasks are stopped)."""
+        if run_id not in self.kernel.runs:
+            raise ConflictError(f"run {run_id} is not active in this process")
+        await self.kernel.ask(m.StopRun(run_id=run_id, reason=reason, error=error, reply=Reply()))
 
     async def cancel(self, run_id: str) -> None:
         """Stop a live run; one this process does not drive yet is taken over only to be

@@ -74,6 +74,12 @@ def parse_workflow(text: str, source: str = "<string>") -> Workflow:
     return workflow_from_data(_parse_toml(text, source), source, text=text)
 
 
+_DRIVEN = (
+    "driven tasks are made by the program that drives them (runtui.rok.create_rok);"
+    " nobody would do this one's work"
+)
+
+
 def workflow_from_data(
     raw: Mapping[str, Any], source: str = "<data>", *, text: str | None = None
 ) -> Workflow:
@@ -89,11 +95,19 @@ def workflow_from_data(
         field = _field_path(deep[:4], raw) + ("…" if len(deep) > 4 else "")
         raise _workflow_error(source, [(_line_for(deep, lines()), field, _TOO_DEEP)])
     try:
-        return Workflow.model_validate(raw)
+        workflow = Workflow.model_validate(raw)
     except ValidationError as exc:
         problems = _problems(exc, raw, lines())
         problems.sort(key=lambda p: p[0] if p[0] is not None else 1 << 30)
         raise _workflow_error(source, problems) from None
+    driven = [
+        (_line_for(("tasks", n, "kind"), lines()), _field_path(("tasks", n, "kind"), raw), _DRIVEN)
+        for n, task in enumerate(workflow.tasks)
+        if task.kind is TaskKind.DRIVEN
+    ]
+    if driven:
+        raise _workflow_error(source, driven)
+    return workflow
 
 
 def _parse_toml(text: str, source: str) -> dict[str, Any]:

@@ -107,6 +107,7 @@ def operator_for(kind: TaskKind | str) -> Operator:
         )
     if not _REGISTRY:
         # Imported here: the operator modules import this one.
+        from runtui.actors.operators.driven import DrivenOperator
         from runtui.actors.operators.external import ExternalOperator
         from runtui.actors.operators.python_call import PythonOperator
         from runtui.actors.operators.shell import ShellOperator
@@ -119,6 +120,7 @@ def operator_for(kind: TaskKind | str) -> Operator:
                 TaskKind.EXTERNAL: ExternalOperator(),
                 TaskKind.NOOP: NoopOperator(),
                 TaskKind.SLEEP: SleepOperator(),
+                TaskKind.DRIVEN: DrivenOperator(),
             }
         )
     return _REGISTRY[task_kind]

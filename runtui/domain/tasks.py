@@ -53,6 +53,7 @@ class TaskKind(StrEnum):
     GATE = "gate"
     NOOP = "noop"
     SLEEP = "sleep"
+    DRIVEN = "driven"  # the work of a program that drives its run itself (runtui.rok)
 
 
 def compute_waves(needs: Mapping[str, Sequence[str]]) -> dict[str, int]:

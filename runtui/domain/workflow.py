@@ -188,8 +188,16 @@ class SleepTask(TaskSpecBase):
     seconds: float = Field(ge=0, le=MAX_SECONDS)
 
 
+class DrivenTask(TaskSpecBase):
+    """The work of a program that drives the run itself (`runtui.rok.create_rok`): its attempt
+    lasts while that program works and ends as it reports. Only that program can make one: a
+    workflow file or a submission to a server cannot (nobody there would do the work)."""
+
+    kind: Literal[TaskKind.DRIVEN] = TaskKind.DRIVEN
+
+
 TaskSpec = Annotated[
-    ShellTask | PythonTask | ExternalTask | GateTask | NoopTask | SleepTask,
+    ShellTask | PythonTask | ExternalTask | GateTask | NoopTask | SleepTask | DrivenTask,
     Field(discriminator="kind"),
 ]
 
@@ -201,6 +209,7 @@ TASK_MODELS: Mapping[TaskKind, type[TaskSpecBase]] = MappingProxyType(
         TaskKind.GATE: GateTask,
         TaskKind.NOOP: NoopTask,
         TaskKind.SLEEP: SleepTask,
+        TaskKind.DRIVEN: DrivenTask,
     }
 )
 
