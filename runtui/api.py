@@ -33,6 +33,7 @@ from runtui.domain.events import EventEnvelope
 from runtui.domain.feed import Delivery
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.rewind import RewindPlan
+from runtui.domain.summary import RunSummary
 from runtui.domain.views import (
     ApprovalRow,
     AttemptRow,
@@ -82,6 +83,14 @@ class Port(Protocol):
     async def pending_approvals(self) -> list[ApprovalRow]: ...
     async def count_by_result(self) -> dict[str, int]: ...
     async def health(self) -> list[WorkflowHealth]: ...
+    async def run_summaries(
+        self, *, limit: int = 100, result: str | None = None
+    ) -> tuple[list[RunSummary], int]:
+        """Finished runs in the run-history format, most recently ended first, and how many
+        finished runs match `result` (success, failed, stopped) in all."""
+        ...
+
+    async def get_summary(self, run_id: str) -> RunSummary: ...
 
     # --- verbs ----------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from runtui.domain.feed import Delivery, Lagged
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.rewind import RewindPlan
 from runtui.domain.settled import QUIET_S
+from runtui.domain.summary import RunSummary
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.views import (
     ApprovalRow,
@@ -159,6 +160,15 @@ class EmbeddedRuntime:
 
     async def health(self) -> list[WorkflowHealth]:
         return await self.runtime.health()
+
+    async def run_summaries(
+        self, *, limit: int = 100, result: str | None = None
+    ) -> tuple[list[RunSummary], int]:
+        summaries = await self.reader.run_summaries(limit=limit, result=result)
+        return summaries, await self.reader.count_summaries(result)
+
+    async def get_summary(self, run_id: str) -> RunSummary:
+        return await self.reader.get_summary(run_id)
 
     # --- verbs ----------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from runtui.api import Port
 from runtui.domain.events import EventEnvelope
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.rewind import RewindPlan
+from runtui.domain.summary import RunSummary
 from runtui.domain.views import ApprovalRow, AttemptRow, RunPage, RunRow, TaskRow, ViolationRow
 from runtui.domain.workflow import Workflow
 
@@ -73,6 +74,14 @@ class SyncRuntime:
 
     def health(self) -> list[WorkflowHealth]:
         return self._call(self.port.health)
+
+    def run_summaries(
+        self, *, limit: int = 100, result: str | None = None
+    ) -> tuple[list[RunSummary], int]:
+        return self._call(self.port.run_summaries, limit=limit, result=result)
+
+    def get_summary(self, run_id: str) -> RunSummary:
+        return self._call(self.port.get_summary, run_id)
 
     # verbs
     def submit(

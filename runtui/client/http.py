@@ -44,6 +44,7 @@ from runtui.client.sse import SseParser, sse_lines
 from runtui.client.wire import Position, Resync, Retried, RewindPlan, Submitted
 from runtui.domain.events import ApprovalRequested, EventEnvelope
 from runtui.domain.health import WorkflowHealth
+from runtui.domain.summary import RunSummary
 from runtui.domain.views import (
     ApprovalRow,
     AttemptRow,
@@ -103,6 +104,13 @@ def _param(value: object) -> str:
 
 def _seg(value: str) -> str:
     return quote(value, safe="")
+
+
+class _SummaryPage(msgspec.Struct):
+    """`GET /api/pipeline/runs`: summaries (pydantic models, validated one by one) and total."""
+
+    runs: list[dict[str, Any]]
+    total: int
 
 
 class HttpClient:
@@ -372,6 +380,19 @@ class HttpClient:
 
     async def health(self) -> list[WorkflowHealth]:
         return self._decode(await self._get("/api/health"), list[WorkflowHealth])
+
+    async def run_summaries(
+        self, *, limit: int = 100, result: str | None = None
+    ) -> tuple[list[RunSummary], int]:
+        params: dict[str, object] = {"limit": limit}
+        if result is not None:
+            params["result"] = result
+        page = self._decode(await self._get("/api/pipeline/runs", **params), _SummaryPage)
+        return [RunSummary.model_validate(s) for s in page.runs], page.total
+
+    async def get_summary(self, run_id: str) -> RunSummary:
+        body = await self._get(f"/api/pipeline/runs/{_seg(run_id)}")
+        return RunSummary.model_validate_json(body)
 
     # --- mutations -----------------------------------------------------------------------------
 

@@ -7,9 +7,6 @@ checks what a Python program sees: the same answers, the same events, the same e
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import anyio
 import pytest
 
@@ -17,12 +14,8 @@ import runtui
 from runtui.api import Port
 from runtui.domain.events import AttemptStarted, EventEnvelope, RunStatusChanged
 from runtui.domain.status import RunStatus
-from runtui.server.serve import http_api
 
 pytestmark = pytest.mark.anyio
-
-TOKEN = "port-token"
-FAST = {"durability": "fast", "rok_governance_timeout_ms": 3000}
 
 
 def gated_flow(name: str = "gated") -> runtui.Flow:
@@ -39,20 +32,6 @@ def failing_flow() -> runtui.Flow:
     first = flow.noop("first")
     flow.shell("breaks", "echo oops >&2; exit 3", needs=[first])
     return flow
-
-
-@pytest.fixture(params=["embedded", "remote"])
-async def port(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterator[Port]:
-    if request.param == "embedded":
-        async with runtui.open(db_path, **FAST) as rt:
-            yield rt
-        return
-    async with (
-        runtui.open(db_path, **FAST) as local,
-        http_api(local.runtime, port=0, token=TOKEN) as api,  # type: ignore[arg-type]
-        runtui.connect(api.url, token=TOKEN) as rt,
-    ):
-        yield rt
 
 
 async def all_events(port: Port, run_id: str, after: int = 0) -> list[EventEnvelope]:
