@@ -16,7 +16,7 @@ from typing import Any
 from runtui.actors import messages as m
 from runtui.actors.actor import Actor
 from runtui.actors.step import Clock, Outbox, StepActor
-from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
+from runtui.domain.approvals import ApprovalDecision, ApprovalKind, needs_human
 from runtui.domain.events import TaskStatusChanged, WaveCompleted
 from runtui.domain.ids import new_id
 from runtui.domain.policy_checks import SCANNED
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 ReplanHook = Callable[[str, Workflow, dict[str, TaskStatus]], list[dict[str, Any]]]
 
 FINAL = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.SKIPPED, TaskStatus.CANCELLED})
-SIDE_EFFECTS = frozenset({TaskKind.SHELL, TaskKind.EXTERNAL, TaskKind.DRIVEN})
 
 
 @dataclass
@@ -239,14 +238,7 @@ class Analyzer(StepActor[Any]):
     def _start(self, g: Graph, task: Any, out: Outbox) -> None:
         kind = TaskKind(task.kind)
         hitl = g.workflow.hitl
-        needs_human = kind is TaskKind.GATE or (
-            task.id not in g.approved
-            and (
-                hitl >= HitlMode.APPROVE_EACH_TASK
-                and (hitl is HitlMode.APPROVE_EACH_TASK or kind in SIDE_EFFECTS)
-            )
-        )
-        if needs_human:
+        if needs_human(kind, hitl, approved=task.id in g.approved):
             approval_id = new_id(self.clock())
             g.approvals[approval_id] = task.id
             self._set(g, task.id, TaskStatus.AWAITING_APPROVAL, out)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from runtui.actors import messages as m
 from runtui.actors.run_control import Peers, RunCtl
 from runtui.actors.step import Clock, Outbox
-from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode
+from runtui.domain.approvals import ApprovalDecision, ApprovalKind, HitlMode, PendingApproval
 from runtui.domain.errors import ApprovalAlreadyDecided, ConflictError, InvalidInputError
 from runtui.domain.events import (
     ApprovalDecided,
@@ -117,7 +117,9 @@ class HumanGates:
                 run_time_left_s=self._run_time_left(ctl),
             ),
         )
-        ctl.pending_approvals[msg.approval_id] = f"{msg.approval_kind}|{msg.default_action.value}"
+        ctl.pending_approvals[msg.approval_id] = PendingApproval(
+            ApprovalKind(msg.approval_kind), msg.default_action
+        )
         self.approval_owner[msg.approval_id] = msg.run_id
         self._set_status(ctl, RunStatus.AWAITING_APPROVAL, out, "approval requested")
         if msg.timeout_s is not None:
@@ -143,10 +145,10 @@ class HumanGates:
         if msg.decision is ApprovalDecision.REJECT and not msg.reason.strip():
             raise InvalidInputError("a rejection needs a reason")
         ctl = self._ctl(run_id)
-        kind = ctl.pending_approvals[msg.approval_id].split("|")[0]
-        if msg.decision is ApprovalDecision.APPROVE_WITH_EDITS and kind != ApprovalKind.PLAN.value:
+        kind = ctl.pending_approvals[msg.approval_id].kind
+        if msg.decision is ApprovalDecision.APPROVE_WITH_EDITS and kind is not ApprovalKind.PLAN:
             raise InvalidInputError(
-                f"approve_with_edits applies to plan approvals, not {kind} approvals"
+                f"approve_with_edits applies to plan approvals, not {kind.value} approvals"
             )
         for task_id in (msg.edits or {}).get("skip", []):
             ctl.workflow.task(str(task_id))  # NotFoundError names an unknown id, before anything
@@ -165,7 +167,7 @@ class HumanGates:
         edits: dict[str, Any] | None,
         out: Outbox,
     ) -> None:
-        kind = ctl.pending_approvals.pop(approval_id).split("|")[0]
+        kind = ctl.pending_approvals.pop(approval_id).kind
         self.approval_owner.pop(approval_id, None)
         self.decided[approval_id] = f"{decision.value} by {decided_by or 'unknown'}"
         self.cancel_timer((ctl.run_id, f"approval:{approval_id}"))
@@ -184,7 +186,7 @@ class HumanGates:
                 RunStatus.RUNNING if ctl.machine.phase is RunPhase.EXECUTING else RunStatus.QUEUED
             )
             self._set_status(ctl, waiting_status, out, f"approval {decision.value}")
-        pre_run = kind == ApprovalKind.VIOLATION.value and ctl.machine.phase is RunPhase.AUTHORIZED
+        pre_run = kind is ApprovalKind.VIOLATION and ctl.machine.phase is RunPhase.AUTHORIZED
         if pre_run:
             if decision is ApprovalDecision.REJECT:
                 self._rejected(
@@ -193,7 +195,7 @@ class HumanGates:
             else:
                 self._after_authorized(ctl, out)
             return
-        if kind == ApprovalKind.PLAN.value:
+        if kind is ApprovalKind.PLAN:
             ctl.plan_approved = True
             if decision is ApprovalDecision.REJECT:
                 self._rejected(ctl, f"plan rejected by {decided_by}: {reason}", out)

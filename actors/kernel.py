@@ -441,11 +441,10 @@ class Kernel(KernelResume, HumanGates, RunClock, StepActor[Any]):
         elif msg.what.startswith("approval:"):
             approval_id = msg.what.split(":", 1)[1]
             if approval_id in ctl.pending_approvals:
-                default = ctl.pending_approvals[approval_id]
                 self._apply_decision(
                     ctl,
                     approval_id,
-                    ApprovalDecision(default.split("|")[1]),
+                    ctl.pending_approvals[approval_id].default,
                     "approval timed out; default action applied",
                     "runtui:timeout",
                     None,

@@ -171,8 +171,8 @@ class KernelResume:
         ctl.plan_approved = plan.phase is not RunPhase.CREATED and not (
             plan.phase is RunPhase.AUTHORIZED and plan.pending_approvals
         )
-        for approval_id, kind_default in plan.pending_approvals.items():
-            ctl.pending_approvals[approval_id] = kind_default
+        ctl.pending_approvals.update(plan.pending_approvals)
+        for approval_id in plan.pending_approvals:
             self.approval_owner[approval_id] = run_id
             deadline = plan.approval_deadlines.get(approval_id)
             if deadline is not None:  # an approval's timeout is a deadline: downtime counts

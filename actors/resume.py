@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from runtui.domain.approvals import PendingApproval
 from runtui.domain.audit import AckStatus, AuditExpectation, DomainAck
 from runtui.domain.events import AttemptStatusChanged, EventBody, RunCreated, TaskStatusChanged
 from runtui.domain.phases import RunPhase
@@ -42,7 +43,7 @@ class ResumePlan:
     acks: list[DomainAck]
     carried: dict[str, TaskStatus]
     attempts_so_far: dict[str, int]
-    pending_approvals: dict[str, str]  # approval id → "kind|default"
+    pending_approvals: dict[str, PendingApproval]  # by approval id
     approval_tasks: dict[str, str]  # approval id → task id ("" for violation gates)
     executed: list[str]
     stages_failed: list[str]
@@ -157,7 +158,7 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
                 ),
             )
     pending = {
-        a.approval_id: f"{a.kind.value}|{a.default_action.value}" for a in approvals if a.pending
+        a.approval_id: PendingApproval(a.kind, a.default_action) for a in approvals if a.pending
     }
     approval_tasks = {a.approval_id: a.task_id or "" for a in approvals if a.pending}
     deadlines = {

@@ -9,6 +9,7 @@ from typing import Any
 
 from runtui.actors import messages as m
 from runtui.actors.actor import Actor
+from runtui.domain.approvals import PendingApproval
 from runtui.domain.audit import AuditExpectation, DomainAck
 from runtui.domain.events import TaskDeclared, ViolationData
 from runtui.domain.phases import PhaseMachine
@@ -43,7 +44,7 @@ class RunCtl:
     executed: list[str] = field(default_factory=list)  # stages, for the summary
     stages_failed: list[str] = field(default_factory=list)  # stages that failed (allowed too)
     failed: list[str] = field(default_factory=list)  # failed without allow_failure
-    pending_approvals: dict[str, str] = field(default_factory=dict)  # approval id → kind
+    pending_approvals: dict[str, PendingApproval] = field(default_factory=dict)  # by id
     carried: dict[str, TaskStatus] = field(default_factory=dict)  # results kept from a parent
     plan_approved: bool = False
     halted: bool = False

@@ -35,7 +35,8 @@ from runtui.domain.workflow import (
 )
 from runtui.domain.workflow_fields import ID_PATTERN, MAX_NESTING
 
-_KINDS = {k.value for k in TaskKind}
+#: The kinds a workflow file or submission may use (a driven task belongs to its program).
+_KINDS = {k.value for k in TaskKind if k is not TaskKind.DRIVEN}
 _ID_RE = re.compile(ID_PATTERN)
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$|\s*\(at end of document\)$")

@@ -46,7 +46,15 @@ def test_attempt_status_values_and_finality() -> None:
 
 
 def test_task_kinds() -> None:
-    assert {k.value for k in TaskKind} == {"shell", "python", "external", "gate", "noop", "sleep"}
+    assert {k.value for k in TaskKind} == {
+        "shell",
+        "python",
+        "external",
+        "gate",
+        "noop",
+        "sleep",
+        "driven",
+    }
 
 
 def test_empty_graph() -> None:
