@@ -1,9 +1,9 @@
 """The analyzer (ANALYZE): owns each executing run's task graph.
 
-It decides what is ready (and hands it to the dispatcher), what needs a human first (gates,
-HITL modes, violation gates), what a finished attempt means (done, retry, failed), what a failure
-skips (fail-fast: everything not yet started, unless the task may fail), when a wave is
-complete, and when execution is over, which it reports to the kernel.
+It applies the graph's rules (`runtui.domain.graph`: what is ready, what a failure skips, when
+a wave closes) and records what they decide as events; hands ready tasks to the dispatcher, or
+asks a person first (`runtui.domain.approvals.needs_human`; violation gates); decides what a
+finished attempt means (done, retry, failed); and reports the end of execution to the kernel.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from runtui.actors.actor import Actor
 from runtui.actors.step import Clock, Outbox, StepActor
 from runtui.domain.approvals import ApprovalDecision, ApprovalKind, needs_human
 from runtui.domain.events import TaskStatusChanged, WaveCompleted
+from runtui.domain.graph import FINAL, Skip, TaskGraph
 from runtui.domain.ids import new_id
 from runtui.domain.policy_checks import SCANNED
-from runtui.domain.summary import stages
 from runtui.domain.task_env import RunEnvironment
 from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
 from runtui.domain.termination import RunTerminationReason
@@ -34,41 +34,21 @@ log = logging.getLogger(__name__)
 #: are appended to the same run.
 ReplanHook = Callable[[str, Workflow, dict[str, TaskStatus]], list[dict[str, Any]]]
 
-FINAL = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.SKIPPED, TaskStatus.CANCELLED})
-
 
 @dataclass
-class Graph:
-    run_id: str
-    workflow: Workflow
-    waves: dict[str, int]
-    status: dict[str, TaskStatus]
-    next_attempt: dict[str, int]
+class Graph(TaskGraph):
+    """A run's task graph (`runtui.domain.graph`) and what the analyzer keeps beside it."""
+
+    run_id: str = ""
     run_env: RunEnvironment | None = None
     scanned: tuple[PolicySpec, ...] = ()  # the policies every attempt's output is fed to
-    inflight: set[str] = field(default_factory=set)
     approvals: dict[str, str | None] = field(
         default_factory=dict
     )  # approval → task (None: violation)
     approved: set[str] = field(default_factory=set)  # HITL-approved tasks
-    waves_done: set[int] = field(default_factory=set)
-    # Work lists, so each step looks only at what it may have changed (a 3,000-task chain
-    # would otherwise rescan every task and wave after every attempt):
-    dirty: set[str] = field(default_factory=set)  # pending tasks whose readiness may have changed
-    waves_to_check: set[int] = field(default_factory=set)  # waves a task of which finished
-    unfinished: int = 0  # tasks not in a final status
     retries: int = 0
     halted: bool = False
-    failed_fast: bool = False
     completed: bool = False
-    _members: dict[int, list[str]] = field(default_factory=dict)
-
-    def members(self, wave: int) -> list[str]:
-        """The tasks of `wave` (cached; a replan that adds tasks clears the cache)."""
-        if not self._members:
-            for task_id, w in self.waves.items():
-                self._members.setdefault(w, []).append(task_id)
-        return self._members.get(wave, [])
 
     @property
     def paused(self) -> bool:
@@ -115,17 +95,9 @@ class Analyzer(StepActor[Any]):
 
     def _begin(self, msg: m.BeginExecution, out: Outbox) -> None:
         wf = msg.workflow
-        status = {t.id: TaskStatus.PENDING for t in wf.tasks}
-        status.update(msg.carried)
-        g = Graph(
-            msg.run_id,
-            wf,
-            wf.waves(),
-            status,
-            {t.id: msg.attempts_so_far.get(t.id, 0) for t in wf.tasks},
-            msg.run_env,
-            tuple(p for p in wf.policies if p.type in SCANNED),
-        )
+        g = Graph.start(wf, carried=msg.carried, attempts_so_far=msg.attempts_so_far)
+        g.run_id, g.run_env = msg.run_id, msg.run_env
+        g.scanned = tuple(p for p in wf.policies if p.type in SCANNED)
         for approval_id, task_id in msg.pending_approvals.items():
             g.approvals[approval_id] = task_id or None
             if task_id:
@@ -134,16 +106,6 @@ class Analyzer(StepActor[Any]):
         g.halted = msg.halted
         for task_id, (attempt, job_id, started_at) in msg.jobs.items():
             self._watch_again(g, task_id, attempt, job_id, started_at, out)
-        g.dirty = set(status)
-        g.unfinished = sum(1 for s in status.values() if s not in FINAL)
-        for wave in range(wf.wave_count):  # finished before a restart: announced back then
-            if (
-                msg.carried
-                and all(status[t] in FINAL for t, w in g.waves.items() if w == wave)
-                and any(t in msg.carried for t, w in g.waves.items() if w == wave)
-            ):
-                g.waves_done.add(wave)
-        g.waves_to_check = set(range(wf.wave_count)) - g.waves_done
         self.graphs[msg.run_id] = g
         self._advance(g, out)
 
@@ -176,14 +138,12 @@ class Analyzer(StepActor[Any]):
     def _set(
         self, g: Graph, task_id: str, status: TaskStatus, out: Outbox, reason: str = ""
     ) -> None:
-        was_final = g.status[task_id] in FINAL
-        g.status[task_id] = status
-        if status in FINAL and not was_final:
-            g.unfinished -= 1
-            g.dirty.update(g.workflow.dependents(task_id))
-            g.waves_to_check.add(g.waves[task_id])
-        elif was_final and status not in FINAL:
-            g.unfinished += 1
+        g.set(task_id, status)
+        self._emit_status(g, task_id, status, out, reason)
+
+    def _emit_status(
+        self, g: Graph, task_id: str, status: TaskStatus, out: Outbox, reason: str = ""
+    ) -> None:
         out.emit(
             g.run_id,
             TaskStatusChanged(task_id=task_id, status=status, reason=reason),
@@ -195,19 +155,11 @@ class Analyzer(StepActor[Any]):
             return
         while True:
             if not (g.halted or g.failed_fast or g.paused):
-                while g.dirty:  # in file order; a skip makes its dependents dirty in turn
-                    batch = sorted(g.dirty, key=g.workflow.position)
-                    g.dirty.clear()
-                    for task_id in batch:
-                        if g.status[task_id] is not TaskStatus.PENDING or task_id in g.inflight:
-                            continue
-                        task = g.workflow.task(task_id)
-                        blocked, ready = self._needs(g, task.needs)
-                        if blocked:
-                            why = f"upstream {blocked} did not succeed"
-                            self._set(g, task.id, TaskStatus.SKIPPED, out, why)
-                        elif ready:
-                            self._start(g, task, out)
+                for action in g.step():
+                    if isinstance(action, Skip):
+                        self._emit_status(g, action.task_id, TaskStatus.SKIPPED, out, action.reason)
+                    else:
+                        self._start(g, g.workflow.task(action.task_id), out)
             if not self._close_waves(g, out):
                 break  # otherwise a replan added tasks: look at them too
         if g.inflight:
@@ -220,20 +172,6 @@ class Analyzer(StepActor[Any]):
                 self._complete(g, out)
         elif g.unfinished == 0:
             self._complete(g, out)
-
-    def _needs(self, g: Graph, needs: list[str]) -> tuple[str | None, bool]:
-        """(a need that blocks for good, whether all needs are satisfied)."""
-        ready = True
-        for need in needs:
-            s = g.status[need]
-            if s is TaskStatus.DONE:
-                continue
-            if s is TaskStatus.FAILED and g.workflow.task(need).allow_failure:
-                continue
-            if s in FINAL:
-                return need, False
-            ready = False
-        return None, ready
 
     def _start(self, g: Graph, task: Any, out: Outbox) -> None:
         kind = TaskKind(task.kind)
@@ -313,34 +251,16 @@ class Analyzer(StepActor[Any]):
         self._advance(g, out)
 
     def _fail_fast(self, g: Graph, failed: str, out: Outbox) -> None:
-        g.failed_fast = True
-        downstream = g.workflow.downstream(failed)
-        for task_id, s in list(g.status.items()):
-            if s is TaskStatus.PENDING and task_id not in g.inflight:
-                why = (
-                    f"needs {failed}, which failed"
-                    if task_id in downstream
-                    else f"fail-fast after {failed} failed"
-                )
-                self._set(g, task_id, TaskStatus.SKIPPED, out, why)
+        for skip in g.fail_fast(failed):
+            self._emit_status(g, skip.task_id, TaskStatus.SKIPPED, out, skip.reason)
 
     def _close_waves(self, g: Graph, out: Outbox) -> bool:
-        """Emit wave.completed for newly finished waves; True if a replan added tasks."""
+        """Emit wave.completed for newly closed waves; True if a replan added tasks."""
         added = False
-        for wave in sorted(g.waves_to_check):
-            g.waves_to_check.discard(wave)
-            if wave in g.waves_done:
-                continue
-            members = g.members(wave)
-            if all(g.status[t] in FINAL and t not in g.inflight for t in members):
-                g.waves_done.add(wave)
-                failed = any(  # a failure the workflow allows does not fail its wave
-                    g.status[t] is TaskStatus.FAILED and not g.workflow.task(t).allow_failure
-                    for t in members
-                )
-                out.emit(g.run_id, WaveCompleted(wave=wave, failed=failed), wave)
-                if self.replan is not None and not (g.halted or g.failed_fast):
-                    added = self._replan(g, out) or added
+        for wave, failed in g.close_waves():
+            out.emit(g.run_id, WaveCompleted(wave=wave, failed=failed), wave)
+            if self.replan is not None and not (g.halted or g.failed_fast):
+                added = self._replan(g, out) or added
         return added
 
     def _replan(self, g: Graph, out: Outbox) -> bool:
@@ -350,34 +270,23 @@ class Analyzer(StepActor[Any]):
             return False
         data = g.workflow.model_dump(mode="json")
         data["tasks"] = [*data["tasks"], *new_specs]
-        wf = Workflow.model_validate(data)
-        waves = wf.waves()
         from runtui.actors.run_control import declare
 
-        for spec in wf.tasks[len(g.workflow.tasks) :]:
-            out.emit(g.run_id, declare(spec, waves[spec.id]))
-            g.status[spec.id] = TaskStatus.PENDING
-            g.next_attempt[spec.id] = 0
-            g.dirty.add(spec.id)
-            g.unfinished += 1
-        g.workflow, g.waves = wf, waves
-        g._members.clear()
+        for task_id in g.add_tasks(Workflow.model_validate(data)):
+            out.emit(g.run_id, declare(g.workflow.task(task_id), g.waves[task_id]))
         return True
 
     def _complete(self, g: Graph, out: Outbox) -> None:
         g.completed = True
-        failed_all = {t for t, s in g.status.items() if s is TaskStatus.FAILED}
-        failed = [t for t in failed_all if not g.workflow.task(t).allow_failure]
-        ran = {t for t, n in g.next_attempt.items() if n > 0}
-        executed, stages_failed = stages([t.id for t in g.workflow.tasks], ran, failed_all)
+        outcome = g.outcome()
         assert self.kernel is not None
         out.send(
             self.kernel,
             m.ExecutionComplete(
                 run_id=g.run_id,
-                failed_tasks=failed,
-                executed=executed,
-                stages_failed=stages_failed,
+                failed_tasks=outcome.failed,
+                executed=outcome.executed,
+                stages_failed=outcome.stages_failed,
                 retries=g.retries,
             ),
         )
