@@ -66,6 +66,10 @@ class ReadOnlyRuntime:
     def last_position(self) -> int:
         return self._tail.last_position
 
+    def end_streams(self) -> None:
+        """End every subscription (the API process's shutdown: streams say goodbye)."""
+        self._tail.end_streams()
+
     async def submit(self, workflow: Any, **_: Any) -> str:
         self._refuse()
 

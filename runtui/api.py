@@ -29,6 +29,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+import msgspec
+
 from runtui.domain.events import EventEnvelope
 from runtui.domain.feed import Delivery
 from runtui.domain.health import WorkflowHealth
@@ -45,6 +47,17 @@ from runtui.domain.views import (
     ViolationRow,
 )
 from runtui.domain.workflow import Workflow
+
+
+class RuntimeMetrics(msgspec.Struct, frozen=True):
+    """What `/metrics` reports of the runtime, read at once."""
+
+    runs_by_result: dict[str, int]
+    phase_transitions: int
+    pending_approvals: int
+    active_runs: int
+    commit_seconds: list[float]  # the latency of recent group commits
+    events_committed: int
 
 
 @runtime_checkable
@@ -152,4 +165,4 @@ class Port(Protocol):
         ...
 
 
-__all__ = ["Port"]
+__all__ = ["Port", "RuntimeMetrics"]

@@ -9,6 +9,7 @@ database is only read and its owner's commits followed, and every verb is refuse
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,9 @@ import anyio
 
 from runtui.actors.read_only import ReadOnlyRuntime
 from runtui.actors.runtime import Runtime
+from runtui.api import RuntimeMetrics
 from runtui.config import Settings
+from runtui.domain.errors import ConflictError, StoreError
 from runtui.domain.events import EventEnvelope
 from runtui.domain.feed import Delivery, Lagged
 from runtui.domain.health import WorkflowHealth
@@ -39,6 +42,10 @@ from runtui.domain.views import (
 from runtui.domain.workflow import Workflow
 from runtui.following import follow_run, wait_settled
 from runtui.identity import who_decides
+from runtui.store.idempotency import IdempotencyKeys
+from runtui.store.schema import SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
 
 #: Events read from the store per page while catching up.
 PAGE = 1000
@@ -74,6 +81,20 @@ class EmbeddedRuntime:
         async with Runtime.open(settings, resume=resume) as runtime:
             yield cls(runtime, user=user)
 
+    @classmethod
+    @asynccontextmanager
+    async def follow(cls, db: Path) -> AsyncIterator[EmbeddedRuntime]:
+        """A read-only view of the database `db` that follows what its owner commits (the
+        API process of `runtui serve`, beside the runtime's)."""
+        async with ReadOnlyRuntime.open(db) as view:
+            yield cls(view)
+
+    def follower(self) -> ReadOnlyRuntime:
+        """The followed feed of a read-only view (`follow`), for the API process's streams."""
+        if not isinstance(self.runtime, ReadOnlyRuntime):
+            raise ConflictError("a runtime runs here: its feed is the bus, not a follower")
+        return self.runtime
+
     @property
     def driving(self) -> Runtime | None:
         """The actor runtime, when one runs here (not for a read-only view)."""
@@ -103,6 +124,60 @@ class EmbeddedRuntime:
                     await sub.receive()
         finally:
             sub.close()
+
+    # --- what a server needs of the runtime it serves (runtui.server.host) ---------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self._driving().settings
+
+    def _driving(self) -> Runtime:
+        rt = self.driving
+        if rt is None:
+            raise ConflictError("read-only: no runtime runs in this process")
+        return rt
+
+    def stream_source(self) -> Runtime | ReadOnlyRuntime:
+        """Live batches by subscription, older events by page (what SSE streams are made of)."""
+        return self.runtime
+
+    def idempotency_keys(self) -> IdempotencyKeys:
+        rt = self._driving()
+        return IdempotencyKeys(rt.store.writer, rt.reader)
+
+    async def readiness(self) -> dict[str, bool]:
+        rt = self._driving()
+        try:
+            migrated = await self.reader.schema_version() == SCHEMA_VERSION
+        except Exception:
+            migrated = False
+        try:
+            await rt.store.writer.check_writable()
+            writable = True
+        except StoreError as exc:
+            log.warning("not ready: the database does not take writes: %s", exc)
+            writable = False
+        return {
+            "supervisor": rt.supervisor.running,
+            "writer": not rt.store.writer.closed,
+            "writable": writable,
+            "migrations": migrated,
+        }
+
+    async def metrics(self) -> RuntimeMetrics:
+        rt = self._driving()
+        writer = rt.store.writer
+        return RuntimeMetrics(
+            runs_by_result=await self.reader.count_by_result(),
+            phase_transitions=await self.reader.count_transitions(),
+            pending_approvals=len(await self.reader.pending_approvals()),
+            active_runs=len(rt.active_runs),
+            commit_seconds=list(writer.commit_seconds),
+            events_committed=writer.events_committed,
+        )
+
+    def announce(self, *, url: str) -> None:
+        self._driving().store.announce(url=url)
 
     # --- reads ----------------------------------------------------------------------------------
 

@@ -180,7 +180,7 @@ async def attached_then_disconnected(rt: Runtime, run_id: str) -> None:
     """The waiting run through the API; then the server stops and the UI says so."""
     token = "screenshots"
     async with AsyncExitStack() as server:
-        api = await server.enter_async_context(http_api(rt, port=0, token=token))
+        api = await server.enter_async_context(http_api(EmbeddedRuntime(rt), port=0, token=token))
         async with HttpClient(api.url, token, user="screens", max_backoff=0.5) as client:
             app = RuntuiApp(client, demo_path=EXAMPLES / "demo.toml")
             async with app.run_test(size=SIZE) as pilot:

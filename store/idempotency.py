@@ -15,28 +15,14 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-import msgspec
-
+from runtui.domain.idempotency import SUBMITTED_WITH, KeyRecord
 from runtui.store.queries import StoreReader
 from runtui.store.writer import EventWriter
 
 #: How long a key is remembered (README, "Idempotency").
 RETENTION_S = 24 * 3600.0
-#: The run metadata field that holds the key of the request that submitted the run.
-SUBMITTED_WITH = "idempotency_key"
 
 _COLUMNS = "fingerprint, taken_at, subject, status, body, location"
-
-
-class KeyRecord(msgspec.Struct, frozen=True):
-    """One key as recorded: what it was first used with, and the answer, once there is one."""
-
-    fingerprint: bytes
-    taken_at: float
-    subject: str | None = None
-    status: int | None = None  # None: taken, never answered
-    body: bytes | None = None
-    location: str | None = None
 
 
 class IdempotencyKeys:

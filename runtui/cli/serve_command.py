@@ -101,8 +101,6 @@ def serve_cmd(
         waits = RunStatus.AWAITING_APPROVAL
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with open_runtime(c, resume=False) as here, contextlib.AsyncExitStack() as stack:
-                rt = here.driving  # serve hosts the runtime itself: the server is built on it
-                assert rt is not None
                 api: ApiServer | ApiProcess | None = None
                 if not no_api:
                     from runtui.server.api_process import ApiProcess, api_process
@@ -111,17 +109,17 @@ def serve_cmd(
                     try:
                         if in_process_api:
                             api = await stack.enter_async_context(
-                                http_api(rt, host=host, port=port, allow_hosts=extra_hosts)
+                                http_api(here, host=host, port=port, allow_hosts=extra_hosts)
                             )
                         else:
                             api = await stack.enter_async_context(
                                 api_process(
-                                    rt, host=host, port=port, say=_log, allow_hosts=extra_hosts
+                                    here, host=host, port=port, say=_log, allow_hosts=extra_hosts
                                 )
                             )
                     except ServerStartError as exc:
                         raise UsageProblem(str(exc)) from None
-                    rt.store.announce(url=api.url)
+                    here.announce(url=api.url)
                     if not loopback:
                         _log(
                             f"warning: listening on {host}, reachable from other machines"

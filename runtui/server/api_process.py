@@ -53,7 +53,8 @@ from runtui.server.serve import (
 )
 
 if TYPE_CHECKING:  # the API process imports this module too: it needs none of the runtime
-    from runtui.actors.runtime import Runtime
+    from runtui.server.front import Front
+    from runtui.server.host import ServerHost
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class ApiProcess:
 
 @contextlib.asynccontextmanager
 async def api_process(
-    runtime: Runtime,
+    runtime: ServerHost,
     *,
     host: str = "127.0.0.1",
     port: int = 8765,
@@ -132,7 +133,7 @@ async def api_process(
             unix.listen(256)
             settings = {
                 "fd": public.fileno(),
-                "db": str(runtime.store.path),
+                "db": str(await anyio.Path(runtime.settings.db).absolute()),
                 "control": control,
                 "hosts": msgspec.to_builtins(hosts),
                 "token": token,
@@ -225,43 +226,41 @@ async def _reap(child: Process) -> None:
 
 
 async def _serve(settings: dict[str, Any]) -> None:
-    from runtui.actors.tail import StoreTail
+    from runtui.embedded import EmbeddedRuntime
     from runtui.server.front import Front
-    from runtui.store.queries import StoreReader
-    from runtui.store.watch import CommitWatch
 
-    db = Path(settings["db"])
-    reader = await StoreReader.open(db)
     shutdown = anyio.Event()
     limits = msgspec.convert(settings["limits"], ApiLimits)
-    front = Front(
-        StoreTail(reader, CommitWatch(db)),
-        control=settings["control"],
-        token=settings["token"],
-        hosts=msgspec.convert(settings["hosts"], HostRule),
-        shutdown=shutdown,
-        limits=limits,
-    )
-    server = embedded_server(front, limits)
     listener = socket.socket(fileno=int(settings["fd"]))
-    try:
-        async with anyio.create_task_group() as tg:
+    async with EmbeddedRuntime.follow(Path(settings["db"])) as view:  # reads, follows commits
+        front = Front(
+            view.follower(),
+            control=settings["control"],
+            token=settings["token"],
+            hosts=msgspec.convert(settings["hosts"], HostRule),
+            shutdown=shutdown,
+            limits=limits,
+        )
+        try:
+            await _serve_front(front, limits, listener)
+        finally:
+            listener.close()
+            await front.aclose()
 
-            def stop() -> None:
-                front.close()
-                server.should_exit = True
 
-            tg.start_soon(front.tail.run)
-            tg.start_soon(_until_told_to_stop, stop)
-            sys.stdout.write("ready\n")
-            sys.stdout.flush()
-            await server.serve([listener])
-            tg.cancel_scope.cancel()
-    finally:
-        listener.close()
-        await front.aclose()
-        front.tail.close()
-        await reader.close()
+async def _serve_front(front: Front, limits: ApiLimits, listener: socket.socket) -> None:
+    server = embedded_server(front, limits)
+    async with anyio.create_task_group() as tg:
+
+        def stop() -> None:
+            front.close()
+            server.should_exit = True
+
+        tg.start_soon(_until_told_to_stop, stop)
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        await server.serve([listener])
+        tg.cancel_scope.cancel()
 
 
 async def _until_told_to_stop(stop: Callable[[], None]) -> None:

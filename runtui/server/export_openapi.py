@@ -22,18 +22,24 @@ OUT = Path(__file__).with_name("openapi.json")
 
 
 def document() -> dict[str, Any]:
-    from runtui.actors.runtime import Runtime
     from runtui.config import Settings
     from runtui.server.app import build_app
+    from runtui.server.host import ServerHost
     from runtui.server.security import HostRule
 
     class _NoRuntime:
-        reader = None
-        store = SimpleNamespace(writer=None)
+        """Enough of a host to build the routes (nothing is served)."""
+
         settings = Settings.model_construct()  # the defaults; no environment, no file
 
+        def idempotency_keys(self) -> None:
+            return None
+
+        def stream_source(self) -> SimpleNamespace:
+            return SimpleNamespace(reader=None)
+
     app = build_app(
-        cast(Runtime, _NoRuntime()),
+        cast(ServerHost, _NoRuntime()),
         token="unused",
         hosts=HostRule(frozenset({"127.0.0.1"})),
         shutdown=anyio.Event(),

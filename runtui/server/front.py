@@ -27,8 +27,8 @@ from starlette.requests import Request
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
-from runtui.actors.tail import StoreTail
 from runtui.server.errors import install_error_handlers
+from runtui.server.host import FollowedSource
 from runtui.server.limits import ApiLimits, BodyLimit
 from runtui.server.security import GuardMiddleware, HostRule, problem
 from runtui.server.stream_routes import add_stream_routes
@@ -66,7 +66,7 @@ class Front:
 
     def __init__(
         self,
-        tail: StoreTail,
+        tail: FollowedSource,
         *,
         control: str,
         token: str,

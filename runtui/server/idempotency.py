@@ -19,8 +19,9 @@ from fastapi import Header
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from runtui.domain.idempotency import KeyRecord
+from runtui.server.host import KeyStore
 from runtui.server.security import problem
-from runtui.store.idempotency import IdempotencyKeys, KeyRecord
 
 
 class Claim(Protocol):
@@ -47,7 +48,7 @@ class Idempotency:
     A key reused with a different body is refused (422); concurrent requests with one key run
     one at a time, so the second gets the first's answer."""
 
-    def __init__(self, keys: IdempotencyKeys) -> None:
+    def __init__(self, keys: KeyStore) -> None:
         self.keys = keys
         self._locks: dict[tuple[str, str], anyio.Lock] = {}
 

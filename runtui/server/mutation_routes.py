@@ -5,6 +5,7 @@ and answers with a small JSON body; the `Location` of a new run goes in a header
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
@@ -12,10 +13,9 @@ import msgspec
 from fastapi import Body, FastAPI
 from fastapi.responses import Response
 
-from runtui.actors.resume import load_workflow_of
-from runtui.actors.runtime import Runtime
 from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.errors import ApprovalAlreadyDecided, ConflictError, NotFoundError, WorkflowError
+from runtui.domain.idempotency import SUBMITTED_WITH, KeyRecord
 from runtui.domain.rewind import RewindPlan
 from runtui.domain.submission_rules import check_submission
 from runtui.domain.termination import RunTerminationReason
@@ -34,19 +34,20 @@ from runtui.server.bodies import (
     SubmitBody,
     Submitted,
 )
+from runtui.server.host import ServerHost
 from runtui.server.idempotency import Claim, Idempotency, IdempotencyKey, Recover
 from runtui.server.respond import js
 from runtui.server.schemas import openapi_responses
-from runtui.store.idempotency import SUBMITTED_WITH, KeyRecord
 from runtui.workflows import parse_workflow, workflow_from_data
 
 
 def add_mutation_routes(
-    app: FastAPI, runtime: Runtime, idem: Idempotency, *, links: dict[str, Any]
+    app: FastAPI, host: ServerHost, idem: Idempotency, *, links: dict[str, Any]
 ) -> None:
-    """Register the mutations on `app` (after the reads, so the document keeps its order)."""
-    reader = runtime.reader
-    rules = runtime.settings.submission_rules()
+    """Register the mutations on `app` (after the reads, so the document keeps its order).
+    Each acts through the port, as every front end does."""
+    reader = host
+    rules = host.settings.submission_rules()
 
     @app.post(
         "/api/runs",
@@ -78,8 +79,11 @@ def add_mutation_routes(
             if idempotency_key is not None:  # committed with the run: a retry finds it
                 metadata[SUBMITTED_WITH] = idempotency_key
             await claim()
-            run_id = await runtime.submit(
-                workflow, force=body.force, metadata=metadata, base_dir=base_dir
+            run_id = await host.submit(
+                workflow,
+                force=body.force,
+                metadata=metadata,
+                base_dir=None if base_dir is None else Path(base_dir),
             )
             return submitted(run_id)
 
@@ -145,7 +149,7 @@ def add_mutation_routes(
         async def act(claim: Claim) -> Response:
             approval_id = await _approval_of(run_id, body.approval_id)
             await claim(approval_id)
-            await runtime.approve(approval_id, by=body.by, reason=body.reason, edits=edits)
+            await host.approve(approval_id, by=body.by, reason=body.reason, edits=edits)
             return js(Decided(approval_id, decision))
 
         recover = _decided_as(decision, body.by, body.reason, edits)
@@ -164,7 +168,7 @@ def add_mutation_routes(
         async def act(claim: Claim) -> Response:
             approval_id = await _approval_of(run_id, body.approval_id)
             await claim(approval_id)
-            await runtime.reject(approval_id, reason=body.reason, by=body.by)
+            await host.reject(approval_id, reason=body.reason, by=body.by)
             return js(Decided(approval_id, ApprovalDecision.REJECT))
 
         recover = _decided_as(ApprovalDecision.REJECT, body.by, body.reason, None)
@@ -194,15 +198,10 @@ def add_mutation_routes(
             return js(plan, 201, {"Location": f"/api/runs/{plan.new_run_id}"})
 
         async def act(claim: Claim) -> Response:
-            workflow, _run = await load_workflow_of(reader, run_id)
-            if body.wave >= workflow.wave_count:
-                raise ValueError(
-                    f"wave: run {run_id} has waves 0..{workflow.wave_count - 1}, not {body.wave}"
-                )
             if body.dry_run:
-                return js(await runtime.rewind_plan(run_id, body.wave))
+                return js(await host.rewind_plan(run_id, body.wave))
             await claim()
-            return forked(await runtime.rewind(run_id, body.wave, force=body.force))
+            return forked(await host.rewind(run_id, body.wave, force=body.force))
 
         async def recover(taken: KeyRecord) -> Response | None:
             """A fork of this wave made since the key was taken (forks are made only by
@@ -214,7 +213,7 @@ def add_mutation_routes(
             ]
             if not forks:
                 return None
-            plan = await runtime.rewind_plan(run_id, body.wave)
+            plan = await host.rewind_plan(run_id, body.wave)
             return forked(msgspec.structs.replace(plan, new_run_id=forks[0].run_id))
 
         return await idem.once(idempotency_key, f"rewind {run_id}", body, act, recover)
@@ -245,7 +244,7 @@ def add_mutation_routes(
         async def act(claim: Claim) -> Response:
             await reader.get_run(run_id)
             await claim()
-            return retried(await runtime.retry(run_id, force=force))
+            return retried(await host.retry(run_id, force=force))
 
         async def recover(taken: KeyRecord) -> Response | None:
             """A retry of this run made since the key was taken."""
@@ -274,10 +273,10 @@ def add_mutation_routes(
         by = body.by if body is not None else "api"
 
         async def act(claim: Claim) -> Response:
-            if workflow not in await reader.workflows():
+            if workflow not in {h.workflow for h in await host.health()}:
                 raise NotFoundError(f"workflow {workflow!r} has no runs here")
             await claim()
-            await runtime.clear_health(workflow, by=by)
+            await host.clear_health(workflow, by=by)
             return js(Cleared(workflow))
 
         return await idem.once(idempotency_key, f"clear health {workflow}", body, act)
@@ -296,7 +295,7 @@ def add_mutation_routes(
     ) -> Response:
         async def act(claim: Claim) -> Response:
             await claim()
-            await runtime.resume(run_id)
+            await host.resume(run_id)
             return js(Resumed(run_id, True))
 
         return await idem.once(idempotency_key, f"resume {run_id}", None, act)
@@ -321,7 +320,7 @@ def add_mutation_routes(
                 raise ConflictError(f"run {run_id} is {run.status.value}; nothing to cancel")
             await claim()
             try:
-                await runtime.cancel(run_id)
+                await host.cancel(run_id)
             except NotFoundError:  # live in the database, but nobody drives it
                 raise ConflictError(f"run {run_id} is not active in this server") from None
             return js(Cancelled(run_id, True))

@@ -22,7 +22,7 @@ from runtui.server.limits import ApiLimits, header_guard
 from runtui.server.security import HostRule, load_or_create_token
 
 if TYPE_CHECKING:  # the API process imports this module: it needs none of the runtime
-    from runtui.actors.runtime import Runtime
+    from runtui.server.host import ServerHost
     from runtui.server.streams import StreamHub
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def listen(host: str, port: int) -> socket.socket:
 
 @contextlib.asynccontextmanager
 async def http_api(
-    runtime: Runtime,
+    runtime: ServerHost,
     *,
     host: str = "127.0.0.1",
     port: int = 8765,

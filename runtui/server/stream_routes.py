@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from runtui.domain.events import TYPE_TO_KIND
 from runtui.server.bodies import Position
+from runtui.server.host import StreamSource
 from runtui.server.respond import js
 from runtui.server.schemas import openapi_responses, problems
 from runtui.server.streams import (
@@ -24,7 +25,6 @@ from runtui.server.streams import (
     EventStreamResponse,
     LiveFeed,
     StreamHub,
-    StreamSource,
     event_stream,
     pieces,
 )

@@ -20,17 +20,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
-from typing import Protocol
 
 import anyio
 import msgspec
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from runtui.actors.bus import Delivery, Subscription
 from runtui.domain.events import TYPE_TO_KIND, EventEnvelope
 from runtui.domain.feed import Lagged
-from runtui.store.queries import StoreReader
+from runtui.server.host import LiveDelivery, LiveSubscription, StreamSource
 
 _json = msgspec.json.Encoder()
 PAGE = 1000
@@ -55,7 +53,7 @@ class StreamHub:
     """The event streams of one server: their subscriptions and the shared encodings."""
 
     def __init__(self) -> None:
-        self.subscriptions: set[Subscription] = set()
+        self.subscriptions: set[LiveSubscription] = set()
         self._chunks: dict[tuple[bool, int, int], bytes] = {}
         self._chunk_bytes = 0
         self.closed = False
@@ -108,7 +106,7 @@ class LiveFeed:
 
     def __init__(
         self,
-        sub: Subscription,
+        sub: LiveSubscription,
         size: Callable[[Sequence[EventEnvelope]], int],
         max_bytes: int,
         *,
@@ -135,7 +133,7 @@ class LiveFeed:
             self._ended = True
             self._wakeup.set()
 
-    def _offer(self, delivery: Delivery) -> None:
+    def _offer(self, delivery: LiveDelivery) -> None:
         if self._lagged:
             return  # the stream re-reads the store from before this
         size = 0 if isinstance(delivery, Lagged) else self._size(delivery)
@@ -208,20 +206,6 @@ def sse(event: EventEnvelope, ident: int) -> bytes:
         _KIND[type(event.body)],
         _json.encode(event),
     )
-
-
-class StreamSource(Protocol):
-    """Where streams get committed events: live ones by subscription, older ones by query."""
-
-    @property
-    def reader(self) -> StoreReader: ...
-
-    @property
-    def last_position(self) -> int:
-        """The position of the last committed event: "now", for a stream that starts there."""
-        ...
-
-    def subscribe(self, *, run_id: str | None = None, max_batches: int = 1024) -> Subscription: ...
 
 
 async def event_stream(

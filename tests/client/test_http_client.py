@@ -34,6 +34,7 @@ from runtui.domain.errors import NotFoundError, RuntuiError, WorkflowError
 from runtui.domain.events import EventEnvelope, RunStatusChanged, WaveCompleted
 from runtui.domain.status import RunStatus
 from runtui.domain.termination import RunTerminationReason
+from runtui.embedded import EmbeddedRuntime
 from runtui.server.security import token_path
 from runtui.server.serve import ApiServer, http_api
 from tests.actors.conftest import finish, next_approval, settings_for, wf
@@ -95,7 +96,7 @@ def free_port() -> int:
 async def served(db_path: Path) -> AsyncIterator[tuple[Runtime, ApiServer]]:
     async with (
         Runtime.open(settings_for(db_path)) as rt,
-        http_api(rt, port=0, token=TOKEN) as api,
+        http_api(EmbeddedRuntime(rt), port=0, token=TOKEN) as api,
     ):
         yield rt, api
 
@@ -319,7 +320,10 @@ async def test_subscribe_resumes_across_a_server_restart_with_no_gap_and_no_dupl
                 else:
                     received.extend(delivery)
 
-        async with Runtime.open(settings) as rt, http_api(rt, port=port, token=TOKEN):
+        async with (
+            Runtime.open(settings) as rt,
+            http_api(EmbeddedRuntime(rt), port=port, token=TOKEN),
+        ):
             tg.start_soon(consume)
             with anyio.fail_after(10):  # the subscriber is attached: the server counts it
                 while True:
@@ -336,7 +340,10 @@ async def test_subscribe_resumes_across_a_server_restart_with_no_gap_and_no_dupl
             await finish(rt, run2)
         assert not done(run2)()
 
-        async with Runtime.open(settings) as rt, http_api(rt, port=port, token=TOKEN):
+        async with (
+            Runtime.open(settings) as rt,
+            http_api(EmbeddedRuntime(rt), port=port, token=TOKEN),
+        ):
             await until(done(run2), "run 2 caught up from the store after the reconnect")
             assert client.connected
             run3 = await rt.submit(wf(QUICK))

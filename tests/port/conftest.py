@@ -23,7 +23,7 @@ async def port(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterator[P
         return
     async with (
         runtui.open(db_path, **FAST) as local,
-        http_api(local.runtime, port=0, token=TOKEN) as api,  # type: ignore[arg-type]
+        http_api(local, port=0, token=TOKEN) as api,
         runtui.connect(api.url, token=TOKEN) as rt,
     ):
         yield rt

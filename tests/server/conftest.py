@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from runtui.actors.runtime import Runtime
+from runtui.embedded import EmbeddedRuntime
 from runtui.server.api_process import ApiProcess, api_process
 from runtui.server.serve import ApiServer, http_api
 from tests.actors.conftest import settings_for
@@ -117,7 +118,7 @@ async def serving(
 ) -> AsyncIterator[tuple[Runtime, ApiServer]]:
     async with (
         Runtime.open(settings_for(db, **settings), resume=resume) as rt,
-        http_api(rt, port=0, token=TOKEN) as server,
+        http_api(EmbeddedRuntime(rt), port=0, token=TOKEN) as server,
     ):
         yield rt, server
 
@@ -127,7 +128,7 @@ async def serving_apart(db: Path, **settings: Any) -> AsyncIterator[tuple[Runtim
     """The runtime here, its API in a process of its own (as `runtui serve` runs them)."""
     async with (
         Runtime.open(settings_for(db, **settings)) as rt,
-        api_process(rt, port=0, token=TOKEN) as server,
+        api_process(EmbeddedRuntime(rt), port=0, token=TOKEN) as server,
     ):
         yield rt, server
 

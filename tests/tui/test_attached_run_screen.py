@@ -10,6 +10,7 @@ import pytest
 
 from runtui.actors.runtime import Runtime
 from runtui.client import HttpClient
+from runtui.embedded import EmbeddedRuntime
 from runtui.server.serve import http_api
 from runtui.tui.app import RuntuiApp
 from runtui.tui.widgets.run_header import DISCONNECTED
@@ -45,7 +46,7 @@ async def test_the_run_header_says_when_the_server_is_gone_and_when_it_is_back(
         await next_approval(rt, run_id)
         app = RuntuiApp(client, demo_path=None)
         async with app.run_test(size=(120, 40)) as pilot:
-            async with http_api(rt, port=port, token=TOKEN):
+            async with http_api(EmbeddedRuntime(rt), port=port, token=TOKEN):
                 screen = await open_run(app, pilot, run_id)
                 await until(pilot, lambda: client.connected and app.connected)
                 assert "awaiting_approval" in screen.header.plain
@@ -54,7 +55,7 @@ async def test_the_run_header_says_when_the_server_is_gone_and_when_it_is_back(
             assert screen.header.plain.startswith(DISCONNECTED)
             assert "awaiting_approval" in screen.header.plain  # the last known state stays
 
-            async with http_api(rt, port=port, token=TOKEN):
+            async with http_api(EmbeddedRuntime(rt), port=port, token=TOKEN):
                 await until(pilot, lambda: DISCONNECTED.strip() not in screen.header.plain)
                 assert app.connected
                 assert "awaiting_approval" in screen.header.plain
