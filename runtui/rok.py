@@ -386,6 +386,7 @@ def create_rok(
     """A kernel for the run `run_id` (default: a new id) whose work this program does, on the
     database `db` (default: the command line's). `name` is the workflow name it is listed
     under (default: "driven"); `policies` are policy tables as a workflow file has them;
+    `timeout_s` bounds the run, the work included (default: the configured run timeout);
     `options` go to `runtui.open` the first time this database is used here."""
     workflow = driven_workflow(
         name or "driven", policies=policies, timeout_s=timeout_s, hitl=hitl, strict=strict
