@@ -53,10 +53,11 @@ import anyio
 import httpx
 from anyio.abc import Process
 
-from runtui.actors.bus import Lagged
 from runtui.actors.runtime import Runtime
 from runtui.config import load_settings
 from runtui.domain.events import AttemptOutput, PendingEvent, RunCreated, RunStatusChanged
+from runtui.domain.feed import Lagged
+from runtui.embedded import EmbeddedRuntime
 from runtui.server.api_process import api_process
 from runtui.server.serve import http_api
 from runtui.workflows import parse_workflow
@@ -273,7 +274,10 @@ async def server_main(args: argparse.Namespace) -> list[Round]:
     with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
         settings = load_settings({"db": Path(tmp) / "bench.db", "durability": args.durability})
         serving = http_api if args.in_process_api else api_process
-        async with Runtime.open(settings) as rt, serving(rt, port=0, token=TOKEN) as api:
+        async with (
+            Runtime.open(settings) as rt,
+            serving(EmbeddedRuntime(rt), port=0, token=TOKEN) as api,
+        ):
             await rt.store.writer.append_many(
                 [
                     PendingEvent(f"bench-run-{i:02d}", RunCreated(workflow="bench"), time.time())

@@ -52,7 +52,6 @@ from typing import Any
 
 import anyio
 
-from runtui.actors.bus import Lagged
 from runtui.actors.runtime import Runtime
 from runtui.config import Settings, load_settings
 from runtui.domain.enums import Durability
@@ -65,6 +64,7 @@ from runtui.domain.events import (
     RunStatusChanged,
     encode_event,
 )
+from runtui.domain.feed import Lagged
 from runtui.domain.status import RunStatus
 from runtui.domain.workflow import Workflow
 from runtui.store import open_store
