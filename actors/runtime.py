@@ -24,6 +24,7 @@ from runtui.actors import messages as m
 from runtui.actors.actor import Reply
 from runtui.actors.analyzer import Analyzer, ReplanHook
 from runtui.actors.bus import EventBus, Subscription
+from runtui.actors.command_intake import CommandIntake
 from runtui.actors.dispatcher import Dispatcher
 from runtui.actors.facades.governance import GovernanceFacade
 from runtui.actors.facades.incident import IncidentFacade
@@ -129,14 +130,22 @@ class Runtime:
         ) as store:
             runtime = cls(store, bus, settings, clock)
             runtime.analyzer.replan = replan
+            intake = anyio.CancelScope()  # commands from other processes (store.commands)
+
+            async def take_commands() -> None:
+                with intake:
+                    await CommandIntake(runtime, store.path).run()
+
             try:
                 async with anyio.create_task_group() as tg:
                     await tg.start(runtime.supervisor.run)
+                    tg.start_soon(take_commands)
                     try:
                         if resume:
                             await runtime.resume_interrupted()
                         yield runtime
                     finally:
+                        intake.cancel()
                         runtime.supervisor.stop()
                         bus.close()
             except BaseExceptionGroup as group:

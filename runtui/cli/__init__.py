@@ -14,9 +14,10 @@ Two kinds of commands:
   run finished or waiting for a human), then exits. `serve` instead keeps driving until
   SIGTERM/SIGINT.
 
-With `--server URL` (or `RUNTUI_SERVER`) commands go to that server's HTTP API instead; and
-when a `runtui serve` owns the database (its lock file names its URL), the runtime commands
-find it and go through its API rather than failing with exit 4 (`runtui.cli.remote`).
+With `--server URL` (or `RUNTUI_SERVER`) commands go to that server's HTTP API instead; when a
+`runtui serve` owns the database (its lock file names its URL), the runtime commands find it
+and go through its API (`runtui.cli.remote`); when another runtui process owns it (the UI, a
+`runtui run`), they hand it their verbs as commands through the database (`runtui.queued`).
 
 Exit codes:
 
@@ -26,7 +27,7 @@ Exit codes:
     2  bad usage or bad input: flags, config, workflow files, a second decision on an
        approval, a run that must be stopped first, a blocked workflow
     3  not found (run, approval, workflow)
-    4  the database is owned by another process
+    4  the database is owned by another process that takes no commands (an older runtui)
     5  the run failed (failed, failed_policy)
     6  the run was cancelled
     7  the run is waiting for an approval (decide it with `runtui approve` / `runtui reject`)

@@ -126,14 +126,24 @@ async def open_port(
     c: Context, *, resume: bool = True, about: str | None = None, hold: bool = False
 ) -> AsyncIterator[Port]:
     """What a runtime command acts through: the server's API when one is given (`--server`)
-    or owns the database, else the runtime embedded in this process (`open_runtime`). The
-    command is written once, against the port; only where it runs differs."""
+    or owns the database; the process that owns the database (its UI, another command), by
+    commands through the database (`runtui.queued`); else the runtime embedded in this process
+    (`open_runtime`). The command is written once, against the port; only where it runs
+    differs."""
     if (url := c.remote_url()) is not None:
         from runtui.cli.remote import connect, through
 
         through(c, url)
         async with connect(url) as client:
             yield client
+        return
+    from runtui.queued import QueuedRuntime, owned_by_another
+
+    if owned_by_another(c.db):  # the UI, or another command: it applies what we ask
+        c.setup_logging()
+        echo_err(f"runtui: {c.db} is open in another runtui process; it applies this command")
+        async with QueuedRuntime.beside_owner(c.settings) as queued:
+            yield queued
         return
     async with open_runtime(c, resume=resume, about=about, hold=hold) as rt:
         yield rt

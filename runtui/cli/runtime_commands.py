@@ -222,10 +222,15 @@ def resume_cmd(c: Context, run_id: str | None, follow: bool, as_json: bool) -> N
             if follow or as_json:
                 raise UsageProblem("--follow and --json need a RUN_ID")
             async with open_port(c, resume=False) as port:
-                if not isinstance(port, EmbeddedRuntime):
+                if not isinstance(port, EmbeddedRuntime) or port.driving is None:
+                    who = (
+                        f"the server at {url}"
+                        if (url := c.remote_url())
+                        else "the runtui process that owns the database"
+                    )
                     echo(
-                        f"the server at {c.remote_url()} resumed the interrupted runs when it"
-                        " started and drives every live run; nothing to resume here"
+                        f"{who} resumed the interrupted runs when it started and drives every"
+                        " live run; nothing to resume here"
                     )
                     return EXIT_OK
                 resumed = await port.resume_interrupted()

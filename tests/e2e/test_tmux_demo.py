@@ -263,3 +263,35 @@ def test_hostile_strings_leave_the_terminal_alone(
         assert tui.exit_status() == 0
     finally:
         tui.kill()
+
+
+def test_a_shell_runs_and_approves_beside_the_open_ui_which_shows_it_live(
+    tmp_path: Path, pane: Pane, env: dict[str, str]
+) -> None:
+    """The UI owns the database; `runtui run` and `runtui approve` from a shell hand their
+    verbs to it (commands through the database), and the UI shows each effect as it happens."""
+    db = tmp_path / "runs.db"
+    pane.start(runtui_command(db))
+    pane.wait(lambda s: "No runs yet" in s, "the fresh database's welcome")
+
+    def shell(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "runtui", "--db", str(db), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+
+    run = shell("run", "--demo")
+    assert run.returncode == 7, run.stderr
+    assert "it applies this command" in run.stderr
+    pane.wait(lambda s: "awaiting_approval" in s, "the UI to list the run at its gate")
+    (line,) = [x for x in run.stdout.splitlines() if x.strip().startswith("approve:")]
+    approval_id = line.split()[-1]
+    approved = shell("approve", approval_id, "--by", "shell-user")
+    assert approved.returncode == 0, approved.stderr
+    pane.wait(lambda s: "succeeded" in s, "the UI to show the run succeeded")
+    pane.keys("q")
+    assert pane.exit_status() == 0
+    assert statuses(db) == ["succeeded"]

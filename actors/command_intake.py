@@ -1,0 +1,112 @@
+"""The owner's side of commands through the database (`runtui.store.commands`).
+
+While a runtime owns the database, other processes cannot open one beside it; a command from
+the shell (`runtui approve`, `cancel`, `run`, ...) is written to the `commands` table instead.
+This task notices it within a few milliseconds, claims it, applies it through this runtime's
+kernel, exactly as the command would have applied it itself (a second decision is refused
+naming the first), and records the outcome: a result, or the error's kind and text, which the
+requester raises as the same class. Commands run concurrently (a `rewind --force` waits for the
+cancel it asks for; a decision meanwhile does not wait behind it).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import msgspec
+
+from runtui.domain.errors import KINDS, InvalidInputError, RuntuiError, StoreError
+from runtui.store.commands import CommandDesk, CommandRow
+
+if TYPE_CHECKING:
+    from runtui.actors.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+#: How often the owner looks for commands (a look costs a few microseconds).
+LOOK_EVERY_S = 0.01
+
+
+def error_kind(exc: BaseException) -> str:
+    """The name of the error's kind (`NotFoundError`, `ConflictError`, ...), as the requester
+    raises it again; a plain ValueError is invalid input."""
+    for kind, _status, _code in KINDS:
+        if isinstance(exc, kind):
+            return kind.__name__
+    if isinstance(exc, ValueError):
+        return InvalidInputError.__name__
+    return RuntuiError.__name__
+
+
+class CommandIntake:
+    def __init__(self, runtime: Runtime, path: Path) -> None:
+        self.runtime = runtime
+        self.desk = CommandDesk(runtime.store.writer, path, runtime.clock)
+
+    async def run(self) -> None:
+        try:
+            abandoned = await self.desk.fail_abandoned()
+            if abandoned:
+                log.warning("%d command(s) a stopped owner had taken were marked failed", abandoned)
+            async with anyio.create_task_group() as tg:
+                while True:
+                    try:
+                        if self.desk.any_new():
+                            for command in await self.desk.take_pending():
+                                tg.start_soon(self._apply, command)
+                    except (StoreError, sqlite3.Error) as exc:  # an outage: the supervisor
+                        log.warning("commands not taken now: %s", exc)  # copes; look again
+                    await anyio.sleep(LOOK_EVERY_S)  # polling another process's writes
+        finally:
+            self.desk.close()
+
+    async def _apply(self, command: CommandRow) -> None:
+        try:
+            try:
+                result = await self._act(command)
+            except Exception as exc:
+                if not isinstance(exc, RuntuiError | ValueError):
+                    log.exception("command %s (%s) failed", command.id, command.kind)
+                await self.desk.finish(command.id, error_kind=error_kind(exc), error=str(exc))
+                return
+            await self.desk.finish(command.id, result=result)
+        except StoreError as exc:  # its outcome could not be recorded: the next owner says so
+            log.warning("command %s: outcome not recorded: %s", command.id, exc)
+
+    async def _act(self, command: CommandRow) -> Any:
+        rt, p = self.runtime, command.payload
+        match command.kind:
+            case "approve":
+                await rt.approve(
+                    p["approval_id"], by=p["by"], reason=p.get("reason", ""), edits=p.get("edits")
+                )
+            case "reject":
+                await rt.reject(p["approval_id"], reason=p["reason"], by=p["by"])
+            case "cancel":
+                await rt.cancel(p["run_id"])
+            case "resume":
+                await rt.resume(p["run_id"])
+            case "rewind":
+                plan = await rt.rewind(p["run_id"], p["wave"], force=p.get("force", False))
+                return msgspec.to_builtins(plan)
+            case "retry":
+                return await rt.retry(p["run_id"], force=p.get("force", False))
+            case "clear_health":
+                await rt.clear_health(p["workflow"], by=p["by"])
+            case "submit":
+                from runtui.workflows import workflow_from_data
+
+                workflow = workflow_from_data(p["workflow"], source="a command")
+                return await rt.submit(
+                    workflow,
+                    force=p.get("force", False),
+                    base_dir=p.get("base_dir"),
+                    metadata=p.get("metadata") or {},
+                )
+            case _:
+                raise InvalidInputError(f"unknown command {command.kind!r}")
+        return None

@@ -1,0 +1,196 @@
+"""Commands through the database: how a process that does not own the database asks the one
+that does to act (migration 0005).
+
+A command goes `pending` (the requester inserts it, on a connection of its own: SQLite lets
+another process write beside the owner's writer, each commit waiting its turn) → `taken` (the
+owner claims it, in one statement, so it is applied once) → `done` with its result, or `failed`
+with the kind and text of the error. A requester whose owner went away withdraws a command
+nobody took (`withdrawn`) and acts itself. A command the owner took and never finished (it
+stopped mid-way) is marked failed by the next owner when it opens the database.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from runtui.domain.errors import UnavailableError
+from runtui.store.schema import BUSY_TIMEOUT_MS, read_only_uri
+from runtui.store.writer import EventWriter
+
+PENDING, TAKEN, DONE, FAILED, WITHDRAWN = "pending", "taken", "done", "failed", "withdrawn"
+
+_COLUMNS = "id, kind, run_id, payload, state, result, error_kind, error"
+
+
+class CommandRow(msgspec.Struct, frozen=True):
+    id: str
+    kind: str
+    run_id: str | None
+    payload: dict[str, Any]
+    state: str
+    result: Any = None
+    error_kind: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def from_row(cls, r: tuple[Any, ...]) -> CommandRow:
+        return cls(
+            r[0],
+            r[1],
+            r[2],
+            json.loads(r[3]),
+            r[4],
+            None if r[5] is None else json.loads(r[5]),
+            r[6],
+            r[7],
+        )
+
+
+# --- the requester's side: a connection of its own, used from a worker thread ---------------
+
+
+class CommandBox:
+    """Sends commands to the owner of the database at `path` and reads how they went."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def send(
+        self,
+        command_id: str,
+        kind: str,
+        run_id: str | None,
+        payload: dict[str, Any],
+        *,
+        at: float,
+        by: str,
+    ) -> None:
+        try:
+            self._conn.execute(
+                "INSERT INTO commands (id, kind, run_id, payload, requested_at, requested_by)"
+                " VALUES (?,?,?,?,?,?)",
+                (command_id, kind, run_id, json.dumps(payload), at, by),
+            )
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                raise UnavailableError(
+                    "the process that owns the database runs a runtui too old to take commands"
+                    " from other processes; stop it, or use its own controls"
+                ) from None
+            raise
+
+    def get(self, command_id: str) -> CommandRow:
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM commands WHERE id = ?", (command_id,)
+        ).fetchone()
+        assert row is not None, "a command is never deleted"
+        return CommandRow.from_row(row)
+
+    def withdraw(self, command_id: str) -> bool:
+        """Take back a command nobody has taken; False when the owner already took it."""
+        cursor = self._conn.execute(
+            "UPDATE commands SET state = ? WHERE id = ? AND state = ?",
+            (WITHDRAWN, command_id, PENDING),
+        )
+        return cursor.rowcount == 1
+
+
+# --- the owner's side: through the store's writer and reader --------------------------------
+
+
+class CommandDesk:
+    """The owner's view of the commands: notice them, claim the pending ones, record how each
+    went. Noticing is cheap (a read-only connection asks SQLite's `data_version`, answered from
+    shared memory, and looks for a pending row only after some commit), so the owner can look
+    every few milliseconds; claiming writes, so it happens only when there is something."""
+
+    def __init__(self, writer: EventWriter, path: Path, clock: Callable[[], float]) -> None:
+        self._writer = writer
+        self._clock = clock
+        self._probe = sqlite3.connect(read_only_uri(path), uri=True, check_same_thread=False)
+        self._version: int | None = None
+
+    def close(self) -> None:
+        self._probe.close()
+
+    def any_new(self) -> bool:
+        """True when a command may be waiting: something committed since the last look and a
+        pending command exists."""
+        version = int(self._probe.execute("PRAGMA data_version").fetchone()[0])
+        if version == self._version:
+            return False
+        self._version = version
+        row = self._probe.execute(
+            "SELECT 1 FROM commands WHERE state = ? LIMIT 1", (PENDING,)
+        ).fetchone()
+        return row is not None
+
+    async def take_pending(self, limit: int = 64) -> list[CommandRow]:
+        """Claim pending commands, oldest first; each is returned to one owner only."""
+        taken: list[CommandRow] = []
+        now = self._clock()
+
+        def claim(conn: sqlite3.Connection) -> None:
+            rows = conn.execute(
+                f"UPDATE commands SET state = ?, taken_at = ? WHERE id IN (SELECT id FROM"
+                f" commands WHERE state = ? ORDER BY requested_at LIMIT ?) RETURNING {_COLUMNS}",
+                (TAKEN, now, PENDING, limit),
+            ).fetchall()
+            taken.extend(CommandRow.from_row(r) for r in rows)
+
+        await self._writer.call(claim)
+        return taken
+
+    async def finish(
+        self,
+        command_id: str,
+        *,
+        result: Any = None,
+        error_kind: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        state = DONE if error_kind is None else FAILED
+        body = None if result is None else json.dumps(result)
+        now = self._clock()
+        await self._writer.call(
+            lambda conn: conn.execute(
+                "UPDATE commands SET state = ?, done_at = ?, result = ?, error_kind = ?,"
+                " error = ? WHERE id = ?",
+                (state, now, body, error_kind, error, command_id),
+            )
+        )
+
+    async def fail_abandoned(self) -> int:
+        """Commands a previous owner took and never finished: failed, saying so."""
+        now = self._clock()
+        count = 0
+
+        def fail(conn: sqlite3.Connection) -> None:
+            nonlocal count
+            count = conn.execute(
+                "UPDATE commands SET state = ?, done_at = ?, error_kind = 'error', error = ?"
+                " WHERE state = ?",
+                (
+                    FAILED,
+                    now,
+                    "the process that took this command stopped before it finished:"
+                    " check the run to see whether it took effect",
+                    TAKEN,
+                ),
+            ).rowcount
+
+        await self._writer.call(fail)
+        return count
+
+
+__all__ = ["CommandBox", "CommandDesk", "CommandRow"]
