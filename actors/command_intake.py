@@ -2,15 +2,17 @@
 
 While a runtime owns the database, other processes cannot open one beside it; a command from
 the shell (`runtui approve`, `cancel`, `run`, ...) is written to the `commands` table instead.
-This task notices it within a few milliseconds, claims it, applies it through this runtime's
-kernel, exactly as the command would have applied it itself (a second decision is refused
-naming the first), and records the outcome: a result, or the error's kind and text, which the
-requester raises as the same class. Commands run concurrently (a `rewind --force` waits for the
-cancel it asks for; a decision meanwhile does not wait behind it).
+This task notices it at once (the requester rings a bell, a Unix datagram socket in a private
+directory; a lost ring is caught by a look every half second), claims it, applies it through
+this runtime's kernel exactly as the command would have applied it itself (a second decision
+is refused naming the first), and records the outcome: a result, or the error's kind and text,
+which the requester raises as the same class. Commands run concurrently (a `rewind --force`
+waits for the cancel it asks for; a decision meanwhile does not wait behind it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from pathlib import Path
@@ -18,17 +20,20 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
+from anyio.abc import UNIXDatagramSocket
 
 from runtui.domain.errors import KINDS, InvalidInputError, RuntuiError, StoreError
 from runtui.store.commands import CommandDesk, CommandRow
+from runtui.store.files import bell_path_for
 
 if TYPE_CHECKING:
     from runtui.actors.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-#: How often the owner looks for commands (a look costs a few microseconds).
-LOOK_EVERY_S = 0.01
+#: How often the owner looks for commands without being rung (a requester rings a bell, a Unix
+#: datagram socket, after writing one; a ring can be lost, so it also looks by itself).
+LOOK_EVERY_S = 0.5
 
 
 def error_kind(exc: BaseException) -> str:
@@ -45,6 +50,7 @@ def error_kind(exc: BaseException) -> str:
 class CommandIntake:
     def __init__(self, runtime: Runtime, path: Path) -> None:
         self.runtime = runtime
+        self.path = path
         self.desk = CommandDesk(runtime.store.writer, path, runtime.clock)
 
     async def run(self) -> None:
@@ -52,7 +58,7 @@ class CommandIntake:
             abandoned = await self.desk.fail_abandoned()
             if abandoned:
                 log.warning("%d command(s) a stopped owner had taken were marked failed", abandoned)
-            async with anyio.create_task_group() as tg:
+            async with await self._bell() as bell, anyio.create_task_group() as tg:
                 while True:
                     try:
                         if self.desk.any_new():
@@ -60,9 +66,20 @@ class CommandIntake:
                                 tg.start_soon(self._apply, command)
                     except (StoreError, sqlite3.Error) as exc:  # an outage: the supervisor
                         log.warning("commands not taken now: %s", exc)  # copes; look again
-                    await anyio.sleep(LOOK_EVERY_S)  # polling another process's writes
+                    with anyio.move_on_after(LOOK_EVERY_S):  # a requester rings; else look
+                        await bell.receive()  # now and then (a ring may be lost)
         finally:
             self.desk.close()
+            with contextlib.suppress(OSError):  # before the database's lock goes: still ours
+                bell_path_for(self.path).unlink()
+
+    async def _bell(self) -> UNIXDatagramSocket:
+        """The socket requesters ring after writing a command (`store.files.ring_bell`)."""
+        path = bell_path_for(self.path)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # a stale one, of an owner that died: this process owns the DB now
+        return await anyio.create_unix_datagram_socket(local_path=path, local_mode=0o600)
 
     async def _apply(self, command: CommandRow) -> None:
         try:

@@ -35,12 +35,13 @@ from runtui.domain.workflow import Workflow
 from runtui.embedded import EmbeddedRuntime
 from runtui.identity import who_decides
 from runtui.store.commands import DONE, FAILED, CommandBox
-from runtui.store.files import read_owner
+from runtui.store.files import read_owner, ring_bell
 
 T = TypeVar("T")
 
-#: How often a requester looks at its command (the owner notices it within ~10 ms).
-LOOK_EVERY_S = 0.01
+#: How often a requester looks at its command (the owner is rung and takes it at once; a
+#: requester waits moments, so it looks often).
+LOOK_EVERY_S = 0.002
 
 
 def owned_by_another(db: Path) -> bool:
@@ -118,6 +119,7 @@ class QueuedRuntime(EmbeddedRuntime):
             lambda: self._box.send(command_id, kind, run_id, payload, at=time.time(), by=by)
         )
         db = Path(self._settings.db)
+        ring_bell(db)
         while True:
             row = await anyio.to_thread.run_sync(self._box.get, command_id)
             if row.state == DONE:

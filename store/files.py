@@ -28,6 +28,29 @@ def ensure_private_file(path: Path) -> None:
     os.close(fd)
 
 
+def bell_path_for(db_path: Path) -> Path:
+    """Where the owner of `db_path` listens for "a command is waiting" (a Unix datagram
+    socket): in a private directory of this user's, named after the database's absolute path
+    (a socket's path is limited to about 100 bytes, so not beside a database in a deep one)."""
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha256(str(db_path.absolute()).encode()).hexdigest()[:24]
+    return Path(tempfile.gettempdir()) / f"runtui-{os.getuid()}" / f"{digest}.bell"
+
+
+def ring_bell(db_path: Path) -> None:
+    """Tell the owner of `db_path` that a command is waiting (best effort: it also looks by
+    itself now and then)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as bell:
+            bell.sendto(b"!", str(bell_path_for(db_path)))
+    except OSError:  # no owner listening (an older runtui, or it just stopped): it polls
+        pass
+
+
 def lock_path_for(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".lock")
 
