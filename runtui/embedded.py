@@ -4,7 +4,10 @@ arguments, and every command that drives runs without a server.
 `EmbeddedRuntime.open` opens the database, starts the actors and (by default) resumes every
 interrupted run; leaving the block stops them, and a run still live then stays live in the
 database and resumes the next time one is opened. With `read_only` no runtime starts: the
-database is only read and its owner's commits followed, and every verb is refused.
+database is only read and its owner's commits followed, and every verb is refused (but a rewind
+plan, which is only read). Beyond the port it offers what hosts it: the HTTP server's services
+(`runtui.server.host`: live feed, idempotency keys, readiness, metrics), and for the command line
+resuming interrupted runs, draining and `serve`'s wait for running attempts.
 """
 
 from __future__ import annotations
