@@ -49,6 +49,7 @@ class Graph(TaskGraph):
     retries: int = 0
     halted: bool = False
     completed: bool = False
+    errors: dict[str, str] = field(default_factory=dict)  # how each failed task's last try ended
 
     @property
     def paused(self) -> bool:
@@ -241,6 +242,9 @@ class Analyzer(StepActor[Any]):
             self._dispatch(g, task, out)
         else:
             self._set(g, task.id, TaskStatus.FAILED, out, outcome.error or "failed")
+            g.errors[task.id] = outcome.error or (
+                f"exit {outcome.exit_code}" if outcome.exit_code is not None else ""
+            )
             if not task.allow_failure:
                 self._fail_fast(g, task.id, out)
         if msg.verdict is ViolationAction.STOP:
@@ -288,6 +292,7 @@ class Analyzer(StepActor[Any]):
                 executed=outcome.executed,
                 stages_failed=outcome.stages_failed,
                 retries=g.retries,
+                errors={t: g.errors.get(t, "") for t in outcome.failed},
             ),
         )
 

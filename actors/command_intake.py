@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
-from anyio.abc import UNIXDatagramSocket
 
 from runtui.domain.errors import KINDS, InvalidInputError, RuntuiError, StoreError
 from runtui.store.commands import CommandDesk, CommandRow
@@ -47,6 +48,13 @@ def error_kind(exc: BaseException) -> str:
     return RuntuiError.__name__
 
 
+def _silence(bell: socket.socket) -> None:
+    """Read every ring that came (one look serves them all)."""
+    with contextlib.suppress(BlockingIOError):
+        while bell.recv(64):
+            pass
+
+
 class CommandIntake:
     def __init__(self, runtime: Runtime, path: Path) -> None:
         self.runtime = runtime
@@ -58,28 +66,38 @@ class CommandIntake:
             abandoned = await self.desk.fail_abandoned()
             if abandoned:
                 log.warning("%d command(s) a stopped owner had taken were marked failed", abandoned)
-            async with await self._bell() as bell, anyio.create_task_group() as tg:
-                while True:
-                    try:
-                        if self.desk.any_new():
-                            for command in await self.desk.take_pending():
-                                tg.start_soon(self._apply, command)
-                    except (StoreError, sqlite3.Error) as exc:  # an outage: the supervisor
-                        log.warning("commands not taken now: %s", exc)  # copes; look again
-                    with anyio.move_on_after(LOOK_EVERY_S):  # a requester rings; else look
-                        await bell.receive()  # now and then (a ring may be lost)
+            with self._bell() as bell:
+                async with anyio.create_task_group() as tg:
+                    while True:
+                        try:
+                            if self.desk.any_new():
+                                for command in await self.desk.take_pending():
+                                    tg.start_soon(self._apply, command)
+                        except (StoreError, sqlite3.Error) as exc:  # an outage: the supervisor
+                            log.warning("commands not taken now: %s", exc)  # copes; look again
+                        with anyio.move_on_after(LOOK_EVERY_S):  # a requester rings; else
+                            await anyio.wait_readable(bell)  # look now and then (a ring may
+                            _silence(bell)  # be lost)
         finally:
             self.desk.close()
             with contextlib.suppress(OSError):  # before the database's lock goes: still ours
                 bell_path_for(self.path).unlink()
 
-    async def _bell(self) -> UNIXDatagramSocket:
+    def _bell(self) -> socket.socket:
         """The socket requesters ring after writing a command (`store.files.ring_bell`)."""
         path = bell_path_for(self.path)
         path.parent.mkdir(mode=0o700, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # a stale one, of an owner that died: this process owns the DB now
-        return await anyio.create_unix_datagram_socket(local_path=path, local_mode=0o600)
+        bell = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            bell.bind(str(path))
+            os.chmod(path, 0o600)
+            bell.setblocking(False)
+        except OSError:
+            bell.close()
+            raise
+        return bell
 
     async def _apply(self, command: CommandRow) -> None:
         try:

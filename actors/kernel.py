@@ -52,6 +52,7 @@ from runtui.domain.termination import (
     TERMINATION_TO_STATUS,
     RunTerminationReason,
     resolve_termination,
+    task_failure_text,
 )
 from runtui.store.queries import StoreReader
 from runtui.store.writer import EventWriter
@@ -272,7 +273,7 @@ class Kernel(KernelResume, HumanGates, RunClock, StepActor[Any]):
         ctl.executed, ctl.failed = msg.executed, msg.failed_tasks
         ctl.stages_failed = msg.stages_failed
         if msg.failed_tasks and not ctl.reasons:
-            self._task_failed(ctl, f"task failed: {', '.join(msg.failed_tasks)}", out)
+            self._task_failed(ctl, task_failure_text(msg.failed_tasks, msg.errors), out)
         if ctl.status is not RunStatus.RUNNING:
             self._set_status(ctl, RunStatus.RUNNING, out)
         self._move(ctl, RunPhase.GOVERNANCE_CHECK, out)

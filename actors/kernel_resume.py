@@ -28,7 +28,7 @@ from runtui.domain.audit import INCIDENT_EXPECTATION
 from runtui.domain.phases import PhaseMachine, RunPhase
 from runtui.domain.status import RunStatus
 from runtui.domain.tasks import TaskStatus
-from runtui.domain.termination import RunTerminationReason
+from runtui.domain.termination import RunTerminationReason, task_failure_text
 from runtui.domain.violations import ONCE_PER_RUN
 from runtui.store.queries import StoreReader
 
@@ -165,7 +165,7 @@ class KernelResume:
                 m.StopRun(
                     run_id=run_id,
                     reason=RunTerminationReason.TASK_FAILED,
-                    error=f"task failed: {', '.join(plan.failed)}",
+                    error=task_failure_text(plan.failed),
                 )
             )
         ctl.plan_approved = plan.phase is not RunPhase.CREATED and not (

@@ -63,6 +63,7 @@ class ExecutionComplete(Msg, frozen=True):
     executed: list[str]  # the run's stages (`runtui.domain.summary.stages`)
     stages_failed: list[str] = msgspec.field(default_factory=list)
     retries: int = 0
+    errors: dict[str, str] = msgspec.field(default_factory=dict)  # failed task -> why
 
 
 class StopRun(Msg, frozen=True):

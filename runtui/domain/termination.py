@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -63,6 +63,19 @@ VIOLATION_TERMINATION: Mapping[PolicyViolationType, RunTerminationReason] = {
     PolicyViolationType.SAFETY_VIOLATION: RunTerminationReason.POLICY_BLOCK,
     PolicyViolationType.CUSTOM_RULE: RunTerminationReason.POLICY_BLOCK,
 }
+
+
+def task_failure_text(failed: Sequence[str], errors: Mapping[str, str] | None = None) -> str:
+    """Why a run failed with `task_failed`, on one line: each failed task with how its last
+    attempt ended, when known (`task failed: build (exit 3), lint (timed out after 5s)`)."""
+    errors = errors or {}
+    parts = []
+    for task_id in failed:
+        why = " ".join(errors.get(task_id, "").split())
+        if len(why) > 100:
+            why = why[:99] + "…"
+        parts.append(f"{task_id} ({why})" if why else task_id)
+    return "task failed: " + ", ".join(parts)
 
 
 def resolve_termination(reasons: Iterable[RunTerminationReason]) -> RunTerminationReason:

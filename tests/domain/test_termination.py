@@ -217,3 +217,14 @@ def test_termination_info_is_frozen() -> None:
     with pytest.raises(ValidationError):
         info.error_message = "x"  # type: ignore[misc]
     assert info.error_message is None
+
+
+def test_a_task_failure_says_how_each_failed_task_ended_on_one_line() -> None:
+    from runtui.domain.termination import task_failure_text
+
+    assert task_failure_text(["build"], {"build": "exit 3"}) == "task failed: build (exit 3)"
+    assert task_failure_text(["a", "b"], {"a": "boom\n  at line 2"}) == (
+        "task failed: a (boom at line 2), b"
+    )
+    assert task_failure_text(["x"], {"x": "y" * 300}).endswith("y…)")
+    assert task_failure_text(["old"]) == "task failed: old"  # a store without the reasons

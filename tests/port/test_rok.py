@@ -123,6 +123,7 @@ def test_a_worker_pool_finalizes_every_run_however_its_work_ended(db_path: Path)
     with runtui.sync.open(db_path, read_only=True) as view:
         (failed,) = view.attempts_of("job-2")
         assert failed.error == "disk full"
+        assert view.get_run("job-2").error_message == "task failed: work (disk full)"
         assert [v.policy_id for v in view.violations_of("job-6")] == ["budget"]
 
 
