@@ -6,11 +6,14 @@ import getpass
 import socket
 
 
-def who_decides() -> str:
-    """user@host: the login name (or `user` where there is none, as in some containers) and
-    this machine's name."""
+def login_name() -> str:
+    """The login name, or `user` where there is none (as in some containers)."""
     try:
-        user = getpass.getuser()
+        return getpass.getuser()
     except Exception:  # no login name: still say who, generically
-        user = "user"
-    return f"{user}@{socket.gethostname()}"
+        return "user"
+
+
+def who_decides() -> str:
+    """user@host: the login name and this machine's name."""
+    return f"{login_name()}@{socket.gethostname()}"

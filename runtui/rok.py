@@ -43,7 +43,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,7 +51,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from runtui.actors.operators.driven import DRIVERS, Driver
 from runtui.domain.errors import ConflictError
-from runtui.domain.events import PhaseChanged
+from runtui.domain.events import PhaseChanged, RunTerminated
 from runtui.domain.ids import new_id
 from runtui.domain.phases import (
     PHASE_ORDER,
@@ -207,8 +206,8 @@ class DrivenRun:
             if self.submitted and self.driver.success is None:
                 self.driver.complete(error is None if success is None else success, error)
             if self.submitted:
-                run = await self._until(lambda r: r.status.is_terminal)
-                return termination_info(run)
+                await self._until(lambda r: r.status.is_terminal)
+                return await self._termination()
             raise RunLifecycleError(f"run {self.run_id} was never submitted")
         finally:
             DRIVERS.pop(self.run_id, None)
@@ -221,6 +220,18 @@ class DrivenRun:
         await self.declare_expectations()
         await self.runtime.stop(self.run_id, reason=reason, error=error)
         return await self.finalize(False, error)
+
+    async def _termination(self) -> RunTerminationInfo:
+        """How the ended run ended, as its `run.terminated` event says (violation included)."""
+        ended = [
+            e
+            async for e in self.runtime.iter_events(self.run_id)
+            if isinstance(e.body, RunTerminated)
+        ]
+        assert ended, "an ended run has its run.terminated event"
+        last = ended[-1]
+        assert isinstance(last.body, RunTerminated)
+        return last.body.to_info(last.ts)
 
     async def context(self) -> PhaseContext:
         """The run's phase and transitions, as its events record them."""
@@ -241,17 +252,6 @@ class DrivenRun:
             if done(run):
                 return run
         raise AssertionError("a run's event feed does not end")  # pragma: no cover
-
-
-def termination_info(run: RunRow) -> RunTerminationInfo:
-    """How an ended run ended, in the source documents' model."""
-    assert run.termination_reason is not None, "only an ended run has a termination"
-    return RunTerminationInfo(
-        termination_reason=run.termination_reason,
-        terminated_at=datetime.fromtimestamp(run.terminated_at or run.updated_at, UTC),
-        stopped_at_step=run.stopped_at_step,
-        error_message=run.error_message,
-    )
 
 
 def driven_workflow(
@@ -407,5 +407,4 @@ __all__ = [
     "RunPhase",
     "create_rok",
     "driven_workflow",
-    "termination_info",
 ]

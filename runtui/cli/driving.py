@@ -47,12 +47,10 @@ if TYPE_CHECKING:
 
 
 def current_user() -> str:
-    import getpass
+    """Who decides from this shell, by default: the login name (`--by` says otherwise)."""
+    from runtui.identity import login_name
 
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (containers): still say who, generically
-        return "user"
+    return login_name()
 
 
 def exit_code_for(run: RunRow) -> int:
