@@ -81,17 +81,65 @@ class Subscription:
 
 
 class EventBus:
+    """Fans committed events out in position order.
+
+    With `fill_gaps` set (a runtime that shares its database with other processes), a batch of
+    this process's own commits that does not follow the last position published is held back:
+    other processes committed in between. `fill_gaps` is asked to read the store (`read_back`
+    then publishes what it read, in order, and the held batches that follow); so a subscriber
+    sees every commit, in the order of the database, each once.
+    """
+
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
         self.last_position = 0
+        self.fill_gaps: Callable[[], None] | None = None
+        self._held: list[Sequence[EventEnvelope]] = []
 
     def publish(self, batch: Sequence[EventEnvelope]) -> None:
         """Called by the writer after each commit; never blocks."""
         if not batch:
             return
+        if (
+            self.fill_gaps is not None
+            and self._subscriptions
+            and batch[0].position > self.last_position + 1
+        ):
+            self._held.append(batch)
+            self.fill_gaps()
+            return
+        self._deliver(batch)
+        self._release_held()
+
+    def read_back(self, page: Sequence[EventEnvelope]) -> None:
+        """Events read from the store in position order (every process's): publish the ones
+        not published yet, then what was held back and now follows."""
+        fresh = [e for e in page if e.position > self.last_position]
+        if fresh:
+            self._deliver(fresh)
+        self._release_held()
+
+    @property
+    def holding(self) -> bool:
+        """Own commits are held back until the store is read (`read_back`)."""
+        return bool(self._held)
+
+    def _deliver(self, batch: Sequence[EventEnvelope]) -> None:
         self.last_position = batch[-1].position
         for sub in list(self._subscriptions):
             sub._offer(batch)
+
+    def _release_held(self) -> None:
+        while self._held:
+            self._held.sort(key=lambda b: b[0].position)
+            batch = self._held[0]
+            if batch[-1].position <= self.last_position:  # read back already
+                self._held.pop(0)
+                continue
+            if batch[0].position > self.last_position + 1 and self._subscriptions:
+                return  # still a gap: the store is being read
+            self._held.pop(0)
+            self._deliver([e for e in batch if e.position > self.last_position])
 
     def subscribe(
         self, *, max_batches: int = 1024, predicate: Callable[[EventEnvelope], bool] | None = None

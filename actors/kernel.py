@@ -112,6 +112,8 @@ class Kernel(KernelResume, HumanGates, RunClock, StepActor[Any]):
                 await self._decide(message, out)
             case m.Timer():
                 self._timer(message, out)
+            case m.LoseRun():
+                self._lose(message.run_id)
             case m.TraceClosed():
                 ctl = self.runs.get(message.run_id)
                 if ctl is not None and ctl.finalized:
@@ -403,6 +405,22 @@ class Kernel(KernelResume, HumanGates, RunClock, StepActor[Any]):
         for peer in (self.p.analyzer, self.p.governance, self.p.incident):
             out.send(peer, m.ForgetRun(run_id=ctl.run_id))
         del self.runs[ctl.run_id]
+
+    def _lose(self, run_id: str) -> None:
+        """Another process drives `run_id` now: forget it here, write nothing (the writer
+        would refuse it anyway), and stop its attempts in this process."""
+        ctl = self.runs.pop(run_id, None)
+        if ctl is None:
+            return
+        log.warning("run %s: lost its lease to another process; no longer driven here", run_id)
+        self.cancel_timers_of(run_id)
+        for approval_id in ctl.pending_approvals:
+            self.approval_owner.pop(approval_id, None)
+        for peer in (self.p.analyzer, self.p.governance, self.p.incident):
+            peer.tell_nowait(m.ForgetRun(run_id=run_id))
+        dispatcher = getattr(self.p.analyzer, "dispatcher", None)
+        if dispatcher is not None:
+            dispatcher.tell_nowait(m.CancelAttempts(run_id=run_id))
 
     # --- stop, acks, timers ------------------------------------------------------------------
 

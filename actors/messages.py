@@ -264,6 +264,13 @@ class ForgetRun(Msg, frozen=True):
     run_id: str
 
 
+class LoseRun(Msg, frozen=True):
+    """To the kernel: another process holds this run now (this one lost its lease). Drop it
+    everywhere without writing anything, and stop its attempts here."""
+
+    run_id: str
+
+
 class RunOutcome(Msg, frozen=True):
     run_id: str
     failed: bool

@@ -35,6 +35,7 @@ from runtui.actors.resume import load_run_created, rewind_plan_of
 from runtui.actors.run_control import Peers
 from runtui.actors.step import Clock
 from runtui.actors.supervisor import ChildSpec, Restart, Strategy, Supervisor
+from runtui.actors.tail import OtherWriters
 from runtui.config import Settings
 from runtui.domain.approvals import ApprovalDecision
 from runtui.domain.errors import (
@@ -42,6 +43,7 @@ from runtui.domain.errors import (
     InvalidInputError,
     NotFoundError,
     RunActiveError,
+    RunOwnedError,
     StoreError,
     StoreUnavailableError,
     WorkflowBlockedError,
@@ -57,6 +59,7 @@ from runtui.domain.termination import RunTerminationReason
 from runtui.domain.views import RunRow
 from runtui.domain.workflow import Workflow
 from runtui.store import Store, open_store
+from runtui.store.watch import CommitWatch
 from runtui.workflows import load_workflow
 
 log = logging.getLogger(__name__)
@@ -126,26 +129,33 @@ class Runtime:
     ) -> AsyncIterator[Runtime]:
         bus = EventBus()
         async with open_store(
-            settings.db, durability=settings.durability, on_commit=bus.publish
+            settings.db,
+            durability=settings.durability,
+            on_commit=bus.publish,
+            lease_ttl=settings.lease_ttl_s,
         ) as store:
             runtime = cls(store, bus, settings, clock)
             runtime.analyzer.replan = replan
-            intake = anyio.CancelScope()  # commands from other processes (store.commands)
+            store.writer.on_lost(runtime._lost)
+            services = anyio.CancelScope()  # commands, leases, other processes' commits
 
-            async def take_commands() -> None:
-                with intake:
-                    await CommandIntake(runtime, store.path).run()
+            async def serve_others() -> None:
+                with services:
+                    async with anyio.create_task_group() as tg:
+                        tg.start_soon(CommandIntake(runtime, store.path).run)
+                        tg.start_soon(runtime._keep_leases, resume)
+                        tg.start_soon(OtherWriters(bus, store.reader, CommitWatch(store.path)).run)
 
             try:
                 async with anyio.create_task_group() as tg:
                     await tg.start(runtime.supervisor.run)
-                    tg.start_soon(take_commands)
+                    tg.start_soon(serve_others)
                     try:
                         if resume:
                             await runtime.resume_interrupted()
                         yield runtime
                     finally:
-                        intake.cancel()
+                        services.cancel()
                         runtime.supervisor.stop()
                         bus.close()
             except BaseExceptionGroup as group:
@@ -245,7 +255,21 @@ class Runtime:
         run = await self.reader.get_run(run_id)
         if run.status.is_terminal:
             raise ConflictError(f"run {run_id} has already ended ({run.status.value})")
-        await self.kernel.ask(m.ResumeRun(run_id=run_id, reply=Reply(), stop=stop))
+        await self.take(run_id, stop=stop)
+
+    async def _take_run_of(self, approval_id: str) -> None:
+        """Drive the run an approval belongs to here, when nobody does (a hand-over: the
+        process that asked for it exited, leaving the run waiting)."""
+        if approval_id in self.kernel.approval_owner:  # pending in a run driven here
+            return
+        row = await self.reader.get_approval(approval_id)
+        if row.decision is None and row.run_id not in self.kernel.runs:
+            try:
+                await self.take(row.run_id)
+            except ConflictError as exc:
+                if isinstance(exc, RunOwnedError):
+                    raise
+                # it ended meanwhile: the kernel says how the approval went
 
     async def approve(
         self,
@@ -256,6 +280,7 @@ class Runtime:
         edits: dict[str, Any] | None = None,
     ) -> None:
         decision = ApprovalDecision.APPROVE_WITH_EDITS if edits else ApprovalDecision.APPROVE
+        await self._take_run_of(approval_id)
         await self.kernel.ask(
             m.Decide(
                 approval_id=approval_id,
@@ -268,6 +293,7 @@ class Runtime:
         )
 
     async def reject(self, approval_id: str, *, reason: str, by: str = "user") -> None:
+        await self._take_run_of(approval_id)
         await self.kernel.ask(
             m.Decide(
                 approval_id=approval_id,
@@ -288,21 +314,78 @@ class Runtime:
             )
         if run_id in self.kernel.runs:
             raise RunActiveError(f"run {run_id} is already active")
-        await self.kernel.ask(m.ResumeRun(run_id=run_id, reply=Reply()))
+        await self.take(run_id)
 
     async def resume_interrupted(self, *, hold: str | None = None) -> list[str]:
-        """At start: every non-terminal run is marked interrupted, then resumed (but `hold`,
-        which the caller takes over itself, e.g. to cancel it)."""
+        """Take over every live run nobody drives (no lease, or one that expired or was
+        released), but `hold`, which the caller takes over itself (e.g. to cancel it); the ids
+        taken. Runs another process holds are left to it."""
         resumed: list[str] = []
         for run in await self.reader.live_runs():
             if run.run_id in self.kernel.runs or run.run_id == hold:
                 continue
             try:
-                await self.kernel.ask(m.ResumeRun(run_id=run.run_id, reply=Reply()))
+                await self.take(run.run_id)
                 resumed.append(run.run_id)
+            except RunOwnedError:
+                continue  # driven by another process
             except Exception as exc:
                 log.error("could not resume run %s: %s", run.run_id, exc)
         return resumed
+
+    async def take(self, run_id: str, *, stop: m.StopRun | None = None) -> None:
+        """Claim `run_id`'s lease (`RunOwnedError` if a live process holds it) and drive it
+        from its stored state on; with `stop`, only to stop it."""
+        await self.store.writer.claim(run_id)
+        try:
+            await self.kernel.ask(m.ResumeRun(run_id=run_id, reply=Reply(), stop=stop))
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self.store.writer.release({run_id})
+                except StoreError as exc:  # it expires instead
+                    log.warning("run %s: lease not released: %s", run_id, exc)
+            raise
+
+    def _lost(self, run_ids: frozenset[str]) -> None:
+        """The writer found these runs claimed by another process: drop them here."""
+        for run_id in run_ids:
+            try:
+                self.kernel.tell_nowait(m.LoseRun(run_id=run_id))
+            except Exception as exc:  # stopping: nothing to drop
+                log.info("run %s lost while the kernel is gone: %s", run_id, exc)
+
+    async def _keep_leases(self, adopt: bool) -> None:
+        """Renew this process's leases every third of their time to live; with `adopt`, also
+        take over the live runs nobody drives (their owner stopped: its lease expired), so a
+        run outlives the process that drove it by at most a TTL and a third."""
+        writer = self.store.writer
+        while True:
+            await anyio.sleep(writer.lease_ttl / 3)
+            try:
+                await writer.renew()
+            except StoreError as exc:  # an outage: the leases may expire; fencing keeps it safe
+                log.warning("leases not renewed: %s", exc)
+                continue
+            if adopt and self.supervisor.running:
+                await self.adopt_orphans()
+
+    async def adopt_orphans(self) -> list[str]:
+        """Take over every live run whose lease is missing, released or expired; the ids."""
+        taken: list[str] = []
+        for run_id in await self.reader.unowned_live_runs(time.time()):
+            if run_id in self.kernel.runs:
+                continue
+            try:
+                await self.take(run_id)
+            except (RunOwnedError, ConflictError, NotFoundError):
+                continue  # another process was quicker, or it ended meanwhile
+            except Exception as exc:
+                log.error("could not take over run %s: %s", run_id, exc)
+                continue
+            log.warning("took over run %s (its previous owner stopped)", run_id)
+            taken.append(run_id)
+        return taken
 
     # --- rewind and retry --------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
 from runtui.actors.actor import Actor, ActorStopped, Reply, reply_of
-from runtui.domain.errors import RuntuiError
+from runtui.domain.errors import RunFencedError, RuntuiError
 from runtui.domain.events import EventBody, PendingEvent
 from runtui.store.writer import EventWriter
 
@@ -131,6 +131,11 @@ class StepActor(Actor[M], Generic[M]):
         if queued is not None:
             try:
                 await queued.wait()
+            except RunFencedError as exc:  # every event was of runs another process drives
+                log.info("%s: %s", self.name, exc)  # now; the kernel drops them (`LoseRun`)
+                for reply, _, _ in out.replies:
+                    reply.fail(exc)
+                return
             except Exception as exc:  # nothing was written: nobody may hear it was
                 for reply, _, _ in out.replies:
                     reply.fail(exc)

@@ -105,3 +105,47 @@ class StoreTail:
         """End every subscription and close the watch (the reader is its owner's to close)."""
         self.bus.close()
         self._watch.close()
+
+
+class OtherWriters:
+    """What other processes commit to the database a runtime writes too, onto its bus.
+
+    The runtime publishes its own commits at once; this task watches the file for commits
+    (`CommitWatch`) while anyone subscribes and reads back what the store holds after the bus's
+    last position: other processes' events, and the gaps before own batches the bus held back
+    (`EventBus.fill_gaps`). So a UI on one database shows the runs every process drives.
+    """
+
+    def __init__(
+        self, bus: EventBus, reader: StoreReader, watch: CommitWatch, *, poll_s: float = POLL_S
+    ) -> None:
+        self._bus = bus
+        self._reader = reader
+        self._watch = watch
+        self._poll_s = poll_s
+        self._wake = anyio.Event()
+        bus.fill_gaps = self._wake.set
+
+    async def run(self) -> None:
+        try:
+            while True:
+                if self._bus.subscriber_count == 0 and not self._bus.holding:
+                    with anyio.move_on_after(self._poll_s * 20):
+                        await self._wake.wait()
+                    continue
+                if self._wake.is_set() or self._watch.changed():
+                    self._wake = anyio.Event()
+                    self._bus.fill_gaps = self._wake.set
+                    await self._read_back()
+                with anyio.move_on_after(self._poll_s):
+                    await self._wake.wait()
+        finally:
+            self._bus.fill_gaps = None
+            self._watch.close()
+
+    async def _read_back(self) -> None:
+        while True:
+            page = await self._reader.events_since(self._bus.last_position, limit=PAGE)
+            self._bus.read_back(page)
+            if len(page) < PAGE:
+                return

@@ -118,6 +118,13 @@ class Settings(BaseSettings):
     db: Path = Field(default_factory=default_db_path, description="SQLite database file.")
     durability: Durability = Field(Durability.FULL, description="full (default) or fast.")
     max_concurrency: int = Field(50, ge=1, le=10_000, description="Global cap on attempts.")
+    lease_ttl_s: float = Field(
+        5.0,
+        ge=0.2,
+        le=600,
+        description="How long a run's lease lasts without renewal: a process that stops (kill"
+        " -9, its machine gone) has its runs taken over by another this long after.",
+    )
     log_file: Path = Field(default_factory=default_log_file, description="Where logs go.")
     log_level: LogLevel = Field(LogLevel.INFO, description="Log level for the log file.")
     api_nice: int = Field(

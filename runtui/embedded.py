@@ -179,8 +179,8 @@ class EmbeddedRuntime:
             events_committed=writer.events_committed,
         )
 
-    def announce(self, *, url: str) -> None:
-        self._driving().store.announce(url=url)
+    async def announce(self, *, url: str) -> None:
+        await self._driving().store.writer.announce(url)
 
     # --- reads ----------------------------------------------------------------------------------
 

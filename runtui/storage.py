@@ -86,12 +86,10 @@ def export_summaries(summaries: list[RunSummary], dest: Path) -> int:
 
 
 def owner_url(db: Path) -> str | None:
-    """The API URL of the `runtui serve` that owns the database now, if one does."""
-    from runtui.store.files import read_owner
+    """The API URL of a `runtui serve` that drives runs of the database now, if one does."""
+    from runtui.store.leases import serving_url
 
-    owner = read_owner(db)
-    url = owner.get("url") if owner else None
-    return url if isinstance(url, str) and url else None
+    return serving_url(db)
 
 
 __all__ = [

@@ -1,8 +1,13 @@
-"""Opening a database as its owner: lock, private files, migrations, writer and reader."""
+"""Opening a database to drive runs in it: private files, migrations, writer and reader.
+
+Several processes may open one database at once: each drives the runs it holds leases on
+(`store.leases`), and SQLite serialises their commits. Nothing locks the whole database.
+"""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,14 +15,15 @@ from pathlib import Path
 import anyio
 
 from runtui.domain.enums import Durability
-from runtui.domain.errors import NotFoundError
+from runtui.domain.errors import NotFoundError, StoreError
 from runtui.store.file_identity import FileIdentity
-from runtui.store.files import OwnerLock, ensure_private_file
+from runtui.store.files import ensure_private_file
+from runtui.store.leases import Owner
 from runtui.store.open_errors import explained
 from runtui.store.queries import StoreReader
 from runtui.store.replay import ReplayReport, replay_stored_run
 from runtui.store.schema import check_schema_version, migrate, open_write_connection
-from runtui.store.writer import CommitListener, EventWriter
+from runtui.store.writer import LEASE_TTL_S, CommitListener, EventWriter
 
 log = logging.getLogger(__name__)
 
@@ -25,22 +31,24 @@ log = logging.getLogger(__name__)
 class Store:
     """An open database: `writer` appends events, `reader` answers queries."""
 
-    def __init__(
-        self, path: Path, writer: EventWriter, reader: StoreReader, lock: OwnerLock | None = None
-    ) -> None:
+    def __init__(self, path: Path, writer: EventWriter, reader: StoreReader) -> None:
         self.path = path
         self.writer = writer
         self.reader = reader
-        self._lock = lock
-
-    def announce(self, **facts: object) -> None:
-        """Publish facts about this owner (its API URL) in the lock file."""
-        if self._lock is not None:
-            self._lock.announce(**facts)
 
     async def replay(self, run_id: str) -> ReplayReport:
         """Rebuild `run_id` from its events and compare with the stored projections."""
         return await anyio.to_thread.run_sync(replay_stored_run, self.path, run_id)
+
+
+async def _release(writer: EventWriter) -> None:
+    """Let every lease go at a clean exit (another process takes those runs at once)."""
+    if writer.closed:
+        return
+    try:
+        await writer.release()
+    except (StoreError, sqlite3.Error) as exc:  # they expire instead
+        log.warning("leases not released (they expire after %.0f s): %s", writer.lease_ttl, exc)
 
 
 async def _resolve(path: Path | str) -> Path:
@@ -55,46 +63,50 @@ async def open_store(
     durability: Durability = Durability.FULL,
     on_commit: CommitListener | None = None,
     max_batch: int = 10_000,
+    owner: Owner | None = None,
+    lease_ttl: float = LEASE_TTL_S,
 ) -> AsyncIterator[Store]:
-    """Own the database at `path` for the duration of the block.
+    """Write to the database at `path` for the duration of the block, as `owner` (this
+    process by default): it registers in `owners`, and drives the runs it creates or claims.
 
-    A second owner (another process, or another `open_store` in this one) gets
-    `DatabaseLockedError` naming the holder. Leaving the block commits every append that was
-    already queued, then closes the connections and releases the lock.
+    Leaving the block commits every append that was already queued, releases every lease
+    (another process may take those runs at once), then closes the connections.
     """
     db_path = await _resolve(path)
-    lock = OwnerLock(db_path)
     with explained(db_path, writing=True):
-        lock.acquire()
+        ensure_private_file(db_path)
+        conn = open_write_connection(db_path, durability)
     try:
         with explained(db_path, writing=True):
-            ensure_private_file(db_path)
-            conn = open_write_connection(db_path, durability)
+            migrate(conn)
+            writer = EventWriter(
+                conn,
+                max_batch=max_batch,
+                on_commit=on_commit,
+                identity=FileIdentity(db_path),
+                owner=owner or Owner.of_this_process(),
+                lease_ttl=lease_ttl,
+            )
+            reader = await StoreReader.open(db_path)
         try:
-            with explained(db_path, writing=True):
-                migrate(conn)
-                writer = EventWriter(
-                    conn, max_batch=max_batch, on_commit=on_commit, identity=FileIdentity(db_path)
-                )
-                reader = await StoreReader.open(db_path)
-            try:
-                async with anyio.create_task_group() as tg:
-                    await tg.start(writer.run)
-                    try:
-                        yield Store(db_path, writer, reader, lock)
-                    finally:
-                        writer.close()
-            except BaseExceptionGroup as group:
-                # The task group wraps what the block raised; give callers the error itself.
-                if len(group.exceptions) == 1:
-                    raise group.exceptions[0] from None
-                raise
-            finally:
-                await reader.close()
+            async with anyio.create_task_group() as tg:
+                await tg.start(writer.run)
+                try:
+                    await writer.register()
+                    yield Store(db_path, writer, reader)
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await _release(writer)
+                    writer.close()
+        except BaseExceptionGroup as group:
+            # The task group wraps what the block raised; give callers the error itself.
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
         finally:
-            conn.close()
+            await reader.close()
     finally:
-        lock.release()
+        conn.close()
 
 
 @asynccontextmanager

@@ -25,6 +25,7 @@ from runtui.domain.events import (
     ExpectationDeclared,
     IncidentOpened,
     PhaseChanged,
+    RunClaimed,
     RunCreated,
     RunStatusChanged,
     RunStopping,
@@ -329,7 +330,7 @@ HANDLERS: dict[type, _Handler] = {
 }
 
 #: Event kinds whose projection is a no-op; the writer skips the call on the hot path.
-NO_PROJECTION: frozenset[type] = frozenset({AttemptOutput, WaveCompleted, RunStopping})
+NO_PROJECTION: frozenset[type] = frozenset({AttemptOutput, WaveCompleted, RunStopping, RunClaimed})
 
 
 def project(cur: sqlite3.Cursor, events: Iterable[EventEnvelope]) -> None:

@@ -394,6 +394,18 @@ class StoreReader:
         )
         return [RunRow.from_row(r) for r in rows]
 
+    async def unowned_live_runs(self, now: float) -> list[str]:
+        """Live runs nobody drives: no lease, a released one, or one that expired by `now`
+        (its owner stopped renewing). Oldest first."""
+        rows = await self._all(
+            "SELECT r.run_id FROM runs r LEFT JOIN run_leases l ON l.run_id = r.run_id"
+            " WHERE r.status NOT IN ('succeeded', 'failed', 'failed_policy', 'cancelled')"
+            " AND (l.run_id IS NULL OR l.owner IS NULL OR l.expires_at < ?)"
+            " ORDER BY r.created_at",
+            (now,),
+        )
+        return [str(r[0]) for r in rows]
+
     async def health_results(self, workflow: str, limit: int = 10) -> list[RunResult]:
         """Results of the workflow's latest finished runs, newest first, counting only runs
         created after an operator last cleared its health (what health is assessed from)."""

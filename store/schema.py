@@ -61,6 +61,11 @@ def migrate(conn: sqlite3.Connection) -> int:
             continue
         try:
             conn.execute("BEGIN IMMEDIATE")
+            # Another process may have migrated while we waited for the write lock.
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if current >= version:
+                conn.execute("COMMIT")
+                continue
             for statement in _split(sql):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version={version}")

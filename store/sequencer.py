@@ -62,6 +62,11 @@ class Sequencer:
             self._last.clear()
         self._last.update(last)
 
+    def forget(self, run_id: str) -> None:
+        """Read `run_id`'s last number from the database next time: another process may have
+        written it (this one just claimed it)."""
+        self._last.pop(run_id, None)
+
     def _stored_last(self, run_id: str) -> int:
         cached = self._last.get(run_id)
         if cached is not None:

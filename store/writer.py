@@ -28,27 +28,35 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import TaskStatus
 
-from runtui.domain.errors import StoreError, StoreUnavailableError
+from runtui.domain.errors import RunFencedError, RuntuiError, StoreError, StoreUnavailableError
 from runtui.domain.events import (
     EventBody,
     EventEnvelope,
     PendingEvent,
+    RunClaimed,
+    RunCreated,
+    RunStatusChanged,
     kind_of,
     validated_payload,
 )
+from runtui.store import leases
 from runtui.store.file_identity import FileIdentity, rescue
+from runtui.store.leases import LEASE_TTL_S, Claimed, Owner
 from runtui.store.projector import project
 from runtui.store.schema import BUSY_TIMEOUT_MS
 from runtui.store.sequencer import RequestRejected, Sequencer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CommitListener = Callable[[Sequence[EventEnvelope]], None]
+#: Told (on the loop) of runs this process found it no longer holds.
+LostListener = Callable[[frozenset[str]], None]
 
 _INSERT_EVENT = (
     "INSERT INTO events (position, run_id, seq, kind, wave_index, ts, payload)"
@@ -61,14 +69,19 @@ class WriterClosedError(StoreError):
 
 
 class _Request:
-    __slots__ = ("done", "error", "items", "payloads", "result")
+    __slots__ = ("claim", "claimed", "done", "error", "fenced", "items", "payloads", "result")
 
-    def __init__(self, items: Sequence[PendingEvent], payloads: list[bytes]) -> None:
+    def __init__(
+        self, items: Sequence[PendingEvent], payloads: list[bytes], *, claim: bool = False
+    ) -> None:
         self.items = items
         self.payloads = payloads
+        self.claim = claim  # a claim of items[0]'s run; its `run.claimed` is filled in then
+        self.claimed: Claimed | None = None
         self.done = anyio.Event()
         self.result: list[EventEnvelope] = []
         self.error: BaseException | None = None
+        self.fenced: set[str] = set()  # runs whose events were dropped: no longer ours
 
 
 class _Call:
@@ -94,10 +107,16 @@ class QueuedAppend:
         self._request = request
 
     async def wait(self) -> list[EventEnvelope]:
+        """The committed events. Those of a run this process no longer holds are not written
+        (`fenced`); if that leaves nothing, `RunFencedError`."""
         await self._request.done.wait()
         if self._request.error is not None:
             raise self._request.error
         return self._request.result
+
+    @property
+    def fenced(self) -> set[str]:
+        return self._request.fenced
 
 
 class EventWriter:
@@ -109,8 +128,16 @@ class EventWriter:
         queue_size: int = 4096,
         on_commit: CommitListener | None = None,
         identity: FileIdentity | None = None,
+        owner: Owner | None = None,
+        lease_ttl: float = LEASE_TTL_S,
     ) -> None:
         self._conn = conn
+        # Ownership per run (`store.leases`): with an owner, every append is fenced by the
+        # leases this process holds (run id → epoch; the writer thread's alone).
+        self.owner = owner
+        self.lease_ttl = lease_ttl
+        self._held: dict[str, int] = {}
+        self._lost_listeners: list[LostListener] = []
         self._identity = identity  # the file this connection writes (see store.file_identity)
         self._lost_file: str | None = None  # why every write is refused, once it is gone
         self._max_batch = max_batch
@@ -122,8 +149,7 @@ class EventWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._abort = False  # the owner failed: answer what is queued, write nothing more
         self._sequencer = Sequencer(conn)
-        row = conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
-        self._position: int = int(row[0])
+        self._position: int = _last_position(conn)
         self._closed = False
         self._database_error: str | None = None  # why the last commit failed, if the DB did
         #: Commit statistics, for the benchmark and /metrics.
@@ -145,6 +171,80 @@ class EventWriter:
 
     def add_listener(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
+
+    def on_lost(self, listener: LostListener) -> None:
+        """Call `listener` with the runs this process finds it lost (another claimed them)."""
+        self._lost_listeners.append(listener)
+
+    # --- leases (`store.leases`) ---------------------------------------------------------------
+
+    async def register(self) -> None:
+        """Record this process in `owners` (who drives runs, and where it takes commands)."""
+        me = self._me()
+        await self.call(lambda conn: _in_transaction(conn, leases.register, me, time.time()))
+
+    async def claim(self, run_id: str) -> Claimed:
+        """Take over driving `run_id`: its lease, and a `run.claimed` event in the same
+        transaction. `RunOwnedError` names a live holder; an ended run is `ConflictError`."""
+        self._me()
+        placeholder = RunClaimed(owner="", owner_label="", epoch=0, how="")
+        request = _Request(
+            [PendingEvent(run_id, placeholder, time.time(), None)], [b""], claim=True
+        )  # type: ignore[arg-type]
+        await self._submit(request)
+        await QueuedAppend(request).wait()
+        assert request.claimed is not None
+        return request.claimed
+
+    async def renew(self) -> frozenset[str]:
+        """Push the expiry of every lease held; the runs found lost (also told to `on_lost`)."""
+        me = self._me()
+        lost: set[str] = set()
+
+        def renew(conn: sqlite3.Connection) -> None:
+            found = _in_transaction(conn, leases.renew, me, self._held, time.time(), self.lease_ttl)
+            lost.update(found)
+            for run_id in found:
+                self._held.pop(run_id, None)
+
+        await self.call(renew)
+        if lost:
+            self._lose(lost)
+        return frozenset(lost)
+
+    async def release(self, run_ids: set[str] | None = None) -> None:
+        """Let go of `run_ids` (every lease of this process if None: a clean exit)."""
+        me = self._me()
+
+        def release(conn: sqlite3.Connection) -> None:
+            _in_transaction(conn, leases.release, me, run_ids)
+            if run_ids is None:
+                self._held.clear()
+            else:
+                for run_id in run_ids:
+                    self._held.pop(run_id, None)
+
+        await self.call(release)
+
+    async def announce(self, url: str) -> None:
+        me = self._me()
+        await self.call(lambda conn: _in_transaction(conn, leases.announce, me, url))
+
+    def holds(self, run_id: str) -> bool:
+        """Whether this process held `run_id` at its last commit (a snapshot)."""
+        return run_id in self._held
+
+    def _me(self) -> Owner:
+        if self.owner is None:
+            raise StoreError("this writer drives no runs (it has no owner identity)")
+        return self.owner
+
+    def _lose(self, run_ids: set[str]) -> None:
+        for listener in self._lost_listeners:
+            try:
+                listener(frozenset(run_ids))
+            except Exception:
+                log.exception("lost-lease listener failed")
 
     async def append(
         self,
@@ -438,42 +538,19 @@ class EventWriter:
                     log.exception("commit listener failed")
 
     def _write(self, batch: list[_Request]) -> list[EventEnvelope]:
-        """Runs on the writer thread: assign seqs, insert, project, commit (or roll back)."""
-        pending_seq: dict[str, int] = {}
-        position = self._position
-        rows: list[tuple[Any, ...]] = []
-        accepted: list[tuple[_Request, list[EventEnvelope]]] = []
-        for request in batch:
-            request.error = None  # a retry of a failed group starts each request afresh
-            try:
-                envs, local = self._sequencer.assign(request.items, pending_seq, position)
-            except RequestRejected as exc:
-                request.error = exc
-                continue
-            pending_seq.update(local)
-            for env, payload in zip(envs, request.payloads, strict=True):
-                rows.append(
-                    (
-                        env.position,
-                        env.run_id,
-                        env.seq,
-                        kind_of(env.body),
-                        env.wave_index,
-                        env.ts,
-                        payload,
-                    )
-                )
-            position += len(envs)
-            accepted.append((request, envs))
-        if not accepted:
-            return []
-        all_envs = [env for _, envs in accepted for env in envs]
+        """Runs on the writer thread: in one transaction (`BEGIN IMMEDIATE`: other processes'
+        writes wait their turn), fence, claim, assign seqs and positions, insert, project,
+        commit (or roll back). Positions are read inside the transaction, so they follow
+        commit order whichever process commits."""
         started = time.perf_counter()
         cur = self._conn.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
-            cur.executemany(_INSERT_EVENT, rows)
-            project(cur, all_envs)
+            committed = self._write_in(cur, batch)
+            if committed is None:
+                cur.execute("ROLLBACK")
+                return []
+            all_envs, held, lost, last_seqs = committed
             cur.execute("COMMIT")
         except BaseException:
             if self._conn.in_transaction:
@@ -485,14 +562,159 @@ class EventWriter:
         if len(self.commit_seconds) > 10_000:
             del self.commit_seconds[:5_000]
         # The commit is durable: only now do the new sequence numbers become permanent.
-        self._sequencer.committed(pending_seq)
-        self._position = position
+        self._sequencer.committed(last_seqs)
+        self._held = held
+        if lost:
+            self._to_loop(self._lose, lost)
+        if all_envs:
+            self._position = all_envs[-1].position
         self._database_error = None
         self.commits += 1
         self.events_committed += len(all_envs)
+        return all_envs
+
+    def _write_in(
+        self, cur: sqlite3.Cursor, batch: list[_Request]
+    ) -> tuple[list[EventEnvelope], dict[str, int], set[str], dict[str, int]] | None:
+        position = _last_position(cur)
+        me, now = self.owner, time.time()
+        held = dict(self._held)
+        lost: set[str] = set()
+        if me is not None:
+            touched = {i.run_id for r in batch if not r.claim for i in r.items} & held.keys()
+            lost = leases.fence(cur, me, held, touched)
+            for run_id in lost:
+                del held[run_id]
+        pending_seq: dict[str, int] = {}
+        rows: list[tuple[Any, ...]] = []
+        accepted: list[tuple[_Request, list[EventEnvelope]]] = []
+        created: list[str] = []
+        for request in batch:
+            request.error, request.fenced, request.claimed = None, set(), None
+            items, payloads = request.items, request.payloads
+            if request.claim:
+                assert me is not None
+                run_id = items[0].run_id
+                try:
+                    claimed = leases.claim(cur, me, run_id, now, self.lease_ttl)
+                except RuntuiError as exc:
+                    request.error = exc
+                    continue
+                held[run_id] = claimed.epoch
+                self._sequencer.forget(run_id)
+                body = RunClaimed(
+                    owner=me.owner_id,
+                    owner_label=me.label,
+                    epoch=claimed.epoch,
+                    how=claimed.how,
+                    previous=claimed.previous,
+                )
+                items = [PendingEvent(run_id, body, now, None)]  # type: ignore[arg-type]
+                payloads = [validated_payload(body)]
+                request.claimed = claimed
+            elif me is not None:
+                fenced = _not_held(items, held)
+                missing = next(
+                    (i for i in items if i.run_id in fenced and not _exists(cur, i.run_id)), None
+                )
+                if missing is not None:
+                    request.error = RequestRejected(
+                        f"run {missing.run_id} does not exist: its first event must be"
+                        f" run.created, not {kind_of(missing.body)}"
+                    )
+                    continue
+                if fenced:
+                    request.fenced = fenced
+                    kept = [
+                        (i, p)
+                        for i, p in zip(items, payloads, strict=True)
+                        if i.run_id not in fenced
+                    ]
+                    if not kept:
+                        request.error = RunFencedError(fenced)
+                        continue
+                    items, payloads = [i for i, _ in kept], [p for _, p in kept]
+            try:
+                envs, local = self._sequencer.assign(items, pending_seq, position)
+            except RequestRejected as exc:
+                if request.claim:
+                    held.pop(items[0].run_id, None)
+                request.error = exc
+                continue
+            pending_seq.update(local)
+            for env, payload in zip(envs, payloads, strict=True):
+                rows.append(
+                    (
+                        env.position,
+                        env.run_id,
+                        env.seq,
+                        kind_of(env.body),
+                        env.wave_index,
+                        env.ts,
+                        payload,
+                    )
+                )
+                if me is not None and type(env.body) is RunCreated:
+                    created.append(env.run_id)
+                    held[env.run_id] = 1
+            position += len(envs)
+            accepted.append((request, envs))
+        if not accepted:
+            return None
+        all_envs = [env for _, envs in accepted for env in envs]
+        cur.executemany(_INSERT_EVENT, rows)
+        if me is not None:
+            for run_id in created:
+                leases.create(cur, me, run_id, now, self.lease_ttl)
+        project(cur, all_envs)
+        if me is not None:
+            ended = {
+                e.run_id
+                for e in all_envs
+                if type(e.body) is RunStatusChanged and e.body.status.is_terminal
+            }
+            if ended:
+                leases.retire(cur, me, ended)
         for request, envs in accepted:
             request.result = envs
-        return all_envs
+        return all_envs, held, lost, pending_seq
+
+
+def _not_held(items: Sequence[PendingEvent], held: dict[str, int]) -> set[str]:
+    """Runs of `items` this process does not hold (a run created by the request itself is)."""
+    new: set[str] = set()
+    fenced: set[str] = set()
+    for item in items:
+        if type(item.body) is RunCreated:
+            new.add(item.run_id)
+        elif item.run_id not in held and item.run_id not in new:
+            fenced.add(item.run_id)
+    return fenced
+
+
+def _exists(cur: sqlite3.Cursor, run_id: str) -> bool:
+    return cur.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is not None
+
+
+def _last_position(conn: sqlite3.Connection | sqlite3.Cursor) -> int:
+    row = conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
+    return int(row[0])
+
+
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(cursor, *args)` in a transaction of its own on the write connection."""
+    cur = conn.cursor()
+    try:
+        cur.execute("BEGIN IMMEDIATE")
+        result = fn(cur, *args)
+        cur.execute("COMMIT")
+        return result
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
 
 
 def _as_store_error(exc: BaseException) -> BaseException:

@@ -20,6 +20,9 @@ def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
         monkeypatch.setenv(var, str(tmp_path / "xdg" / var.lower()))
     for var in ("RUNTUI_CONFIG", "RUNTUI_DB", "RUNTUI_DURABILITY"):
         monkeypatch.delenv(var, raising=False)
+    # Leases of 2 s (not 5): a test that kills a process waits that long for its runs to be
+    # taken over, and a loaded two-core machine still renews well within it.
+    monkeypatch.setenv("RUNTUI_LEASE_TTL_S", "2")
     return
 
 

@@ -119,7 +119,7 @@ def serve_cmd(
                             )
                     except ServerStartError as exc:
                         raise UsageProblem(str(exc)) from None
-                    here.announce(url=api.url)
+                    await here.announce(url=api.url)
                     if not loopback:
                         _log(
                             f"warning: listening on {host}, reachable from other machines"

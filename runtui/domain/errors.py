@@ -169,3 +169,26 @@ class WorkflowBlockedError(ConflictError):
 
 class RunActiveError(ConflictError):
     """The run is still active; stop it first (or force)."""
+
+
+class RunOwnedError(ConflictError):
+    """The run is driven by another process (it holds the run's lease); what it is asked goes
+    to that process as a command, or waits for its lease to expire."""
+
+    def __init__(self, run_id: str, holder: str) -> None:
+        self.run_id = run_id
+        self.holder = holder
+        super().__init__(f"run {run_id} is driven by {holder}")
+
+
+class RunFencedError(ConflictError):
+    """This process lost a run's lease (another claimed it after this one stopped renewing):
+    nothing more of it may be written from here."""
+
+    def __init__(self, run_ids: set[str] | frozenset[str]) -> None:
+        self.run_ids = frozenset(run_ids)
+        names = ", ".join(sorted(run_ids)[:5])
+        super().__init__(
+            f"run(s) {names} are driven by another process now (this one lost the lease):"
+            " not written"
+        )

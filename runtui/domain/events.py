@@ -108,6 +108,21 @@ class ViolationData(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+class RunClaimed(EventBody, frozen=True, tag="run.claimed"):
+    """A process took over driving the run (its lease, `store.leases`): who, with which epoch,
+    from whom, and how the previous owner let go. `released`: it stopped cleanly and handed the
+    run on (an approve from another shell, a command that exited at a gate); `expired`: it
+    stopped renewing (killed, or its machine is gone) and this is a take-over; `unowned`: the
+    run had no owner on record (created before ownership per run); `reloaded`: the same process
+    reloaded it after its actors restarted."""
+
+    owner: str
+    owner_label: str
+    epoch: int
+    how: str  # released | expired | unowned | reloaded
+    previous: str | None = None  # the previous owner's label
+
+
 class RunStopping(EventBody, frozen=True, tag="run.stopping"):
     """The kernel accepted a reason to end the run (a stop violation, a rejection, a timeout,
     a cancel, a failed task, a strict governance check). Recorded when it is accepted, not when
@@ -301,6 +316,7 @@ Event = (
     | PhaseChanged
     | RunStatusChanged
     | RunStopping
+    | RunClaimed
     | RunTerminated
     | RunSummaryWritten
     | TaskDeclared

@@ -111,6 +111,7 @@ class ServerHost(Port, Protocol):
         ...
 
     async def metrics(self) -> RuntimeMetrics: ...
-    def announce(self, *, url: str) -> None:
-        """Note the API's URL in the database's lock file (commands find the server there)."""
+    async def announce(self, *, url: str) -> None:
+        """Note the API's URL beside this process's name in the database (`owners`): commands
+        on this machine find the server there."""
         ...

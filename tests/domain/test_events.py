@@ -26,6 +26,7 @@ from runtui.domain.events import (
     IncidentOpened,
     PendingEvent,
     PhaseChanged,
+    RunClaimed,
     RunCreated,
     RunStatusChanged,
     RunStopping,
@@ -90,6 +91,13 @@ SAMPLES: dict[type[EventBody], EventBody] = {
     ),
     RunStatusChanged: RunStatusChanged(status=RunStatus.AWAITING_APPROVAL, reason="gate deploy"),
     RunStopping: RunStopping(reason=RunTerminationReason.TIMEOUT),
+    RunClaimed: RunClaimed(
+        owner="ab12",
+        owner_label="pid 7 on box (runtui serve)",
+        epoch=3,
+        how="expired",
+        previous="pid 6 on box (runtui serve)",
+    ),
     RunTerminated: RunTerminated(
         reason=RunTerminationReason.BUDGET_EXCEEDED,
         stopped_at_step=4,
@@ -182,6 +190,7 @@ EXPECTED_KINDS = {
     "phase.changed",
     "run.status",
     "run.stopping",
+    "run.claimed",
     "run.terminated",
     "run.summary",
     "task.declared",
@@ -210,7 +219,7 @@ def _mp(obj: object) -> bytes:
 
 def test_samples_cover_every_event_type() -> None:
     assert set(SAMPLES) == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == len(set(EVENT_TYPES)) == 20
+    assert len(EVENT_TYPES) == len(set(EVENT_TYPES)) == 21
 
 
 def test_kind_registry_is_complete_and_unique() -> None:

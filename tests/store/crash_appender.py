@@ -98,10 +98,14 @@ async def producer(store: Store, task_no: int, rng: random.Random) -> None:
             emit(await writer.append_many(items))
 
 
+LEASE_TTL_S = 0.3
+
+
 async def main(
     db_path: Path, seed: int, tasks: int, durability: Durability, autocheckpoint: int | None
 ) -> None:
-    async with open_store(db_path, durability=durability) as store:
+    # A short lease, so the test's next owner can take the runs over soon after the kill.
+    async with open_store(db_path, durability=durability, lease_ttl=LEASE_TTL_S) as store:
         if autocheckpoint is not None:
             # Checkpoint (WAL -> database file) far more often than the default 1000 pages, so
             # that kills also land in the middle of checkpoints. The writer loop is idle here:

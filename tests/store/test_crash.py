@@ -26,6 +26,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from runtui.domain.errors import RunOwnedError
 from runtui.domain.events import AttemptOutput, RunCreated, decode_event, kind_of
 from runtui.store import open_store
 
@@ -134,13 +135,25 @@ def _check_database(db_path: Path, acked: list[tuple[str, int]]) -> dict[str, in
 
 
 async def _take_over_and_append(db_path: Path, last_seq: dict[str, int]) -> tuple[str, int]:
-    """Open the crashed database as its new owner and continue its longest run."""
+    """Open the crashed database, claim its longest run once the dead owner's lease expired
+    (a `run.claimed` with epoch 2, "expired") and continue it."""
     run_id = max(last_seq, key=lambda r: (last_seq[r], r))
+    holders: set[str] = set()
     async with open_store(db_path) as store:
+        with anyio.fail_after(10):
+            while True:
+                try:
+                    claimed = await store.writer.claim(run_id)
+                    break
+                except RunOwnedError as exc:  # the killed appender's lease has not expired yet
+                    holders.add(exc.holder)
+                    await anyio.sleep(0.05)
+        assert all("crash_appender.py" in h for h in holders), holders
+        assert (claimed.epoch, claimed.how) == (2, "expired")
         env = await store.writer.append(
             run_id, AttemptOutput(task_id="after-crash", attempt=0, lines=["still here"])
         )
-        assert (env.run_id, env.seq) == (run_id, last_seq[run_id] + 1)
+        assert (env.run_id, env.seq) == (run_id, last_seq[run_id] + 2)
         assert (await store.reader.get_run(run_id)).last_seq == env.seq
     return run_id, env.seq
 

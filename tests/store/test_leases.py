@@ -1,0 +1,162 @@
+"""Ownership per run: several writers on one database, each driving the runs it holds a lease
+on; a claim takes a run only from nobody (or from an owner whose lease expired); fencing keeps a
+writer that lost a run from ever writing to it again."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from runtui.domain.errors import ConflictError, NotFoundError, RunFencedError, RunOwnedError
+from runtui.domain.events import (
+    AttemptOutput,
+    PendingEvent,
+    RunClaimed,
+    RunCreated,
+    RunStatusChanged,
+)
+from runtui.domain.status import RunStatus
+from runtui.store import open_store
+from runtui.store.leases import Owner
+
+pytestmark = pytest.mark.anyio
+
+
+def out(line: str) -> AttemptOutput:
+    return AttemptOutput(task_id="t", attempt=0, lines=[line])
+
+
+def owner(name: str) -> Owner:
+    return Owner(owner_id=name, label=f"{name} (test)", pid=0, host="here")
+
+
+async def test_two_writers_drive_their_own_runs_on_one_file_in_commit_order(
+    db_path: Path,
+) -> None:
+    async with (
+        open_store(db_path, owner=owner("ann")) as a,
+        open_store(db_path, owner=owner("bob")) as b,
+    ):
+
+        async def drive(store, run_id: str) -> None:  # type: ignore[no-untyped-def]
+            await store.writer.append(run_id, RunCreated(workflow="w"))
+            for i in range(50):
+                await store.writer.append(run_id, out(str(i)))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(drive, a, "ra")
+            tg.start_soon(drive, b, "rb")
+    conn = sqlite3.connect(db_path)
+    rows = conn.execute("SELECT position, run_id, seq FROM events ORDER BY position").fetchall()
+    assert [r[0] for r in rows] == list(range(1, 103))  # dense: one order for both writers
+    for run_id in ("ra", "rb"):
+        assert [r[2] for r in rows if r[1] == run_id] == list(range(1, 52))
+
+
+async def test_a_live_lease_is_not_taken_and_the_refusal_names_its_holder(db_path: Path) -> None:
+    async with open_store(db_path, owner=owner("ann")) as a:
+        await a.writer.append("r1", RunCreated(workflow="w"))
+        async with open_store(db_path, owner=owner("bob")) as b:
+            with pytest.raises(RunOwnedError, match=r"driven by ann \(test\)"):
+                await b.writer.claim("r1")
+            with pytest.raises(RunFencedError):  # and it may not write the run either
+                await b.writer.append("r1", out("not mine"))
+            with pytest.raises(NotFoundError):
+                await b.writer.claim("nope")
+        assert (await a.reader.get_run("r1")).last_seq == 1
+
+
+async def test_an_expired_lease_is_taken_over_and_the_old_owner_is_fenced(db_path: Path) -> None:
+    lost: list[frozenset[str]] = []
+    async with open_store(db_path, owner=owner("ann"), lease_ttl=0.2) as a:
+        a.writer.on_lost(lost.append)
+        await a.writer.append("r1", RunCreated(workflow="w"))
+        await a.writer.append("r2", RunCreated(workflow="w"))
+        async with open_store(db_path, owner=owner("bob")) as b:
+            deadline = time.monotonic() + 5  # ann stopped renewing: 0.2 s and it is fair game
+            while True:
+                try:
+                    claimed = await b.writer.claim("r1")
+                    break
+                except RunOwnedError:
+                    assert time.monotonic() < deadline
+                    await anyio.sleep(0.02)
+            assert (claimed.epoch, claimed.how, claimed.previous) == (2, "expired", "ann (test)")
+            # ann's next request mixes a run it lost with one it still holds: the lost run's
+            # events are dropped (and ann hears of it), the other's commit.
+            queued = await a.writer.enqueue(
+                [
+                    PendingEvent("r1", out("stale"), 1.0, None),
+                    PendingEvent("r2", out("ok"), 1.0, None),
+                ]  # type: ignore[arg-type]
+            )
+            (env,) = await queued.wait()
+            assert env.run_id == "r2"
+            assert queued.fenced == {"r1"}
+            with pytest.raises(RunFencedError, match="r1"):
+                await a.writer.append("r1", out("stale again"))
+            assert lost == [frozenset({"r1"})]
+            await b.writer.append("r1", out("bob drives it"))
+            events = await b.reader.events_after("r1", 0)
+    assert [type(e.body).__name__ for e in events] == ["RunCreated", "RunClaimed", "AttemptOutput"]
+    body = events[1].body
+    assert isinstance(body, RunClaimed)
+    assert (body.owner, body.epoch) == ("bob", 2)
+    assert events[2].body == out("bob drives it")  # nothing of ann's after the take-over
+
+
+async def test_renewal_reports_a_run_that_was_taken(db_path: Path) -> None:
+    async with open_store(db_path, owner=owner("ann"), lease_ttl=0.2) as a:
+        await a.writer.append("r1", RunCreated(workflow="w"))
+        async with open_store(db_path, owner=owner("bob")) as b:
+            with anyio.fail_after(5):
+                while True:
+                    try:
+                        await b.writer.claim("r1")
+                        break
+                    except RunOwnedError:
+                        await anyio.sleep(0.02)
+            assert await a.writer.renew() == frozenset({"r1"})
+            assert not a.writer.holds("r1")
+
+
+async def test_a_clean_exit_hands_runs_over_at_once_and_an_ended_run_is_never_claimed(
+    db_path: Path,
+) -> None:
+    async with open_store(db_path, owner=owner("ann")) as a:
+        await a.writer.append("live", RunCreated(workflow="w"))
+        await a.writer.append("done", RunCreated(workflow="w"))
+        await a.writer.append("done", RunStatusChanged(status=RunStatus.SUCCEEDED))
+    async with open_store(db_path, owner=owner("bob")) as b:
+        claimed = await b.writer.claim("live")  # no waiting: ann released it
+        assert (claimed.how, claimed.previous, claimed.epoch) == ("released", None, 2)
+        with pytest.raises(ConflictError, match="already ended"):
+            await b.writer.claim("done")
+
+
+async def test_a_run_from_before_leases_is_claimed_as_unowned(db_path: Path) -> None:
+    async with open_store(db_path, owner=owner("ann")) as a:
+        await a.writer.append("old", RunCreated(workflow="w"))
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("DELETE FROM run_leases")  # as a database migrated from schema 5 has it
+    conn.close()
+    async with open_store(db_path, owner=owner("bob")) as b:
+        claimed = await b.writer.claim("old")
+        assert (claimed.how, claimed.epoch) == ("unowned", 1)
+        assert (await b.writer.append("old", out("on"))).seq == 3
+
+
+async def test_owners_are_registered_while_open_and_gone_after(db_path: Path) -> None:
+    async with open_store(db_path, owner=owner("ann")) as a:
+        await a.writer.announce("http://127.0.0.1:9")
+        conn = sqlite3.connect(db_path)
+        assert conn.execute("SELECT owner_id, label, url FROM owners").fetchall() == [
+            ("ann", "ann (test)", "http://127.0.0.1:9")
+        ]
+    assert conn.execute("SELECT COUNT(*) FROM owners").fetchone() == (0,)
+    conn.close()
