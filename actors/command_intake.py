@@ -1,13 +1,13 @@
 """The owner's side of commands through the database (`runtui.store.commands`).
 
-While a runtime owns the database, other processes cannot open one beside it; a command from
-the shell (`runtui approve`, `cancel`, `run`, ...) is written to the `commands` table instead.
-This task notices it at once (the requester rings a bell, a Unix datagram socket in a private
-directory; a lost ring is caught by a look every half second), claims it, applies it through
-this runtime's kernel exactly as the command would have applied it itself (a second decision
-is refused naming the first), and records the outcome: a result, or the error's kind and text,
-which the requester raises as the same class. Commands run concurrently (a `rewind --force`
-waits for the cancel it asks for; a decision meanwhile does not wait behind it).
+A process that wants to approve, reject or cancel a run another process drives (holds its
+lease) writes a command addressed to that process instead. This task notices it at once (the
+requester rings this process's bell, a Unix datagram socket in a private directory; a lost
+ring, or a requester on another machine, is caught by a look every half second), claims it,
+applies it through this runtime's kernel exactly as the requester would have applied it itself
+(a second decision is refused naming the first), and records the outcome: a result, or the
+error's kind and text, which the requester raises as the same class. Commands run
+concurrently: a decision does not wait behind a cancel.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import msgspec
 
 from runtui.domain.errors import KINDS, InvalidInputError, RuntuiError, StoreError
 from runtui.store.commands import CommandDesk, CommandRow
@@ -59,7 +58,10 @@ class CommandIntake:
     def __init__(self, runtime: Runtime, path: Path) -> None:
         self.runtime = runtime
         self.path = path
-        self.desk = CommandDesk(runtime.store.writer, path, runtime.clock)
+        writer = runtime.store.writer
+        assert writer.owner is not None
+        self.owner_id = writer.owner.owner_id
+        self.desk = CommandDesk(writer, path, runtime.clock, self.owner_id)
 
     async def run(self) -> None:
         try:
@@ -80,15 +82,13 @@ class CommandIntake:
                             _silence(bell)  # be lost)
         finally:
             self.desk.close()
-            with contextlib.suppress(OSError):  # before the database's lock goes: still ours
-                bell_path_for(self.path).unlink()
+            with contextlib.suppress(OSError):
+                bell_path_for(self.path, self.owner_id).unlink()
 
     def _bell(self) -> socket.socket:
         """The socket requesters ring after writing a command (`store.files.ring_bell`)."""
-        path = bell_path_for(self.path)
+        path = bell_path_for(self.path, self.owner_id)
         path.parent.mkdir(mode=0o700, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # a stale one, of an owner that died: this process owns the DB now
         bell = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             bell.bind(str(path))
@@ -123,25 +123,6 @@ class CommandIntake:
                 await rt.reject(p["approval_id"], reason=p["reason"], by=p["by"])
             case "cancel":
                 await rt.cancel(p["run_id"])
-            case "resume":
-                await rt.resume(p["run_id"])
-            case "rewind":
-                plan = await rt.rewind(p["run_id"], p["wave"], force=p.get("force", False))
-                return msgspec.to_builtins(plan)
-            case "retry":
-                return await rt.retry(p["run_id"], force=p.get("force", False))
-            case "clear_health":
-                await rt.clear_health(p["workflow"], by=p["by"])
-            case "submit":
-                from runtui.workflows import workflow_from_data
-
-                workflow = workflow_from_data(p["workflow"], source="a command")
-                return await rt.submit(
-                    workflow,
-                    force=p.get("force", False),
-                    base_dir=p.get("base_dir"),
-                    metadata=p.get("metadata") or {},
-                )
             case _:
                 raise InvalidInputError(f"unknown command {command.kind!r}")
         return None

@@ -25,6 +25,7 @@ from runtui.actors.actor import Reply
 from runtui.actors.analyzer import Analyzer, ReplanHook
 from runtui.actors.bus import EventBus, Subscription
 from runtui.actors.command_intake import CommandIntake
+from runtui.actors.delegate import Delegate
 from runtui.actors.dispatcher import Dispatcher
 from runtui.actors.facades.governance import GovernanceFacade
 from runtui.actors.facades.incident import IncidentFacade
@@ -99,6 +100,8 @@ class Runtime:
         self.governance.incident = self.incident
         self.incident.kernel = self.kernel
         self.trace.kernel = self.kernel
+        assert store.writer.owner is not None
+        self.delegate = Delegate(store.path, store.writer.owner.owner_id)
         self.supervisor = Supervisor(
             [
                 ChildSpec(self.trace),
@@ -126,7 +129,11 @@ class Runtime:
         clock: Clock = time.time,
         replan: ReplanHook | None = None,
         resume: bool = True,
+        adopt: bool | None = None,
     ) -> AsyncIterator[Runtime]:
+        """Start the runtime on `settings.db`. `resume`: take over every live run nobody
+        drives now; `adopt` (default: as `resume`): keep doing so while open, so the runs of a
+        process that stops are taken over within a lease's time to live."""
         bus = EventBus()
         async with open_store(
             settings.db,
@@ -143,7 +150,7 @@ class Runtime:
                 with services:
                     async with anyio.create_task_group() as tg:
                         tg.start_soon(CommandIntake(runtime, store.path).run)
-                        tg.start_soon(runtime._keep_leases, resume)
+                        tg.start_soon(runtime._keep_leases, resume if adopt is None else adopt)
                         tg.start_soon(OtherWriters(bus, store.reader, CommitWatch(store.path)).run)
 
             try:
@@ -158,6 +165,7 @@ class Runtime:
                         services.cancel()
                         runtime.supervisor.stop()
                         bus.close()
+                        runtime.delegate.close()
             except BaseExceptionGroup as group:
                 if len(group.exceptions) == 1:
                     raise group.exceptions[0] from None
@@ -255,21 +263,38 @@ class Runtime:
         run = await self.reader.get_run(run_id)
         if run.status.is_terminal:
             raise ConflictError(f"run {run_id} has already ended ({run.status.value})")
-        await self.take(run_id, stop=stop)
 
-    async def _take_run_of(self, approval_id: str) -> None:
-        """Drive the run an approval belongs to here, when nobody does (a hand-over: the
-        process that asked for it exited, leaving the run waiting)."""
-        if approval_id in self.kernel.approval_owner:  # pending in a run driven here
-            return
-        row = await self.reader.get_approval(approval_id)
-        if row.decision is None and row.run_id not in self.kernel.runs:
-            try:
-                await self.take(row.run_id)
-            except ConflictError as exc:
-                if isinstance(exc, RunOwnedError):
-                    raise
-                # it ended meanwhile: the kernel says how the approval went
+        async def here() -> None:
+            if run_id in self.kernel.runs:
+                await self.kernel.ask(stop)
+            else:
+                await self.take(run_id, stop=stop)
+
+        await self.delegate.here_or_owner("cancel", {"run_id": run_id}, run_id, here)
+
+    async def _decide(self, decide: m.Decide, payload: dict[str, Any]) -> None:
+        """Apply a decision: here when this process drives the approval's run; by taking the
+        run over when nobody does (a hand-over: the process that asked exited, leaving the run
+        waiting); else as a command to the process that drives it."""
+        approval_id = decide.approval_id
+        if approval_id not in self.kernel.approval_owner:  # not pending in a run driven here
+            row = await self.reader.get_approval(approval_id)
+            if row.decision is None and row.run_id not in self.kernel.runs:
+
+                async def here() -> None:
+                    if row.run_id not in self.kernel.runs:
+                        try:
+                            await self.take(row.run_id)
+                        except ConflictError as exc:
+                            if isinstance(exc, RunOwnedError):
+                                raise
+                            # it ended meanwhile: the kernel says how the approval went
+                    await self.kernel.ask(msgspec.structs.replace(decide, reply=Reply()))
+
+                kind = "reject" if decide.decision is ApprovalDecision.REJECT else "approve"
+                await self.delegate.here_or_owner(kind, payload, row.run_id, here)
+                return
+        await self.kernel.ask(decide)
 
     async def approve(
         self,
@@ -280,8 +305,7 @@ class Runtime:
         edits: dict[str, Any] | None = None,
     ) -> None:
         decision = ApprovalDecision.APPROVE_WITH_EDITS if edits else ApprovalDecision.APPROVE
-        await self._take_run_of(approval_id)
-        await self.kernel.ask(
+        await self._decide(
             m.Decide(
                 approval_id=approval_id,
                 decision=decision,
@@ -289,12 +313,12 @@ class Runtime:
                 decided_by=by,
                 edits=edits,
                 reply=Reply(),
-            )
+            ),
+            {"approval_id": approval_id, "reason": reason, "edits": edits, "by": by},
         )
 
     async def reject(self, approval_id: str, *, reason: str, by: str = "user") -> None:
-        await self._take_run_of(approval_id)
-        await self.kernel.ask(
+        await self._decide(
             m.Decide(
                 approval_id=approval_id,
                 decision=ApprovalDecision.REJECT,
@@ -302,7 +326,8 @@ class Runtime:
                 decided_by=by,
                 edits=None,
                 reply=Reply(),
-            )
+            ),
+            {"approval_id": approval_id, "reason": reason, "by": by},
         )
 
     async def resume(self, run_id: str) -> None:
@@ -437,8 +462,12 @@ class Runtime:
             raise RunActiveError(
                 f"run {run_id} is still {run.status.value}; stop it first or use --force"
             )
-        if run_id in self.kernel.runs:
-            await self.cancel(run_id)
+        try:
+            await self.cancel(run_id)  # here, or by the process that drives it
+        except ConflictError as exc:
+            if isinstance(exc, RunOwnedError):
+                raise
+            # it ended meanwhile
         await self.wait(run_id)
 
     # --- health ------------------------------------------------------------------------------

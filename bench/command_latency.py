@@ -30,10 +30,10 @@ from pathlib import Path
 
 import anyio
 from runtime_throughput import bench_raw, gate_workflow, percentile, settings_for  # beside it
+from runtui.queued import QueuedRuntime, owned_by_another
 
 from runtui.domain.enums import Durability
 from runtui.domain.events import ApprovalRequested, AttemptStarted, RunStatusChanged
-from runtui.queued import QueuedRuntime, owned_by_another
 
 SETTLE_S = 0.05
 

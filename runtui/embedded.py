@@ -76,12 +76,13 @@ class EmbeddedRuntime:
         resume: bool = True,
         read_only: bool = False,
         user: str | None = None,
+        adopt: bool | None = None,
     ) -> AsyncIterator[EmbeddedRuntime]:
         if read_only:
             async with ReadOnlyRuntime.open(settings.db) as view:
                 yield cls(view, user=user)
             return
-        async with Runtime.open(settings, resume=resume) as runtime:
+        async with Runtime.open(settings, resume=resume, adopt=adopt) as runtime:
             yield cls(runtime, user=user)
 
     @classmethod

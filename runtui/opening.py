@@ -48,11 +48,11 @@ async def open(
     file's, else the user data dir's `runs.db`). `settings` override the configuration by
     field name (e.g. `durability="fast"`); `user` is who decisions made here are recorded as
     (default user@host); `read_only` starts no runtime: it reads and follows the database.
-    When another runtui process owns the database (its UI, a command), no runtime starts here
-    either: verbs go to that process as commands through the database (`runtui.queued`)."""
+    Other runtui processes may drive runs of the same database meanwhile (its UI, a command,
+    `serve`): each drives the runs it holds, and a verb on one of theirs goes to them as a
+    command through the database (`actors.delegate`)."""
     from runtui.config import load_settings
     from runtui.embedded import EmbeddedRuntime
-    from runtui.queued import QueuedRuntime, owned_by_another
 
     if os.environ.get(IN_TASK):
         raise ConflictError(
@@ -63,11 +63,6 @@ async def open(
     loaded = load_settings(
         {"db": Path(db) if db is not None else None, **settings}, config_file=config
     )
-    if not read_only and owned_by_another(loaded.db):
-        # the UI or a command owns it: reads from the file, verbs as commands it applies
-        async with QueuedRuntime.beside_owner(loaded, user=user) as queued:
-            yield queued
-        return
     async with EmbeddedRuntime.open(loaded, resume=resume, read_only=read_only, user=user) as rt:
         yield rt
 

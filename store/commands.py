@@ -1,12 +1,12 @@
-"""Commands through the database: how a process that does not own the database asks the one
-that does to act (migration 0005).
+"""Commands through the database: how a process asks the one that drives a run (holds its
+lease, `store.leases`) to act on it (migrations 0005, 0006): approve, reject, cancel.
 
-A command goes `pending` (the requester inserts it, on a connection of its own: SQLite lets
-another process write beside the owner's writer, each commit waiting its turn) → `taken` (the
-owner claims it, in one statement, so it is applied once) → `done` with its result, or `failed`
-with the kind and text of the error. A requester whose owner went away withdraws a command
-nobody took (`withdrawn`) and acts itself. A command the owner took and never finished (it
-stopped mid-way) is marked failed by the next owner when it opens the database.
+A command goes `pending`, addressed to the run's owner (the requester inserts it, on a
+connection of its own: SQLite lets several processes write, each commit waiting its turn) →
+`taken` (the owner claims it, in one statement, so it is applied once) → `done` with its
+result, or `failed` with the kind and text of the error. A requester whose owner went away
+withdraws a command nobody took (`withdrawn`) and acts itself. A command taken by an owner that
+stopped before it finished is marked failed when a process next opens the database.
 """
 
 from __future__ import annotations
@@ -20,10 +20,15 @@ from typing import Any
 import msgspec
 
 from runtui.domain.errors import UnavailableError
+from runtui.store.leases import STALE_AFTER_TTLS, Holder, holder_of
 from runtui.store.schema import BUSY_TIMEOUT_MS, read_only_uri
 from runtui.store.writer import EventWriter
 
 PENDING, TAKEN, DONE, FAILED, WITHDRAWN = "pending", "taken", "done", "failed", "withdrawn"
+ABANDONED = (
+    "the process that took this command stopped before it finished: check the run to see"
+    " whether it took effect"
+)
 
 _COLUMNS = "id, kind, run_id, payload, state, result, error_kind, error"
 
@@ -56,7 +61,8 @@ class CommandRow(msgspec.Struct, frozen=True):
 
 
 class CommandBox:
-    """Sends commands to the owner of the database at `path` and reads how they went."""
+    """Sends commands to the processes driving runs of the database at `path`, and reads how
+    they went."""
 
     def __init__(self, path: Path) -> None:
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -74,12 +80,13 @@ class CommandBox:
         *,
         at: float,
         by: str,
+        owner: str,
     ) -> None:
         try:
             self._conn.execute(
-                "INSERT INTO commands (id, kind, run_id, payload, requested_at, requested_by)"
-                " VALUES (?,?,?,?,?,?)",
-                (command_id, kind, run_id, json.dumps(payload), at, by),
+                "INSERT INTO commands (id, kind, run_id, payload, requested_at, requested_by,"
+                " owner) VALUES (?,?,?,?,?,?,?)",
+                (command_id, kind, run_id, json.dumps(payload), at, by, owner),
             )
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
@@ -96,6 +103,10 @@ class CommandBox:
         assert row is not None, "a command is never deleted"
         return CommandRow.from_row(row)
 
+    def holder(self, run_id: str, now: float) -> Holder | None:
+        """Who drives `run_id` now (an unexpired lease), or None."""
+        return holder_of(self._conn, run_id, now)
+
     def withdraw(self, command_id: str) -> bool:
         """Take back a command nobody has taken; False when the owner already took it."""
         cursor = self._conn.execute(
@@ -109,13 +120,17 @@ class CommandBox:
 
 
 class CommandDesk:
-    """The owner's view of the commands: notice them, claim the pending ones, record how each
-    went. Noticing is cheap (a read-only connection asks SQLite's `data_version`, answered from
-    shared memory, and looks for a pending row only after some commit), so the owner can look
-    every few milliseconds; claiming writes, so it happens only when there is something."""
+    """An owner's view of the commands addressed to it: notice them, claim the pending ones,
+    record how each went. Noticing is cheap (a read-only connection asks SQLite's
+    `data_version`, answered from shared memory, and looks for a pending row only after some
+    commit), so the owner can look often; claiming writes, so it happens only when there is
+    something."""
 
-    def __init__(self, writer: EventWriter, path: Path, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, writer: EventWriter, path: Path, clock: Callable[[], float], owner: str
+    ) -> None:
         self._writer = writer
+        self._owner = owner
         self._clock = clock
         self._probe = sqlite3.connect(read_only_uri(path), uri=True, check_same_thread=False)
         self._version: int | None = None
@@ -131,7 +146,8 @@ class CommandDesk:
             return False
         self._version = version
         row = self._probe.execute(
-            "SELECT 1 FROM commands WHERE state = ? LIMIT 1", (PENDING,)
+            "SELECT 1 FROM commands WHERE state = ? AND owner = ? LIMIT 1",
+            (PENDING, self._owner),
         ).fetchone()
         return row is not None
 
@@ -143,8 +159,9 @@ class CommandDesk:
         def claim(conn: sqlite3.Connection) -> None:
             rows = conn.execute(
                 f"UPDATE commands SET state = ?, taken_at = ? WHERE id IN (SELECT id FROM"
-                f" commands WHERE state = ? ORDER BY requested_at LIMIT ?) RETURNING {_COLUMNS}",
-                (TAKEN, now, PENDING, limit),
+                f" commands WHERE state = ? AND owner = ? ORDER BY requested_at LIMIT ?)"
+                f" RETURNING {_COLUMNS}",
+                (TAKEN, now, PENDING, self._owner, limit),
             ).fetchall()
             taken.extend(CommandRow.from_row(r) for r in rows)
 
@@ -171,7 +188,8 @@ class CommandDesk:
         )
 
     async def fail_abandoned(self) -> int:
-        """Commands a previous owner took and never finished: failed, saying so."""
+        """Commands an owner that is gone (no renewal for a while) took and never finished:
+        failed, saying so."""
         now = self._clock()
         count = 0
 
@@ -179,13 +197,14 @@ class CommandDesk:
             nonlocal count
             count = conn.execute(
                 "UPDATE commands SET state = ?, done_at = ?, error_kind = 'error', error = ?"
-                " WHERE state = ?",
+                " WHERE state = ? AND owner NOT IN (SELECT owner_id FROM owners"
+                " WHERE seen_at >= ?)",
                 (
                     FAILED,
                     now,
-                    "the process that took this command stopped before it finished:"
-                    " check the run to see whether it took effect",
+                    ABANDONED,
                     TAKEN,
+                    now - STALE_AFTER_TTLS * self._writer.lease_ttl,
                 ),
             ).rowcount
 

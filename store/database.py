@@ -17,13 +17,13 @@ import anyio
 from runtui.domain.enums import Durability
 from runtui.domain.errors import NotFoundError, StoreError
 from runtui.store.file_identity import FileIdentity
-from runtui.store.files import ensure_private_file
-from runtui.store.leases import Owner
+from runtui.store.files import WritersLock, ensure_private_file
+from runtui.store.leases import LEASE_TTL_S, Owner
 from runtui.store.open_errors import explained
 from runtui.store.queries import StoreReader
 from runtui.store.replay import ReplayReport, replay_stored_run
 from runtui.store.schema import check_schema_version, migrate, open_write_connection
-from runtui.store.writer import LEASE_TTL_S, CommitListener, EventWriter
+from runtui.store.writer import CommitListener, EventWriter
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,25 @@ async def open_store(
     (another process may take those runs at once), then closes the connections.
     """
     db_path = await _resolve(path)
+    lock = WritersLock(db_path)
+    with explained(db_path, writing=True):
+        lock.acquire()
+    try:
+        async with _writing(db_path, durability, on_commit, max_batch, owner, lease_ttl) as store:
+            yield store
+    finally:
+        lock.release()
+
+
+@asynccontextmanager
+async def _writing(
+    db_path: Path,
+    durability: Durability,
+    on_commit: CommitListener | None,
+    max_batch: int,
+    owner: Owner | None,
+    lease_ttl: float,
+) -> AsyncIterator[Store]:
     with explained(db_path, writing=True):
         ensure_private_file(db_path)
         conn = open_write_connection(db_path, durability)

@@ -53,16 +53,60 @@ class Owner:
 
     @classmethod
     def of_this_process(cls) -> Owner:
-        host = socket.gethostname()
-        command = " ".join(
-            os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv[:3])
-        )[:60]
+        host = this_host()
+        command = _command_name(sys.argv)
         return cls(
             owner_id=uuid.uuid4().hex[:16],
             label=f"pid {os.getpid()} on {host} ({command or 'python'})",
             pid=os.getpid(),
             host=host,
         )
+
+
+def _command_name(argv: list[str]) -> str:
+    """What this process is, in a few words: `runtui serve`, `runtui run`, `my_script.py`."""
+    if not argv or not argv[0]:
+        return "python"
+    program = os.path.basename(argv[0])
+    if program == "__main__.py":
+        program = os.path.basename(os.path.dirname(argv[0])) or "python"
+    words = [program]
+    skip = False
+    for arg in argv[1:]:
+        if skip:
+            skip = False
+            continue
+        if arg.startswith("-"):
+            skip = "=" not in arg and arg in _OPTIONS_WITH_VALUES
+            continue
+        words.append(arg)
+        break  # the subcommand is enough
+    return " ".join(words)[:60]
+
+
+#: Options of the command line that take a value (skipped when naming the command).
+_OPTIONS_WITH_VALUES = frozenset({"--db", "--config", "--server", "--log-level", "--log-file"})
+
+
+def this_host() -> str:
+    """This machine's name as leases record it: `RUNTUI_NODE_NAME` if set (nodes that share a
+    host name, or processes standing in for machines in a test), else the host name."""
+    return os.environ.get("RUNTUI_NODE_NAME") or socket.gethostname()
+
+
+def gone(pid: int, host: str) -> bool:
+    """Whether the owner process `pid` on `host` is known to be dead: only on this machine (a
+    process on another one is only seen to stop renewing). A reused pid reads as alive, which
+    errs on the safe side: the lease then simply expires."""
+    if host != this_host() or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # someone else's process
+        return False
+    return False
 
 
 @dataclass(frozen=True)
@@ -104,15 +148,16 @@ def claim(cur: sqlite3.Cursor, me: Owner, run_id: str, now: float, ttl: float) -
     if run[0] in _ENDED:
         raise ConflictError(f"run {run_id} has already ended ({run[0]})")
     lease = cur.execute(
-        "SELECT l.owner, l.epoch, l.expires_at, o.label FROM run_leases l"
+        "SELECT l.owner, l.epoch, l.expires_at, o.label, o.pid, o.host FROM run_leases l"
         " LEFT JOIN owners o ON o.owner_id = l.owner WHERE l.run_id = ?",
         (run_id,),
     ).fetchone()
     if lease is None:
         how, previous, epoch = UNOWNED, None, 1
     else:
-        owner, old_epoch, expires_at, label = lease
-        if owner is not None and owner != me.owner_id and expires_at >= now:
+        owner, old_epoch, expires_at, label, pid, host = lease
+        live = expires_at >= now and not (pid is not None and gone(int(pid), str(host)))
+        if owner is not None and owner != me.owner_id and live:
             raise RunOwnedError(run_id, label or f"another process ({owner})")
         how = RELOADED if owner == me.owner_id else RELEASED if owner is None else EXPIRED
         previous, epoch = label, int(old_epoch) + 1
@@ -187,14 +232,27 @@ class Holder:
 
 
 def holder_of(conn: sqlite3.Connection, run_id: str, now: float) -> Holder | None:
-    """Who drives `run_id` now (a live, unexpired lease), or None."""
+    """Who drives `run_id` now (a live, unexpired lease of a process not known dead), or
+    None."""
     row = conn.execute(
-        "SELECT l.owner, COALESCE(o.label, l.owner), o.url, l.expires_at FROM run_leases l"
-        " LEFT JOIN owners o ON o.owner_id = l.owner"
+        "SELECT l.owner, COALESCE(o.label, l.owner), o.url, l.expires_at, o.pid, o.host"
+        " FROM run_leases l LEFT JOIN owners o ON o.owner_id = l.owner"
         " WHERE l.run_id = ? AND l.owner IS NOT NULL AND l.expires_at >= ?",
         (run_id, now),
     ).fetchone()
-    return None if row is None else Holder(row[0], row[1], row[2], row[3])
+    if row is None or (row[4] is not None and gone(int(row[4]), str(row[5]))):
+        return None
+    return Holder(row[0], row[1], row[2], row[3])
+
+
+def claimable(
+    owner: str | None, expires_at: float | None, pid: int | None, host: str | None, now: float
+) -> bool:
+    """Whether a live run with this lease (None: no lease) is nobody's: never owned, released,
+    expired, or held by a process known to be dead."""
+    if owner is None or expires_at is None or expires_at < now:
+        return True
+    return pid is not None and host is not None and gone(int(pid), str(host))
 
 
 def live_owners(conn: sqlite3.Connection, now: float, stale_after: float) -> list[Holder]:
@@ -213,11 +271,11 @@ STALE_AFTER_TTLS = 3
 def serving_url(db_path: Path, ttl: float = LEASE_TTL_S) -> str | None:
     """The API URL of a live `runtui serve` on the database at `db_path`, if one runs (read
     only: a missing or older database has none)."""
-    if not db_path.exists():
-        return None
     try:
+        if not db_path.exists():
+            return None
         conn = sqlite3.connect(read_only_uri(db_path), uri=True)
-    except sqlite3.Error:
+    except (OSError, sqlite3.Error):  # unreadable: the command says why when it opens it
         return None
     try:
         row = conn.execute(

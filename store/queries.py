@@ -25,6 +25,7 @@ from runtui.domain.recall import RunRecall, recall
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
 from runtui.domain.violations import PolicyViolationType, ViolationSeverity
+from runtui.store.leases import claimable
 from runtui.store.rows import (
     APPROVAL_COLUMNS,
     RUN_COLUMNS,
@@ -194,9 +195,12 @@ class StoreReader:
             after = batch[-1].seq
 
     async def last_event_at(self, run_id: str) -> float | None:
-        """When the run's newest event was recorded (its last sign of life)."""
+        """When the run's newest event was recorded by the process that drove it (its last
+        sign of life; a `run.claimed` is the next owner's)."""
         rows = await self._all(
-            "SELECT ts FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+            "SELECT ts FROM events WHERE run_id = ? AND kind != 'run.claimed'"
+            " ORDER BY seq DESC LIMIT 1",
+            (run_id,),
         )
         return float(rows[0][0]) if rows else None
 
@@ -395,16 +399,17 @@ class StoreReader:
         return [RunRow.from_row(r) for r in rows]
 
     async def unowned_live_runs(self, now: float) -> list[str]:
-        """Live runs nobody drives: no lease, a released one, or one that expired by `now`
-        (its owner stopped renewing). Oldest first."""
+        """Live runs nobody drives: no lease, a released one, one that expired by `now` (its
+        owner stopped renewing), or one of a process on this machine that is dead. Oldest
+        first."""
         rows = await self._all(
-            "SELECT r.run_id FROM runs r LEFT JOIN run_leases l ON l.run_id = r.run_id"
+            "SELECT r.run_id, l.owner, l.expires_at, o.pid, o.host FROM runs r"
+            " LEFT JOIN run_leases l ON l.run_id = r.run_id"
+            " LEFT JOIN owners o ON o.owner_id = l.owner"
             " WHERE r.status NOT IN ('succeeded', 'failed', 'failed_policy', 'cancelled')"
-            " AND (l.run_id IS NULL OR l.owner IS NULL OR l.expires_at < ?)"
-            " ORDER BY r.created_at",
-            (now,),
+            " ORDER BY r.created_at"
         )
-        return [str(r[0]) for r in rows]
+        return [str(r[0]) for r in rows if claimable(r[1], r[2], r[3], r[4], now)]
 
     async def health_results(self, workflow: str, limit: int = 10) -> list[RunResult]:
         """Results of the workflow's latest finished runs, newest first, counting only runs

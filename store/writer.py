@@ -190,7 +190,7 @@ class EventWriter:
         placeholder = RunClaimed(owner="", owner_label="", epoch=0, how="")
         request = _Request(
             [PendingEvent(run_id, placeholder, time.time(), None)], [b""], claim=True
-        )  # type: ignore[arg-type]
+        )
         await self._submit(request)
         await QueuedAppend(request).wait()
         assert request.claimed is not None
@@ -609,7 +609,7 @@ class EventWriter:
                     how=claimed.how,
                     previous=claimed.previous,
                 )
-                items = [PendingEvent(run_id, body, now, None)]  # type: ignore[arg-type]
+                items = [PendingEvent(run_id, body, now, None)]
                 payloads = [validated_payload(body)]
                 request.claimed = claimed
             elif me is not None:

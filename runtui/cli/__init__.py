@@ -9,15 +9,16 @@ Two kinds of commands:
 - read commands (`db info`, `runs ls/show`, `approvals`, `verify`, `replay`, `health`,
   `history export`) only read the database, so they work beside the process that owns it;
 - runtime commands (`run`, `approve`, `reject`, `rewind`, `retry`, `resume`, `cancel`,
-  `serve`) open the actor runtime embedded: the process owns the database, resumes every
-  interrupted run, does its thing and drives every live run until the runtime is idle (each
-  run finished or waiting for a human), then exits. `serve` instead keeps driving until
-  SIGTERM/SIGINT.
+  `serve`) open the actor runtime embedded, beside any other runtui process on the database:
+  the process takes over every live run nobody drives, does its thing and drives the runs it
+  holds until the runtime is idle (each run finished or waiting for a human), then exits and
+  lets them go. A verb on a run another process drives (the UI, a `runtui run`) is handed to
+  that process as a command through the database (`actors.delegate`). `serve` instead keeps
+  driving until SIGTERM/SIGINT.
 
 With `--server URL` (or `RUNTUI_SERVER`) commands go to that server's HTTP API instead; when a
-`runtui serve` owns the database (its lock file names its URL), the runtime commands find it
-and go through its API (`runtui.cli.remote`); when another runtui process owns it (the UI, a
-`runtui run`), they hand it their verbs as commands through the database (`runtui.queued`).
+`runtui serve` drives runs of the database (it records its URL there), the runtime commands
+find it and go through its API (`runtui.cli.remote`).
 
 Exit codes:
 
@@ -27,7 +28,7 @@ Exit codes:
     2  bad usage or bad input: flags, config, workflow files, a second decision on an
        approval, a run that must be stopped first, a blocked workflow
     3  not found (run, approval, workflow)
-    4  the database is owned by another process that takes no commands (an older runtui)
+    4  the database is locked by an older runtui that takes no commands
     5  the run failed (failed, failed_policy)
     6  the run was cancelled
     7  the run is waiting for an approval (decide it with `runtui approve` / `runtui reject`)

@@ -86,16 +86,22 @@ def say(text: str, as_json: bool) -> None:
 
 @asynccontextmanager
 async def open_runtime(
-    c: Context, *, resume: bool = True, about: str | None = None, hold: bool = False
+    c: Context,
+    *,
+    resume: bool = True,
+    about: str | None = None,
+    hold: bool = False,
+    adopt: bool = False,
 ) -> AsyncIterator[EmbeddedRuntime]:
-    """Own the database with the runtime; resume every interrupted run (but the run it is
+    """Start the runtime here; take over every live run nobody drives (but the run it is
     `about`, with `hold`: the command takes that one over itself), and say which ones this
-    command will drive besides the run it is `about`."""
+    command will drive besides the run it is `about`. With `adopt` (`serve`) it keeps taking
+    over the runs of processes that stop, for as long as it runs."""
     from runtui.domain.status import RunStatus
     from runtui.embedded import EmbeddedRuntime
 
     c.setup_logging()
-    async with EmbeddedRuntime.open(c.settings, resume=False) as rt:
+    async with EmbeddedRuntime.open(c.settings, resume=False, adopt=adopt) as rt:
         from runtui.gc_tuning import tune_gc
 
         tune_gc()
@@ -124,24 +130,16 @@ async def open_port(
     c: Context, *, resume: bool = True, about: str | None = None, hold: bool = False
 ) -> AsyncIterator[Port]:
     """What a runtime command acts through: the server's API when one is given (`--server`)
-    or owns the database; the process that owns the database (its UI, another command), by
-    commands through the database (`runtui.queued`); else the runtime embedded in this process
-    (`open_runtime`). The command is written once, against the port; only where it runs
-    differs."""
+    or serves the database; else the runtime embedded in this process (`open_runtime`), beside
+    any other process driving runs of the database (a verb on a run one of them drives goes to
+    it as a command, `actors.delegate`). The command is written once, against the port; only
+    where it runs differs."""
     if (url := c.remote_url()) is not None:
         from runtui.cli.remote import connect, through
 
         through(c, url)
         async with connect(url) as client:
             yield client
-        return
-    from runtui.queued import QueuedRuntime, owned_by_another
-
-    if owned_by_another(c.db):  # the UI, or another command: it applies what we ask
-        c.setup_logging()
-        echo_err(f"runtui: {c.db} is open in another runtui process; it applies this command")
-        async with QueuedRuntime.beside_owner(c.settings) as queued:
-            yield queued
         return
     async with open_runtime(c, resume=resume, about=about, hold=hold) as rt:
         yield rt

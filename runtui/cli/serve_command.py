@@ -100,7 +100,10 @@ def serve_cmd(
 
         waits = RunStatus.AWAITING_APPROVAL
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async with open_runtime(c, resume=False) as here, contextlib.AsyncExitStack() as stack:
+            async with (
+                open_runtime(c, resume=False, adopt=True) as here,
+                contextlib.AsyncExitStack() as stack,
+            ):
                 api: ApiServer | ApiProcess | None = None
                 if not no_api:
                     from runtui.server.api_process import ApiProcess, api_process

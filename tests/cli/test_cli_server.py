@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runtui.store.files import read_owner
+from runtui.store.leases import serving_url
 from tests.hostile import SHORT, assert_terminal_safe, checked, hostile_workflow
 
 TOKEN = "cli-test-token"
@@ -130,9 +130,7 @@ def test_runtime_commands_on_the_servers_database_go_through_its_api(
     server: Server, tmp_path: Path
 ) -> None:
     db = str(server.db)
-    owner = read_owner(server.db)
-    assert owner is not None
-    assert owner["url"] == server.url
+    assert serving_url(server.db) == server.url  # recorded beside the server's name
     workflow = tmp_path / "gated.toml"
     workflow.write_text(GATED)
 

@@ -1,19 +1,19 @@
-"""Commands from a shell while another runtui process owns the database: written as commands
-through the database, applied by the owner (`runtui.queued`, `actors.command_intake`).
+"""Commands from a shell while other runtui processes drive runs of the same database: each
+process drives the runs it holds leases on; a verb on a run another process drives becomes a
+command that process applies (`actors.delegate`, `actors.command_intake`).
 
-Real processes throughout: the owner is `runtui serve --no-api` (no URL to go through), a
-`runtui run` driving its run, or a bare process that holds the lock and takes nothing (it then
-goes away, and the requester takes over).
+Real processes throughout: `runtui serve --no-api` (it takes over runs nobody drives), a
+`runtui run` driving its run, and a process that holds a run's lease but takes no command (it
+then goes away, and the requester takes the run over).
 """
 
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,66 +38,82 @@ def start(db: Path, *args: str, log: Path) -> subprocess.Popen[str]:
         )
 
 
-def owned(db: Path) -> bool:
-    from runtui.store.files import read_owner
-
-    return read_owner(db) is not None
+def sql(db: Path, query: str, *args: object) -> list[tuple[object, ...]]:
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(query, args).fetchall()
+    except sqlite3.OperationalError:  # not created yet
+        return []
+    finally:
+        conn.close()
 
 
 def commands(db: Path) -> list[tuple[str, str]]:
-    with sqlite3.connect(db) as conn:
-        return [(str(k), str(s)) for k, s in conn.execute("SELECT kind, state FROM commands")]
+    return [(str(k), str(s)) for k, s in sql(db, "SELECT kind, state FROM commands")]
+
+
+def driver_of(db: Path, run_id: str) -> str | None:
+    """The label of the process holding `run_id`'s live lease."""
+    rows = sql(
+        db,
+        "SELECT o.label FROM run_leases l JOIN owners o ON o.owner_id = l.owner"
+        " WHERE l.run_id = ? AND l.expires_at > ?",
+        run_id,
+        time.time(),
+    )
+    return str(rows[0][0]) if rows else None
+
+
+def claims(db: Path, run_id: str) -> list[str]:
+    """How each claim of the run went (`run.claimed` events), in order."""
+    from runtui.domain.events import RunClaimed, decode_event
+
+    return [
+        body.how
+        for (payload,) in sql(
+            db, "SELECT payload FROM events WHERE run_id = ? ORDER BY seq", run_id
+        )
+        if isinstance(body := decode_event(payload), RunClaimed)  # type: ignore[arg-type]
+    ]
 
 
 @pytest.fixture
-def owner(tmp_path: Path) -> Iterator[Path]:
-    """A database that `runtui serve --no-api` owns (no URL: commands go through the file)."""
+def served(tmp_path: Path) -> Iterator[Path]:
+    """A database that `runtui serve --no-api` drives runs of (no URL: commands go through
+    the file)."""
     db = tmp_path / "runs.db"
     serve = start(db, "serve", "--no-api", log=tmp_path / "serve.log")
     try:
-        wait_for(lambda: owned(db), "serve to own the database")
+        wait_for(lambda: bool(sql(db, "SELECT 1 FROM owners")), "serve to start")
         yield db
     finally:
-        serve.send_signal(signal.SIGTERM)
+        serve.terminate()
         serve.wait(timeout=30)
 
 
-def test_run_and_decisions_from_a_shell_are_applied_by_the_owner(owner: Path) -> None:
-    run = runtui(owner, "run", "--demo")
+def test_a_run_left_at_a_gate_is_handed_over_and_decided_through_its_driver(
+    served: Path,
+) -> None:
+    run = runtui(served, "run", "--demo")  # drives its run here, exits at the gate
     assert run.returncode == 7, run.stderr
-    assert "is open in another runtui process; it applies this command" in run.stderr
-    pending = json.loads(runtui(owner, "approvals", "--json").stdout.splitlines()[0])
-    approved = runtui(owner, "approve", pending["approval_id"], "--by", "ann", "--reason", "ok")
+    (run_id,) = (str(r[0]) for r in sql(served, "SELECT run_id FROM runs"))
+    # It let the run go at exit; serve takes it over as a hand-over, not an interruption.
+    wait_for(lambda: "serve" in (driver_of(served, run_id) or ""), "serve to take the run")
+    assert claims(served, run_id) == ["released"]
+    statuses = sql(served, "SELECT status FROM runs")
+    assert statuses == [("awaiting_approval",)]
+    pending = json.loads(runtui(served, "approvals", "--json").stdout.splitlines()[0])
+    approved = runtui(served, "approve", pending["approval_id"], "--by", "ann", "--reason", "ok")
     assert approved.returncode == 0, approved.stderr
     assert "succeeded" in approved.stdout
-    again = runtui(owner, "reject", pending["approval_id"], "--reason", "late")
+    again = runtui(served, "reject", pending["approval_id"], "--reason", "late")
     assert again.returncode == 2
     assert "already decided: approve by ann" in again.stderr
-    assert commands(owner) == [("submit", "done"), ("approve", "done")]
-    decided = sqlite3.connect(owner).execute("SELECT decided_by FROM approvals").fetchone()
-    assert decided == ("ann",)
-
-
-def test_fork_retry_and_health_from_a_shell(owner: Path, tmp_path: Path) -> None:
-    failing = tmp_path / "failing.toml"
-    failing.write_text('name = "failing"\n[[tasks]]\nid = "x"\nkind = "shell"\ncmd = "exit 3"\n')
-    for _ in range(3):
-        assert runtui(owner, "run", str(failing)).returncode == 5
-    blocked = runtui(owner, "run", str(failing))
-    assert blocked.returncode == 2
-    assert "workflow failing is blocked" in blocked.stderr  # refused by the owner, said here
-    cleared = runtui(owner, "health", "--clear", "failing")
-    assert cleared.returncode == 0, cleared.stderr
-    run_id = json.loads(runtui(owner, "runs", "ls", "--json").stdout.splitlines()[0])["run_id"]
-    retried = runtui(owner, "retry", run_id)
-    assert retried.returncode == 5, retried.stderr  # the retry ran, and failed the same way
-    assert f"retry 1 of {run_id}" in retried.stdout
-    forked = runtui(owner, "rewind", run_id, "--wave", "0")
-    assert forked.returncode == 5, forked.stderr
-    assert f"fork of {run_id} rewound to wave 0" in forked.stdout
-    kinds = [k for k, _ in commands(owner)]
-    assert kinds.count("submit") == 4  # the blocked one was refused by the owner
-    assert {"clear_health", "retry", "rewind"} <= set(kinds)
+    assert commands(served) == [("approve", "done")]  # applied by serve, which drives it
+    assert sql(served, "SELECT decided_by FROM approvals") == [("ann",)]
+    assert claims(served, run_id) == ["released"]  # nobody else took it
 
 
 def test_cancel_from_another_shell_stops_the_run_runtui_run_drives(tmp_path: Path) -> None:
@@ -106,11 +122,8 @@ def test_cancel_from_another_shell_stops_the_run_runtui_run_drives(tmp_path: Pat
     flow.write_text(SLOW)
     driver = start(db, "run", str(flow), log=tmp_path / "run.log")
     try:
-        wait_for(
-            lambda: owned(db) and bool(runtui(db, "runs", "ls", "--json").stdout.strip()),
-            "runtui run to start its run",
-        )
-        run_id = json.loads(runtui(db, "runs", "ls", "--json").stdout.splitlines()[0])["run_id"]
+        wait_for(lambda: bool(sql(db, "SELECT 1 FROM runs")), "runtui run to start its run")
+        (run_id,) = (str(r[0]) for r in sql(db, "SELECT run_id FROM runs"))
         cancelled = runtui(db, "cancel", run_id)
         assert cancelled.returncode == 0, cancelled.stderr
         assert driver.wait(timeout=30) == 6  # the run it drove was cancelled
@@ -118,59 +131,47 @@ def test_cancel_from_another_shell_stops_the_run_runtui_run_drives(tmp_path: Pat
         if driver.poll() is None:
             driver.kill()
     assert "cancelled" in (tmp_path / "run.log").read_text()
+    assert commands(db) == [("cancel", "done")]
 
 
-def test_two_runtui_run_at_once_both_finish(tmp_path: Path) -> None:
+def test_two_runtui_run_at_once_both_finish_each_driving_its_own(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     (tmp_path / "brief.toml").write_text(BRIEF)
     (tmp_path / "quick.toml").write_text(QUICK)
     first = start(db, "run", str(tmp_path / "brief.toml"), log=tmp_path / "first.log")
     try:
-        wait_for(lambda: owned(db), "the first run to own the database")
+        wait_for(lambda: bool(sql(db, "SELECT 1 FROM runs")), "the first run to start")
         second = runtui(db, "run", str(tmp_path / "quick.toml"))
         assert second.returncode == 0, second.stderr
         assert first.wait(timeout=30) == 0
     finally:
         if first.poll() is None:
             first.kill()
-    statuses = sqlite3.connect(db).execute("SELECT workflow, status FROM runs").fetchall()
+    statuses = sql(db, "SELECT workflow, status FROM runs")
     assert sorted(statuses) == [("brief", "succeeded"), ("quick", "succeeded")]
+    assert commands(db) == []  # nothing to hand over: each drove its own
+    assert sql(db, "SELECT DISTINCT epoch FROM run_leases") == [(1,)]  # never claimed again
 
 
 def test_a_command_nobody_takes_is_taken_back_and_applied_here(tmp_path: Path) -> None:
-    """The owner goes away without taking the command: the requester withdraws it, owns the
-    database itself, and applies the decision."""
+    """The run's driver goes away without taking the command: once its lease expires the
+    requester withdraws the command, takes the run over and applies the decision itself."""
     db = tmp_path / "runs.db"
     assert runtui(db, "run", "--demo").returncode == 7
+    (run_id,) = (str(r[0]) for r in sql(db, "SELECT run_id FROM runs"))
     pending = json.loads(runtui(db, "approvals", "--json").stdout.splitlines()[0])
-    holding = textwrap.dedent(
-        f"""
-        import pathlib, sys
-        from runtui.store.files import OwnerLock
-        OwnerLock(pathlib.Path({str(db)!r})).acquire()
-        print("held", flush=True)
-        sys.stdin.read()
-        """
-    )
-    with subprocess.Popen(
-        [sys.executable, "-c", holding],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    ) as holder:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
-        with subprocess.Popen(
-            [sys.executable, "-m", "runtui", "--db", str(db), "approve", pending["approval_id"]],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        ) as approve:
-            wait_for(lambda: commands(db) == [("approve", "pending")], "the command to be sent")
-            holder.kill()  # the owner goes away without taking it
-            out, err = approve.communicate(timeout=60)
-    assert approve.returncode == 0, err
-    assert "succeeded" in out
+    with sqlite3.connect(db) as conn:  # a driver that holds the run and takes no command
+        conn.execute(
+            "INSERT INTO owners VALUES ('ghost', 'ghost (test)', 1, 'here', ?, ?, NULL)",
+            (time.time(), time.time()),
+        )
+        conn.execute(
+            "UPDATE run_leases SET owner = 'ghost', epoch = epoch + 1, expires_at = ?"
+            " WHERE run_id = ?",
+            (time.time() + 2, run_id),
+        )
+    approve = runtui(db, "approve", pending["approval_id"])
+    assert approve.returncode == 0, approve.stderr
+    assert "succeeded" in approve.stdout
     assert commands(db) == [("approve", "withdrawn")]
+    assert claims(db, run_id) == ["expired"]  # a take-over: the ghost stopped renewing

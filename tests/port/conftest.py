@@ -4,33 +4,56 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import runtui
 from runtui.api import Port
-from runtui.queued import QueuedRuntime
 from runtui.server.serve import http_api
 
 TOKEN = "port-token"
 FAST = {"durability": "fast", "rok_governance_timeout_ms": 3000}
 
 
-@pytest.fixture(params=["embedded", "remote", "queued"])
+class Beside:
+    """A port whose runs another runtime on the same database drives (it submits them): this
+    one sees them through the file (`actors.tail.OtherWriters`) and acts on them by commands
+    to that runtime (`actors.delegate`). Everything but submitting is this port's own."""
+
+    def __init__(self, rt: Port, driver: Port) -> None:
+        self._rt = rt
+        self._driver = driver
+
+    async def submit(self, *args: Any, **kwargs: Any) -> str:
+        return await self._driver.submit(*args, **kwargs)
+
+    async def submit_file(self, *args: Any, **kwargs: Any) -> str:
+        return await self._driver.submit_file(*args, **kwargs)
+
+    async def drain(self) -> None:
+        await self._driver.drain()
+        await self._rt.drain()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rt, name)
+
+
+@pytest.fixture(params=["embedded", "remote", "beside"])
 async def port(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterator[Port]:
-    """The runtime in this process; a server's, through HTTP; or another owner's, with each
-    verb a command through the database (`runtui.queued`: the owner here is a second runtime
-    in this process, which holds the database's lock as another process would)."""
+    """The runtime in this process; a server's, through HTTP; or one beside the runtime that
+    drives the runs (`Beside`: a second runtime on the database, as another process would be:
+    its own writer, leases and bell)."""
     if request.param == "embedded":
         async with runtui.open(db_path, **FAST) as rt:
             yield rt
         return
-    if request.param == "queued":
+    if request.param == "beside":
         async with (
-            runtui.open(db_path, **FAST) as owner,
-            QueuedRuntime.beside_owner(owner.settings) as rt,
+            runtui.open(db_path, **FAST) as driver,
+            runtui.open(db_path, **FAST) as rt,
         ):
-            yield rt
+            yield Beside(rt, driver)  # type: ignore[misc]
         return
     async with (
         runtui.open(db_path, **FAST) as local,
