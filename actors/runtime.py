@@ -100,6 +100,7 @@ class Runtime:
         self.governance.incident = self.incident
         self.incident.kernel = self.kernel
         self.trace.kernel = self.kernel
+        self._resumed = False  # the owner resumed what was live at its start (see _keep_leases)
         assert store.writer.owner is not None
         self.delegate = Delegate(store.path, store.writer.owner.owner_id)
         self.supervisor = Supervisor(
@@ -356,6 +357,7 @@ class Runtime:
                 continue  # driven by another process
             except Exception as exc:
                 log.error("could not resume run %s: %s", run.run_id, exc)
+        self._resumed = True  # from now on, `adopt` takes over runs of processes that stop
         return resumed
 
     async def take(self, run_id: str, *, stop: m.StopRun | None = None) -> None:
@@ -392,7 +394,7 @@ class Runtime:
             except StoreError as exc:  # an outage: the leases may expire; fencing keeps it safe
                 log.warning("leases not renewed: %s", exc)
                 continue
-            if adopt and self.supervisor.running:
+            if adopt and self._resumed and self.supervisor.running:
                 await self.adopt_orphans()
 
     async def adopt_orphans(self) -> list[str]:

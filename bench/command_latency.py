@@ -1,20 +1,22 @@
 """Approve -> next task started, when the approval comes from another process than the one
-that owns the database (run by hand; not part of the test suite).
+that drives the run (run by hand; not part of the test suite).
 
     .venv/bin/python bench/command_latency.py [--runs K] [--durability full|fast]
 
-The owner is `runtui serve --no-api` in a process of its own (the terminal UI's runtime would do
-the same: it takes commands through the database). This process is a requester
-(`runtui.queued.QueuedRuntime`, what `runtui approve` uses when the database is owned): for
-each of K runs of `gate -> noop` it submits the run (a command), waits until the run waits at
-its gate, lets the owner's trailing commits land, then times from just before `approve()` until
-its own view of the database shows the noop's `attempt.started`. Also timed: when `approve()`
-returned (the owner recorded the decision and the outcome).
+The driver is `runtui serve --no-api` in a process of its own (the terminal UI's runtime does
+the same: it takes commands through the database). This process submits K runs of
+`gate -> noop` with a runtime of its own, lets them go at the gate (a clean exit releases
+their leases) and waits until serve has taken them all over. Then, with a runtime that takes
+nothing over (as `runtui approve` beside the UI), it approves each run in turn: the approval
+becomes a command addressed to serve (`actors.delegate`). Timed from just before `approve()`
+until this process's view of the database shows the noop's `attempt.started`; also timed:
+when `approve()` returned (serve applied the decision and recorded the outcome).
 
 The path holds four commits (the command, its claim, the decision, its outcome) and two polls
-of another process's writes (the owner looks for commands every 10 ms, the requester for the
-outcome every 10 ms); the raw floor is the single-row commit measured on the same disk in the
-same run (`bench/runtime_throughput.py`'s raw case).
+of another process's writes (serve is rung on its bell and looks at once; the requester looks
+for the outcome every 2 ms and reads other processes' commits back every 5 ms); the raw floor
+is the single-row commit measured on the same disk in the same run (`bench/runtime_throughput.py`'s
+raw case).
 """
 
 from __future__ import annotations
@@ -26,14 +28,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
 from runtime_throughput import bench_raw, gate_workflow, percentile, settings_for  # beside it
-from runtui.queued import QueuedRuntime, owned_by_another
 
 from runtui.domain.enums import Durability
 from runtui.domain.events import ApprovalRequested, AttemptStarted, RunStatusChanged
+from runtui.embedded import EmbeddedRuntime
 
 SETTLE_S = 0.05
 
@@ -46,21 +49,24 @@ async def measure(db: Path, durability: Durability, runs: int) -> dict[str, list
         env={**_env(), "RUNTUI_DURABILITY": durability.value},
     )
     try:
-        await anyio.to_thread.run_sync(_until_owned, db)
+        await anyio.to_thread.run_sync(_until_serving, db)
         out: dict[str, list[float]] = {"submit": [], "approve_returns": [], "next_started": []}
-        async with QueuedRuntime.beside_owner(settings) as rt:
+        gates: dict[str, tuple[str, int]] = {}  # run id -> (approval id, seq of the request)
+        async with EmbeddedRuntime.open(settings, resume=False) as rt:
             workflow = gate_workflow()
             for _ in range(runs):
                 t = time.perf_counter()
                 run_id = await rt.submit(workflow, force=True)
                 out["submit"].append(time.perf_counter() - t)
-                approval_id = ""
                 async for env in rt.events(run_id):
                     if isinstance(env.body, ApprovalRequested):
-                        approval_id = env.body.approval_id
-                        after = env.seq
+                        gates[run_id] = (env.body.approval_id, env.seq)
                         break
-                await anyio.sleep(SETTLE_S)  # a person is never this fast; the owner settles
+            await rt.drain()
+        await anyio.to_thread.run_sync(_until_driven_by_serve, db, len(gates))
+        async with EmbeddedRuntime.open(settings, resume=False) as rt:
+            for run_id, (approval_id, after) in gates.items():
+                await anyio.sleep(SETTLE_S)  # a person is never this fast
                 t0 = time.perf_counter()
                 await rt.approve(approval_id, by="bench")
                 out["approve_returns"].append(time.perf_counter() - t0)
@@ -79,13 +85,37 @@ async def measure(db: Path, durability: Durability, runs: int) -> dict[str, list
         await owner.aclose()
 
 
-def _until_owned(db: Path, limit_s: float = 30.0) -> None:
-    """Until the owner process holds the database (another process: polled, bounded)."""
+def _count(db: Path, sql: str) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return int(conn.execute(sql).fetchone()[0])
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+    finally:
+        conn.close()
+
+
+def _until(condition: Callable[[], bool], what: str, limit_s: float = 60.0) -> None:
+    """Until another process did something (polled, bounded)."""
     deadline = time.monotonic() + limit_s
-    while not owned_by_another(db):
+    while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError("the owner did not start")
+            raise TimeoutError(what)
         time.sleep(0.05)
+
+
+def _until_serving(db: Path) -> None:
+    _until(lambda: db.exists() and _count(db, "SELECT COUNT(*) FROM owners") > 0, "serve to start")
+
+
+def _until_driven_by_serve(db: Path, runs: int) -> None:
+    held = (
+        "SELECT COUNT(*) FROM run_leases l JOIN owners o ON o.owner_id = l.owner"
+        " WHERE o.label LIKE '%serve%'"
+    )
+    _until(lambda: _count(db, held) >= runs, "serve to take the runs over")
 
 
 def _env() -> dict[str, str]:

@@ -109,7 +109,7 @@ def replay_stored_run(db_path: Path, run_id: str) -> ReplayReport:
     try:
         conn.execute("BEGIN")
         rows = conn.execute(
-            "SELECT run_id, seq, ts, payload, wave_index, position FROM events"
+            "SELECT run_id, seq, ts, payload, wave_index, position, epoch FROM events"
             " WHERE run_id = ? ORDER BY seq",
             (run_id,),
         ).fetchall()
@@ -123,8 +123,30 @@ def replay_stored_run(db_path: Path, run_id: str) -> ReplayReport:
         )
         for r in rows
     ]
-    differences = compare_snapshots(stored, replay_snapshot(run_id, events))
+    differences = sequence_faults([(r[1], r[6]) for r in rows])
+    differences += compare_snapshots(stored, replay_snapshot(run_id, events))
     return ReplayReport(run_id=run_id, events=len(events), differences=differences)
+
+
+def sequence_faults(seq_epochs: list[tuple[int, int | None]]) -> list[str]:
+    """What is wrong with a run's numbering: a gap in its seqs (1, 2, 3, ...), or an event
+    written under an older lease epoch than one before it (an owner that had lost the run
+    wrote to it: fencing failed). Events from before ownership per run have no epoch."""
+    faults: list[str] = []
+    highest: int | None = None
+    for expected, (seq, epoch) in enumerate(seq_epochs, start=1):
+        if seq != expected:
+            faults.append(f"seq: #{seq} where #{expected} was due (a gap)")
+            break
+        if epoch is not None:
+            if highest is not None and epoch < highest:
+                faults.append(
+                    f"epoch: #{seq} was written under lease epoch {epoch} after epoch {highest}"
+                    " (by an owner that had lost the run)"
+                )
+                break
+            highest = epoch
+    return faults
 
 
 def compare_snapshots(stored: RunSnapshot, replayed: RunSnapshot) -> list[str]:

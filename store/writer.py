@@ -59,8 +59,8 @@ CommitListener = Callable[[Sequence[EventEnvelope]], None]
 LostListener = Callable[[frozenset[str]], None]
 
 _INSERT_EVENT = (
-    "INSERT INTO events (position, run_id, seq, kind, wave_index, ts, payload)"
-    " VALUES (?,?,?,?,?,?,?)"
+    "INSERT INTO events (position, run_id, seq, kind, wave_index, ts, payload, epoch)"
+    " VALUES (?,?,?,?,?,?,?,?)"
 )
 
 
@@ -643,6 +643,9 @@ class EventWriter:
                 continue
             pending_seq.update(local)
             for env, payload in zip(envs, payloads, strict=True):
+                if me is not None and type(env.body) is RunCreated:
+                    created.append(env.run_id)
+                    held[env.run_id] = 1
                 rows.append(
                     (
                         env.position,
@@ -652,11 +655,9 @@ class EventWriter:
                         env.wave_index,
                         env.ts,
                         payload,
+                        held.get(env.run_id),  # the lease epoch it was written under
                     )
                 )
-                if me is not None and type(env.body) is RunCreated:
-                    created.append(env.run_id)
-                    held[env.run_id] = 1
             position += len(envs)
             accepted.append((request, envs))
         if not accepted:

@@ -27,6 +27,7 @@ from runtui.domain.events import (
     ExpectationDeclared,
     IncidentOpened,
     PhaseChanged,
+    RunClaimed,
     RunCreated,
     RunStatusChanged,
     RunStopping,
@@ -38,6 +39,7 @@ from runtui.domain.events import (
     TaskStatusChanged,
     ViolationRecorded,
     WaveCompleted,
+    claimed_text,
 )
 from runtui.domain.terminal_text import safe_fields, terminal_safe
 
@@ -161,6 +163,8 @@ def summarize(env: EventEnvelope) -> str:
             if b.stopped_at_step is not None:
                 text += f" at step {b.stopped_at_step}"
             return _with(text, b.error)
+        case RunClaimed():
+            return claimed_text(b)
         case RunSummaryWritten():
             text = f"{b.result.value}: {len(b.stages_executed)} task(s) executed"
             if b.stages_failed:

@@ -123,6 +123,21 @@ class RunClaimed(EventBody, frozen=True, tag="run.claimed"):
     previous: str | None = None  # the previous owner's label
 
 
+_CLAIMED_HOW = {
+    "released": "handed over",
+    "expired": "taken over (its driver stopped)",
+    "unowned": "taken over",
+    "reloaded": "reloaded",
+}
+
+
+def claimed_text(b: RunClaimed) -> str:
+    """A `run.claimed` in a line: "handed over to pid 7 on box (runtui serve), epoch 2; was
+    pid 6 on box (runtui run)"."""
+    text = f"{_CLAIMED_HOW.get(b.how, b.how)} to {b.owner_label}, epoch {b.epoch}"
+    return text + (f"; was {b.previous}" if b.previous else "")
+
+
 class RunStopping(EventBody, frozen=True, tag="run.stopping"):
     """The kernel accepted a reason to end the run (a stop violation, a rejection, a timeout,
     a cancel, a failed task, a strict governance check). Recorded when it is accepted, not when

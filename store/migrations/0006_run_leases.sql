@@ -25,3 +25,7 @@ CREATE TABLE owners (
 
 -- A command is for one owner: the one driving its run when it was sent.
 ALTER TABLE commands ADD COLUMN owner TEXT;
+
+-- The lease epoch each event was written under (NULL: before ownership per run): along a run's
+-- seq it never decreases, which `verify` checks (a fenced owner never wrote after a take-over).
+ALTER TABLE events ADD COLUMN epoch INTEGER;

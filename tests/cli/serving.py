@@ -31,8 +31,9 @@ def runtui(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
 class Serve:
     """`runtui serve` on `db`, startable again on the same database after a kill."""
 
-    def __init__(self, db: Path, log: Path) -> None:
+    def __init__(self, db: Path, log: Path, *, node: str | None = None) -> None:
         self.db, self.log = db, log
+        self.node = node  # RUNTUI_NODE_NAME: a process standing in for another machine
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
 
@@ -54,7 +55,11 @@ class Serve:
                 stderr=err,
                 text=True,
                 cwd=ROOT,
-                env={**os.environ, "RUNTUI_TOKEN": TOKEN},
+                env={
+                    **os.environ,
+                    "RUNTUI_TOKEN": TOKEN,
+                    **({"RUNTUI_NODE_NAME": self.node} if self.node else {}),
+                },
             )
         url = self.url = f"http://127.0.0.1:{port}"
 

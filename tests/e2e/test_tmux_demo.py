@@ -137,6 +137,11 @@ def runtui_command(db: Path, *args: str) -> str:
     return shlex.join([sys.executable, "-m", "runtui", "--db", str(db), *args])
 
 
+def sql(db: Path, query: str) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return conn.execute(query).fetchall()
+
+
 def statuses(db: Path) -> list[str]:
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         return [row[0] for row in conn.execute("SELECT status FROM runs")]
@@ -268,8 +273,9 @@ def test_hostile_strings_leave_the_terminal_alone(
 def test_a_shell_runs_and_approves_beside_the_open_ui_which_shows_it_live(
     tmp_path: Path, pane: Pane, env: dict[str, str]
 ) -> None:
-    """The UI owns the database; `runtui run` and `runtui approve` from a shell hand their
-    verbs to it (commands through the database), and the UI shows each effect as it happens."""
+    """With the UI open on the database, `runtui run` from a shell drives its run and the UI
+    shows it live; the run, left at its gate, is handed over to the UI's runtime, and a shell's
+    `runtui approve` goes to the UI as a command; the UI shows each effect as it happens."""
     db = tmp_path / "runs.db"
     pane.start(runtui_command(db))
     pane.wait(lambda s: "No runs yet" in s, "the fresh database's welcome")
@@ -285,13 +291,21 @@ def test_a_shell_runs_and_approves_beside_the_open_ui_which_shows_it_live(
 
     run = shell("run", "--demo")
     assert run.returncode == 7, run.stderr
-    assert "it applies this command" in run.stderr
     pane.wait(lambda s: "awaiting_approval" in s, "the UI to list the run at its gate")
+    held = (
+        "SELECT o.label FROM run_leases l JOIN owners o ON o.owner_id = l.owner"
+        " WHERE l.expires_at > 0"
+    )
+    deadline = time.monotonic() + 20
+    while not [label for (label,) in sql(db, held) if str(label).endswith("(runtui)")]:
+        assert time.monotonic() < deadline, f"the UI never took the run over: {sql(db, held)}"
+        time.sleep(0.05)  # the shell's command released it at exit; the UI claims it
     (line,) = [x for x in run.stdout.splitlines() if x.strip().startswith("approve:")]
     approval_id = line.split()[-1]
     approved = shell("approve", approval_id, "--by", "shell-user")
     assert approved.returncode == 0, approved.stderr
     pane.wait(lambda s: "succeeded" in s, "the UI to show the run succeeded")
+    assert sql(db, "SELECT kind, state FROM commands") == [("approve", "done")]
     pane.keys("q")
     assert pane.exit_status() == 0
     assert statuses(db) == ["succeeded"]

@@ -160,3 +160,28 @@ async def test_owners_are_registered_while_open_and_gone_after(db_path: Path) ->
         ]
     assert conn.execute("SELECT COUNT(*) FROM owners").fetchone() == (0,)
     conn.close()
+
+
+def test_verify_finds_a_gap_and_a_write_by_a_fenced_owner() -> None:
+    from runtui.store.replay import sequence_faults
+
+    assert sequence_faults([(1, 1), (2, 1), (3, 2), (4, 2)]) == []
+    assert sequence_faults([(1, None), (2, None), (3, 1)]) == []  # from before leases
+    assert sequence_faults([(1, 1), (3, 1)]) == ["seq: #3 where #2 was due (a gap)"]
+    (fault,) = sequence_faults([(1, 1), (2, 2), (3, 1)])
+    assert fault.startswith("epoch: #3 was written under lease epoch 1 after epoch 2")
+
+
+async def test_events_carry_the_epoch_they_were_written_under(db_path: Path) -> None:
+    async with open_store(db_path, owner=owner("ann")) as a:
+        await a.writer.append("r1", RunCreated(workflow="w"))
+        await a.writer.append("r1", out("one"))
+    async with open_store(db_path, owner=owner("bob")) as b:
+        await b.writer.claim("r1")
+        await b.writer.append("r1", out("two"))
+        report = await b.replay("r1")
+    conn = sqlite3.connect(db_path)
+    epochs = conn.execute("SELECT seq, epoch FROM events ORDER BY seq").fetchall()
+    conn.close()
+    assert epochs == [(1, 1), (2, 1), (3, 2), (4, 2)]
+    assert report.matches, report.differences

@@ -22,6 +22,7 @@ from runtui.domain.events import (
     ExpectationDeclared,
     IncidentOpened,
     PhaseChanged,
+    RunClaimed,
     RunCreated,
     RunStatusChanged,
     RunStopping,
@@ -33,6 +34,7 @@ from runtui.domain.events import (
     TaskStatusChanged,
     ViolationRecorded,
     WaveCompleted,
+    claimed_text,
 )
 from runtui.domain.terminal_text import PLAIN, Sgr, safe_fields, terminal_safe, terminal_styled
 from runtui.domain.violations import PolicyViolationType
@@ -140,6 +142,8 @@ def summary(env: EventEnvelope) -> str:
             if error:
                 text += f"  {error}"
             return text
+        case RunClaimed():
+            return claimed_text(b)
         case RunSummaryWritten():
             text = f"{b.result.value}  {len(b.stages_executed)} tasks ran"
             if b.failure_reason:
