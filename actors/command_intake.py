@@ -55,7 +55,7 @@ def _silence(bell: socket.socket) -> None:
 
 
 class CommandIntake:
-    def __init__(self, runtime: Runtime, path: Path) -> None:
+    def __init__(self, runtime: Runtime, path: Path | str) -> None:
         self.runtime = runtime
         self.path = path
         writer = runtime.store.writer

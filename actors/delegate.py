@@ -46,7 +46,7 @@ def raised_as(kind: str | None, text: str) -> errors.RuntuiError:
 class Delegate:
     """Commands from this process to the ones driving other runs of the database."""
 
-    def __init__(self, db: Path, own_id: str) -> None:
+    def __init__(self, db: Path | str, own_id: str) -> None:
         self._db = db
         self._own_id = own_id
         self._box: CommandBox | None = None

@@ -30,14 +30,14 @@ class ReadOnlyError(ConflictError):
 
 
 class ReadOnlyRuntime:
-    def __init__(self, path: Path, reader: StoreReader, tail: StoreTail) -> None:
+    def __init__(self, path: Path | str, reader: StoreReader, tail: StoreTail) -> None:
         self.db_path = path
         self.reader = reader
         self._tail = tail
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: Path) -> AsyncIterator[ReadOnlyRuntime]:
+    async def open(cls, path: Path | str) -> AsyncIterator[ReadOnlyRuntime]:
         async with open_reader(path) as reader:
             watch = CommitWatch(path)
             tail = StoreTail(reader, watch)

@@ -498,7 +498,8 @@ class Runtime:
     # --- watching ----------------------------------------------------------------------------
 
     @property
-    def db_path(self) -> Path:
+    def db_path(self) -> Path | str:
+        """The database: a SQLite file, or a PostgreSQL URL."""
         return self.store.path
 
     @property

@@ -115,7 +115,10 @@ class Settings(BaseSettings):
     )
 
     # --- runtui's own (RUNTUI_*) --------------------------------------------------------------
-    db: Path = Field(default_factory=default_db_path, description="SQLite database file.")
+    db: Path | str = Field(
+        default_factory=default_db_path,
+        description="SQLite database file, or a PostgreSQL URL (postgresql://user@host/db).",
+    )
     durability: Durability = Field(Durability.FULL, description="full (default) or fast.")
     max_concurrency: int = Field(50, ge=1, le=10_000, description="Global cap on attempts.")
     lease_ttl_s: float = Field(
@@ -175,6 +178,14 @@ class Settings(BaseSettings):
         " tasks and custom rules submitted over the API may call (comma-separated in"
         " RUNTUI_API_PYTHON_MODULES); unset: any.",
     )
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> object:
+        """A PostgreSQL URL stays a string; anything else is a file's path."""
+        if isinstance(value, str) and value.startswith(("postgresql://", "postgres://")):
+            return value
+        return Path(str(value)) if isinstance(value, str) else value
 
     @field_validator("api_task_kinds", "api_python_modules", mode="before")
     @classmethod

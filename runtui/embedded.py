@@ -61,7 +61,9 @@ class EmbeddedRuntime:
         self.runtime = runtime
         self.reader = runtime.reader
         self.user = user or who_decides()
-        self.description = f"local: {runtime.db_path.name}" + (
+        db = runtime.db_path
+        where = db.name if isinstance(db, Path) else _database_name(db)
+        self.description = f"local: {where}" + (
             " (no runtime here: it follows the database)"
             if isinstance(runtime, ReadOnlyRuntime)
             else ""
@@ -367,6 +369,14 @@ class EmbeddedRuntime:
     async def ready(self) -> bool:
         rt = self.driving
         return rt is not None and rt.supervisor.running
+
+
+def _database_name(url: str) -> str:
+    """A PostgreSQL URL as the UI's status line names it: `postgres: host/db`."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"postgres: {parts.hostname or 'localhost'}{parts.path or ''}"
 
 
 __all__ = ["EmbeddedRuntime"]

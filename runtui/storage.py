@@ -28,7 +28,7 @@ class DatabaseFacts:
     events: int
 
 
-async def facts(db: Path) -> DatabaseFacts:
+async def facts(db: Path | str) -> DatabaseFacts:
     """The schema version the code writes, runs per result and the number of events (the file
     must exist: a missing one is a `NotFoundError` naming it)."""
     from runtui.store import open_reader
@@ -40,7 +40,7 @@ async def facts(db: Path) -> DatabaseFacts:
         )
 
 
-async def verify_run(db: Path, run_id: str) -> tuple[VerifyReport, ReplayReport]:
+async def verify_run(db: Path | str, run_id: str) -> tuple[VerifyReport, ReplayReport]:
     """The run's events through the phase machine, and a replay of its projections."""
     from runtui.domain.verify import verify_events
     from runtui.store import open_reader
@@ -49,21 +49,21 @@ async def verify_run(db: Path, run_id: str) -> tuple[VerifyReport, ReplayReport]
     async with open_reader(db) as reader:
         await reader.get_run(run_id)  # unknown: NotFoundError
         events = [e async for e in reader.iter_events(run_id)]
-    replayed = await anyio.to_thread.run_sync(lambda: replay_stored_run(db.resolve(), run_id))
+    replayed = await anyio.to_thread.run_sync(lambda: replay_stored_run(_located(db), run_id))
     return verify_events(events), replayed
 
 
-async def replay_run(db: Path, run_id: str) -> ReplayReport:
+async def replay_run(db: Path | str, run_id: str) -> ReplayReport:
     """Rebuild the run's projections from its events alone and compare with the stored ones."""
     from runtui.store import open_reader
     from runtui.store.replay import replay_stored_run
 
     async with open_reader(db) as reader:
         await reader.get_run(run_id)  # unknown: NotFoundError
-    return await anyio.to_thread.run_sync(lambda: replay_stored_run(db.resolve(), run_id))
+    return await anyio.to_thread.run_sync(lambda: replay_stored_run(_located(db), run_id))
 
 
-async def run_summaries(db: Path, result: str | None = None) -> list[RunSummary]:
+async def run_summaries(db: Path | str, result: str | None = None) -> list[RunSummary]:
     """Every finished run's summary, newest first (`result`: success, failed or stopped)."""
     from runtui.store import open_reader
 
@@ -85,7 +85,7 @@ def export_summaries(summaries: list[RunSummary], dest: Path) -> int:
     return export_jsonl_file(summaries, dest)
 
 
-def owner_url(db: Path) -> str | None:
+def owner_url(db: Path | str) -> str | None:
     """The API URL of a `runtui serve` that drives runs of the database now, if one does."""
     from runtui.store.leases import serving_url
 
@@ -102,3 +102,15 @@ __all__ = [
     "summary_json",
     "verify_run",
 ]
+
+
+def _located(db: Path | str) -> Path | str:
+    """A SQLite file's absolute path, or the PostgreSQL URL as given."""
+    return db if isinstance(db, str) else db.resolve()
+
+
+def shown(db: Path | str) -> str:
+    """The database as messages name it: the file, or the URL without its password."""
+    from runtui.store.pg import is_postgres, redacted
+
+    return redacted(db) if isinstance(db, str) and is_postgres(db) else str(db)

@@ -21,7 +21,7 @@ import msgspec
 
 from runtui.domain.errors import UnavailableError
 from runtui.store.leases import STALE_AFTER_TTLS, Holder, holder_of
-from runtui.store.schema import BUSY_TIMEOUT_MS, read_only_uri
+from runtui.store.pg import is_postgres, side_connection
 from runtui.store.writer import EventWriter
 
 PENDING, TAKEN, DONE, FAILED, WITHDRAWN = "pending", "taken", "done", "failed", "withdrawn"
@@ -64,9 +64,8 @@ class CommandBox:
     """Sends commands to the processes driving runs of the database at `path`, and reads how
     they went."""
 
-    def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    def __init__(self, path: Path | str) -> None:
+        self._conn = side_connection(path)
 
     def close(self) -> None:
         self._conn.close()
@@ -113,7 +112,7 @@ class CommandBox:
             "UPDATE commands SET state = ? WHERE id = ? AND state = ?",
             (WITHDRAWN, command_id, PENDING),
         )
-        return cursor.rowcount == 1
+        return bool(cursor.rowcount == 1)
 
 
 # --- the owner's side: through the store's writer and reader --------------------------------
@@ -127,12 +126,13 @@ class CommandDesk:
     something."""
 
     def __init__(
-        self, writer: EventWriter, path: Path, clock: Callable[[], float], owner: str
+        self, writer: EventWriter, path: Path | str, clock: Callable[[], float], owner: str
     ) -> None:
         self._writer = writer
         self._owner = owner
         self._clock = clock
-        self._probe = sqlite3.connect(read_only_uri(path), uri=True, check_same_thread=False)
+        self._probe = side_connection(path, read_only=True)
+        self._postgres = is_postgres(path)
         self._version: int | None = None
 
     def close(self) -> None:
@@ -141,10 +141,11 @@ class CommandDesk:
     def any_new(self) -> bool:
         """True when a command may be waiting: something committed since the last look and a
         pending command exists."""
-        version = int(self._probe.execute("PRAGMA data_version").fetchone()[0])
-        if version == self._version:
-            return False
-        self._version = version
+        if not self._postgres:  # PostgreSQL has no data_version: the pending query is the look
+            version = int(self._probe.execute("PRAGMA data_version").fetchone()[0])
+            if version == self._version:
+                return False
+            self._version = version
         row = self._probe.execute(
             "SELECT 1 FROM commands WHERE state = ? AND owner = ? LIMIT 1",
             (PENDING, self._owner),

@@ -17,7 +17,7 @@ def ensure_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def bell_path_for(db_path: Path, owner_id: str) -> Path:
+def bell_path_for(db_path: Path | str, owner_id: str) -> Path:
     """Where the process `owner_id` driving runs of `db_path` listens for "a command is
     waiting" (a Unix datagram socket): in a private directory of this user's, named after the
     database's absolute path and the owner (a socket's path is limited to about 100 bytes, so
@@ -25,11 +25,12 @@ def bell_path_for(db_path: Path, owner_id: str) -> Path:
     import hashlib
     import tempfile
 
-    digest = hashlib.sha256(f"{db_path.absolute()}\0{owner_id}".encode()).hexdigest()[:24]
+    where = db_path if isinstance(db_path, str) else db_path.absolute()
+    digest = hashlib.sha256(f"{where}\0{owner_id}".encode()).hexdigest()[:24]
     return Path(tempfile.gettempdir()) / f"runtui-{os.getuid()}" / f"{digest}.bell"
 
 
-def ring_bell(db_path: Path, owner_id: str) -> None:
+def ring_bell(db_path: Path | str, owner_id: str) -> None:
     """Tell `owner_id` that a command is waiting for it (best effort: it also looks by itself
     now and then, and on another machine it only looks)."""
 

@@ -62,8 +62,11 @@ class IdempotencyKeys:
                     "DELETE FROM idempotency_keys WHERE taken_at < ?", (now - self._retention_s,)
                 )
                 conn.execute(
-                    "INSERT OR REPLACE INTO idempotency_keys"
-                    " (scope, key, fingerprint, taken_at, subject) VALUES (?,?,?,?,?)",
+                    "INSERT INTO idempotency_keys"
+                    " (scope, key, fingerprint, taken_at, subject) VALUES (?,?,?,?,?)"
+                    " ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint,"
+                    " taken_at = excluded.taken_at, subject = excluded.subject, status = NULL,"
+                    " body = NULL, location = NULL",
                     (scope, key, fingerprint, now, subject),
                 )
                 conn.execute("COMMIT")
@@ -86,9 +89,12 @@ class IdempotencyKeys:
         """Record the answer to the request with `key` (taken before, or not)."""
         await self._writer.call(
             lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO idempotency_keys"
+                "INSERT INTO idempotency_keys"
                 " (scope, key, fingerprint, taken_at, status, body, location)"
-                " VALUES (?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?) ON CONFLICT (scope, key) DO UPDATE SET"
+                " fingerprint = excluded.fingerprint, taken_at = excluded.taken_at,"
+                " subject = NULL, status = excluded.status, body = excluded.body,"
+                " location = excluded.location",
                 (scope, key, fingerprint, self._clock(), status, body, location),
             )
         )
@@ -104,9 +110,10 @@ class IdempotencyKeys:
     async def run_submitted_with(self, key: str, since: float) -> str | None:
         """The run submitted with `key` (its `SUBMITTED_WITH` metadata) since `since` (a
         minute's margin, for a clock that stepped back)."""
+        field, param = self._reader._json_field("metadata", SUBMITTED_WITH)
         rows = await self._reader._all(
-            "SELECT run_id FROM runs WHERE created_at >= ? AND json_extract(metadata, ?) = ?"
+            f"SELECT run_id FROM runs WHERE created_at >= ? AND {field} = ?"
             " ORDER BY created_at LIMIT 1",
-            (since - 60.0, f"$.{SUBMITTED_WITH}", key),
+            (since - 60.0, param, key),
         )
         return str(rows[0][0]) if rows else None

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtui.domain.errors import ConflictError, NotFoundError, RunOwnedError
-from runtui.store.schema import read_only_uri
 
 #: Default time-to-live of a lease, seconds: a run whose owner stopped renewing (killed, its
 #: machine gone) is taken over after this long.
@@ -118,8 +117,8 @@ class Claimed:
 
 def register(cur: sqlite3.Cursor, me: Owner, now: float) -> None:
     cur.execute(
-        "INSERT OR REPLACE INTO owners (owner_id, label, pid, host, started_at, seen_at)"
-        " VALUES (?,?,?,?,?,?)",
+        "INSERT INTO owners (owner_id, label, pid, host, started_at, seen_at)"
+        " VALUES (?,?,?,?,?,?) ON CONFLICT (owner_id) DO UPDATE SET seen_at = excluded.seen_at",
         (me.owner_id, me.label, me.pid, me.host, now, now),
     )
 
@@ -268,14 +267,16 @@ def live_owners(conn: sqlite3.Connection, now: float, stale_after: float) -> lis
 STALE_AFTER_TTLS = 3
 
 
-def serving_url(db_path: Path, ttl: float = LEASE_TTL_S) -> str | None:
+def serving_url(db_path: Path | str, ttl: float = LEASE_TTL_S) -> str | None:
     """The API URL of a live `runtui serve` on the database at `db_path`, if one runs (read
     only: a missing or older database has none)."""
+    from runtui.store.pg import is_postgres, side_connection
+
     try:
-        if not db_path.exists():
+        if not is_postgres(db_path) and not Path(db_path).exists():
             return None
-        conn = sqlite3.connect(read_only_uri(db_path), uri=True)
-    except (OSError, sqlite3.Error):  # unreadable: the command says why when it opens it
+        conn = side_connection(db_path, read_only=True)
+    except Exception:  # unreadable: the command says why when it opens it
         return None
     try:
         row = conn.execute(
@@ -283,7 +284,7 @@ def serving_url(db_path: Path, ttl: float = LEASE_TTL_S) -> str | None:
             " ORDER BY seen_at DESC LIMIT 1",
             (time.time() - STALE_AFTER_TTLS * ttl,),
         ).fetchone()
-    except sqlite3.Error:  # no owners table yet (an older schema), or unreadable
+    except Exception:  # no owners table yet (an older schema), or unreadable
         return None
     finally:
         conn.close()

@@ -91,7 +91,11 @@ def _run_terminated(c: sqlite3.Cursor, e: EventEnvelope, b: RunTerminated) -> No
 
 def _run_summary(c: sqlite3.Cursor, e: EventEnvelope, b: RunSummaryWritten) -> None:
     c.execute(
-        "INSERT OR REPLACE INTO run_summaries VALUES (?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO run_summaries VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (run_id) DO UPDATE"
+        " SET started_at = excluded.started_at, ended_at = excluded.ended_at,"
+        " result = excluded.result, failure_reason = excluded.failure_reason,"
+        " stages_executed = excluded.stages_executed, stages_failed = excluded.stages_failed,"
+        " retry_count = excluded.retry_count, metadata = excluded.metadata",
         (
             e.run_id,
             b.started_at,
@@ -143,9 +147,9 @@ def _attempt_started(c: sqlite3.Cursor, e: EventEnvelope, b: AttemptStarted) -> 
         (e.run_id, b.task_id, b.attempt, b.status.value, b.idempotency_key, e.ts),
     )
     c.execute(
-        "UPDATE tasks SET status=?, attempts=MAX(attempts, ?), updated_at=?"
-        " WHERE run_id=? AND task_id=?",
-        (TaskStatus.RUNNING.value, b.attempt + 1, e.ts, e.run_id, b.task_id),
+        "UPDATE tasks SET status=?, attempts=CASE WHEN attempts > CAST(? AS BIGINT)"
+        " THEN attempts ELSE ? END, updated_at=? WHERE run_id=? AND task_id=?",
+        (TaskStatus.RUNNING.value, b.attempt + 1, b.attempt + 1, e.ts, e.run_id, b.task_id),
     )
     # Logs written before attempt spans were derived also hold span.started for the same
     # span: whichever comes first wins, so replaying them gives the same table.
@@ -168,7 +172,7 @@ def _attempt_status(c: sqlite3.Cursor, e: EventEnvelope, b: AttemptStatusChanged
         " exit_code=COALESCE(?, exit_code), error=COALESCE(?, error),"
         " output_tail=COALESCE(?, output_tail),"
         " usage=CASE WHEN ? = '{}' THEN usage ELSE ? END,"
-        " ended_at=CASE WHEN ? THEN ? ELSE ended_at END"
+        " ended_at=CASE WHEN ? = 1 THEN ? ELSE ended_at END"
         " WHERE run_id=? AND task_id=? AND attempt=?",
         (
             b.status.value,
@@ -277,7 +281,9 @@ def _incident(c: sqlite3.Cursor, e: EventEnvelope, b: IncidentOpened) -> None:
 
 def _expectation(c: sqlite3.Cursor, e: EventEnvelope, b: ExpectationDeclared) -> None:
     c.execute(
-        "INSERT OR REPLACE INTO audit_expectations VALUES (?,?,?,?,?,?)",
+        "INSERT INTO audit_expectations VALUES (?,?,?,?,?,?) ON CONFLICT (run_id, domain, action)"
+        " DO UPDATE SET deadline = excluded.deadline, liveness = excluded.liveness,"
+        " declared_at = excluded.declared_at",
         (e.run_id, b.domain, b.action, b.deadline, int(b.liveness), e.ts),
     )
 
@@ -350,9 +356,9 @@ def project(cur: sqlite3.Cursor, events: Iterable[EventEnvelope]) -> None:
             wave = prev[2]
         latest[env.run_id] = (env.seq, env.ts, wave)
     cur.executemany(
-        "UPDATE runs SET last_seq=?1, updated_at=?2, wave_index=CASE"
-        " WHEN ?3 IS NULL THEN wave_index"
-        " WHEN wave_index IS NULL OR wave_index < ?3 THEN ?3 ELSE wave_index END"
-        " WHERE run_id=?4",
-        [(seq, ts, wave, run_id) for run_id, (seq, ts, wave) in latest.items()],
+        "UPDATE runs SET last_seq=?, updated_at=?, wave_index=CASE"
+        " WHEN CAST(? AS BIGINT) IS NULL THEN wave_index"
+        " WHEN wave_index IS NULL OR wave_index < ? THEN ? ELSE wave_index END"
+        " WHERE run_id=?",
+        [(seq, ts, wave, wave, wave, run_id) for run_id, (seq, ts, wave) in latest.items()],
     )

@@ -425,6 +425,10 @@ class StoreReader:
     async def workflows(self) -> list[str]:
         return [str(r[0]) for r in await self._all("SELECT DISTINCT workflow FROM runs ORDER BY 1")]
 
+    def _json_field(self, column: str, key: str) -> tuple[str, str]:
+        """SQL for the text of `column`'s JSON field `key`, and the parameter it takes."""
+        return f"json_extract({column}, ?)", f"$.{key}"
+
     async def schema_version(self) -> int:
         """The migrations applied to this database (`PRAGMA user_version`)."""
         rows = await self._all("PRAGMA user_version")

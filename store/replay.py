@@ -47,7 +47,7 @@ class ReplayReport(msgspec.Struct, frozen=True):
         return not self.differences
 
 
-def read_snapshot(conn: sqlite3.Connection, run_id: str) -> RunSnapshot:
+def read_snapshot(conn: Any, run_id: str) -> RunSnapshot:
     """Every projection row belonging to `run_id`, table by table, in a stable order."""
     return {
         table: [
@@ -100,14 +100,21 @@ def stored_snapshot(db_path: Path, run_id: str) -> RunSnapshot:
         conn.close()
 
 
-def replay_stored_run(db_path: Path, run_id: str) -> ReplayReport:
+def replay_stored_run(db_path: Path | str, run_id: str) -> ReplayReport:
     """Replay `run_id` and compare, reading its events and its projections in one read
     transaction, so a run still being written is compared at one consistent moment."""
     from runtui.domain.events import decode_event
+    from runtui.store import pg
 
-    conn = sqlite3.connect(read_only_uri(db_path), uri=True, isolation_level=None)
+    conn: Any
+    if pg.is_postgres(db_path):
+        conn = pg.Connection.connect(str(db_path))
+        begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    else:
+        conn = sqlite3.connect(read_only_uri(db_path), uri=True, isolation_level=None)
+        begin = "BEGIN"
     try:
-        conn.execute("BEGIN")
+        conn.execute(begin)
         rows = conn.execute(
             "SELECT run_id, seq, ts, payload, wave_index, position, epoch FROM events"
             " WHERE run_id = ? ORDER BY seq",

@@ -66,7 +66,7 @@ def migrate(conn: sqlite3.Connection) -> int:
             if current >= version:
                 conn.execute("COMMIT")
                 continue
-            for statement in _split(sql):
+            for statement in split_statements(sql):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version={version}")
             conn.execute("COMMIT")
@@ -77,7 +77,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     return current
 
 
-def _split(sql: str) -> list[str]:
+def split_statements(sql: str) -> list[str]:
     """Split a migration into statements (executescript would commit on its own)."""
     statements: list[str] = []
     buf = ""

@@ -9,22 +9,28 @@ microseconds per look; only a change leads to a real read (`StoreReader.events_s
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from runtui.store.schema import read_only_uri
+from runtui.store.pg import is_postgres, side_connection
 
 
 class CommitWatch:
-    """One read-only connection that answers "did anyone commit since I last asked?"."""
+    """One read-only connection that answers "did anyone commit since I last asked?".
 
-    def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(read_only_uri(path), uri=True, check_same_thread=False)
+    On PostgreSQL (a URL) there is no `data_version`: a look asks for the last position (an
+    index lookup), which changes with every commit of events."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._conn = side_connection(path, read_only=True)
+        self._postgres = is_postgres(path)
         self._version: int | None = None
 
     def changed(self) -> bool:
         """True when another connection committed since the previous call (and on the first)."""
-        version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        if self._postgres:
+            version = self.last_position()
+        else:
+            version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
         if version == self._version:
             return False
         self._version = version

@@ -302,7 +302,9 @@ class EventWriter:
 
         await self.call(
             lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO health_clears VALUES (?,?,?)", (workflow, at, cleared_by)
+                "INSERT INTO health_clears VALUES (?,?,?) ON CONFLICT (workflow) DO UPDATE SET"
+                " cleared_at = excluded.cleared_at, cleared_by = excluded.cleared_by",
+                (workflow, at, cleared_by),
             )
         )
 
@@ -723,9 +725,13 @@ def _as_store_error(exc: BaseException) -> BaseException:
         return exc
     if _database_fault(exc):
         return StoreUnavailableError(f"the database refuses writes: {exc}")
-    if isinstance(exc, sqlite3.Error):
+    if isinstance(exc, sqlite3.Error) or _is_postgres_error(exc):
         return StoreError(f"append refused by the database: {exc}")
     return exc
+
+
+def _is_postgres_error(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith("psycopg")
 
 
 #: SQLite result codes that mean the database cannot take writes, whatever was written

@@ -13,6 +13,19 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "runs.db"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """Each store in turn: a SQLite file, then a PostgreSQL schema of this test's own (skipped,
+    saying why, where PostgreSQL is not reachable)."""
+    if request.param == "sqlite":
+        yield tmp_path / "runs.db"
+        return
+    from tests.databases import postgres_schema
+
+    with postgres_schema() as url:
+        yield url
+
+
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Keep tests away from the real user's config, data and log dirs."""

@@ -221,8 +221,10 @@ class Context:
         return self._settings
 
     @property
-    def db(self) -> Path:
-        return Path(self.settings.db)
+    def db(self) -> Path | str:
+        """The database: a SQLite file's path, or a PostgreSQL URL."""
+        db = self.settings.db
+        return db if isinstance(db, str) else Path(db)
 
     def override(self, name: str, value: Any) -> None:
         """A global option given again after the command name (`runtui.cli.global_options`)."""
@@ -299,16 +301,22 @@ def _quote(word: str) -> str:
 
 pass_ctx = click.make_pass_decorator(Context)
 
+from runtui.cli.global_options import DATABASE  # noqa: E402
+
 
 @click.group(
     cls=_Commands,
     invoke_without_command=True,
     epilog="Exit codes: 0 ok / run succeeded · 1 runtime error · 2 bad usage or input · "
-    "3 not found · 4 database owned by another process · 5 run failed · 6 run cancelled · "
+    "3 not found · 4 database locked by an older runtui · 5 run failed · 6 run cancelled · "
     "7 run waiting for an approval.",
 )
 @click.version_option(__version__, prog_name="runtui")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="SQLite database file.")
+@click.option(
+    "--db",
+    type=DATABASE,
+    help="SQLite database file, or a PostgreSQL URL (postgresql://user@host/db).",
+)
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="TOML config file.")
 @click.option(
     "--server",

@@ -14,9 +14,23 @@ from typing import Any
 
 import click
 
+
 #: name → (help, click type); the values land on the `Context` the group made.
+class DatabaseParam(click.ParamType):  # type: ignore[type-arg]
+    """`--db`: a SQLite file's path, or a PostgreSQL URL (kept as given)."""
+
+    name = "FILE|URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.startswith(("postgresql://", "postgres://")):
+            return value
+        return click.Path(dir_okay=False, path_type=Path).convert(value, param, ctx)
+
+
+DATABASE = DatabaseParam()
+
 _OPTIONS: dict[str, tuple[str, Any]] = {
-    "db": ("SQLite database file (as `runtui --db`).", click.Path(dir_okay=False, path_type=Path)),
+    "db": ("SQLite database file or PostgreSQL URL (as `runtui --db`).", DATABASE),
     "config": (
         "TOML config file (as `runtui --config`).",
         click.Path(dir_okay=False, path_type=Path),

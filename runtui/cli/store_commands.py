@@ -38,12 +38,12 @@ def db_group() -> None:
 @pass_ctx
 def db_info(c: Context) -> None:
     """Where the database is, its schema version and what it holds."""
-    from runtui.storage import facts
+    from runtui.storage import facts, shown
 
     async def go() -> None:
         known = await facts(c.db)
         counts, events = known.runs_by_result, known.events
-        echo(f"database   {c.db}")
+        echo(f"database   {shown(c.db)}")
         echo(f"schema     v{known.schema_version}")
         echo(f"durability {c.settings.durability.value}")
         echo(

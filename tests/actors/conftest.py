@@ -16,7 +16,7 @@ from runtui.domain.workflow import Workflow
 from runtui.workflows import parse_workflow
 
 
-def settings_for(db: Path, **overrides: Any) -> Any:
+def settings_for(db: Path | str, **overrides: Any) -> Any:
     base: dict[str, Any] = {
         "db": db,
         "durability": "fast",
@@ -28,8 +28,9 @@ def settings_for(db: Path, **overrides: Any) -> Any:
 
 
 @pytest.fixture
-async def runtime(db_path: Path) -> AsyncIterator[Runtime]:
-    async with Runtime.open(settings_for(db_path)) as rt:
+async def runtime(database: Path | str) -> AsyncIterator[Runtime]:
+    """A runtime on each store in turn (SQLite, then PostgreSQL where it is reachable)."""
+    async with Runtime.open(settings_for(database)) as rt:
         yield rt
 
 

@@ -39,11 +39,22 @@ class Beside:
         return getattr(self._rt, name)
 
 
-@pytest.fixture(params=["embedded", "remote", "beside"])
+@pytest.fixture(params=["embedded", "remote", "beside", "postgres", "beside-postgres"])
 async def port(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterator[Port]:
     """The runtime in this process; a server's, through HTTP; or one beside the runtime that
     drives the runs (`Beside`: a second runtime on the database, as another process would be:
-    its own writer, leases and bell)."""
+    its own writer, leases and bell); the embedded and beside shapes also on PostgreSQL."""
+    if request.param.endswith("postgres"):
+        from tests.databases import postgres_schema
+
+        with postgres_schema() as url:
+            if request.param == "postgres":
+                async with runtui.open(url, **FAST) as rt:
+                    yield rt
+                return
+            async with runtui.open(url, **FAST) as driver, runtui.open(url, **FAST) as rt:
+                yield Beside(rt, driver)  # type: ignore[misc]
+        return
     if request.param == "embedded":
         async with runtui.open(db_path, **FAST) as rt:
             yield rt

@@ -31,9 +31,9 @@ def stored_keys(db: Path) -> list[str]:
         conn.close()
 
 
-async def test_a_key_is_taken_answered_and_found_by_the_next_owner(db_path: Path) -> None:
+async def test_a_key_is_taken_answered_and_found_by_the_next_owner(database: Path | str) -> None:
     clock = Clock()
-    async with open_store(db_path) as store:
+    async with open_store(database) as store:
         keys = IdempotencyKeys(store.writer, store.reader, clock=clock)
         assert await keys.find("POST /api/runs", "k1") is None
         await keys.take("approve r1", "k1", b"fp", "approval-1")
@@ -42,7 +42,7 @@ async def test_a_key_is_taken_answered_and_found_by_the_next_owner(db_path: Path
         await keys.answer("approve r1", "k1", b"fp", status=200, body=b"{}", location=None)
         await keys.take("POST /api/runs", "k2", b"fp2", None)
         await keys.forget("POST /api/runs", "k2")
-    async with open_store(db_path) as store:  # the next start of the server
+    async with open_store(database) as store:  # the next start of the server
         keys = IdempotencyKeys(store.writer, store.reader, clock=clock)
         assert await keys.find("approve r1", "k1") == KeyRecord(
             b"fp", clock.now, None, 200, b"{}", None
@@ -64,8 +64,8 @@ async def test_keys_expire_and_are_deleted_as_new_ones_are_taken(db_path: Path) 
         assert stored_keys(db_path) == ["new"]  # the table does not grow without end
 
 
-async def test_the_run_a_key_submitted_is_found_from_its_metadata(db_path: Path) -> None:
-    async with open_store(db_path) as store:
+async def test_the_run_a_key_submitted_is_found_from_its_metadata(database: Path | str) -> None:
+    async with open_store(database) as store:
         keys = IdempotencyKeys(store.writer, store.reader)
         created = RunCreated(workflow="w", metadata={"via": "api", SUBMITTED_WITH: "k1"})
         await store.writer.append_many([PendingEvent("run-1", created, 5000.0)])

@@ -4,7 +4,6 @@ writer that lost a run from ever writing to it again."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from runtui.domain.events import (
 from runtui.domain.status import RunStatus
 from runtui.store import open_store
 from runtui.store.leases import Owner
+from tests.databases import sql
 
 pytestmark = pytest.mark.anyio
 
@@ -35,11 +35,11 @@ def owner(name: str) -> Owner:
 
 
 async def test_two_writers_drive_their_own_runs_on_one_file_in_commit_order(
-    db_path: Path,
+    database: Path | str,
 ) -> None:
     async with (
-        open_store(db_path, owner=owner("ann")) as a,
-        open_store(db_path, owner=owner("bob")) as b,
+        open_store(database, owner=owner("ann")) as a,
+        open_store(database, owner=owner("bob")) as b,
     ):
 
         async def drive(store, run_id: str) -> None:  # type: ignore[no-untyped-def]
@@ -50,17 +50,18 @@ async def test_two_writers_drive_their_own_runs_on_one_file_in_commit_order(
         async with anyio.create_task_group() as tg:
             tg.start_soon(drive, a, "ra")
             tg.start_soon(drive, b, "rb")
-    conn = sqlite3.connect(db_path)
-    rows = conn.execute("SELECT position, run_id, seq FROM events ORDER BY position").fetchall()
+    rows = sql(database, "SELECT position, run_id, seq FROM events ORDER BY position")
     assert [r[0] for r in rows] == list(range(1, 103))  # dense: one order for both writers
     for run_id in ("ra", "rb"):
         assert [r[2] for r in rows if r[1] == run_id] == list(range(1, 52))
 
 
-async def test_a_live_lease_is_not_taken_and_the_refusal_names_its_holder(db_path: Path) -> None:
-    async with open_store(db_path, owner=owner("ann")) as a:
+async def test_a_live_lease_is_not_taken_and_the_refusal_names_its_holder(
+    database: Path | str,
+) -> None:
+    async with open_store(database, owner=owner("ann")) as a:
         await a.writer.append("r1", RunCreated(workflow="w"))
-        async with open_store(db_path, owner=owner("bob")) as b:
+        async with open_store(database, owner=owner("bob")) as b:
             with pytest.raises(RunOwnedError, match=r"driven by ann \(test\)"):
                 await b.writer.claim("r1")
             with pytest.raises(RunFencedError):  # and it may not write the run either
@@ -70,13 +71,15 @@ async def test_a_live_lease_is_not_taken_and_the_refusal_names_its_holder(db_pat
         assert (await a.reader.get_run("r1")).last_seq == 1
 
 
-async def test_an_expired_lease_is_taken_over_and_the_old_owner_is_fenced(db_path: Path) -> None:
+async def test_an_expired_lease_is_taken_over_and_the_old_owner_is_fenced(
+    database: Path | str,
+) -> None:
     lost: list[frozenset[str]] = []
-    async with open_store(db_path, owner=owner("ann"), lease_ttl=0.2) as a:
+    async with open_store(database, owner=owner("ann"), lease_ttl=0.2) as a:
         a.writer.on_lost(lost.append)
         await a.writer.append("r1", RunCreated(workflow="w"))
         await a.writer.append("r2", RunCreated(workflow="w"))
-        async with open_store(db_path, owner=owner("bob")) as b:
+        async with open_store(database, owner=owner("bob")) as b:
             deadline = time.monotonic() + 5  # ann stopped renewing: 0.2 s and it is fair game
             while True:
                 try:
@@ -109,10 +112,10 @@ async def test_an_expired_lease_is_taken_over_and_the_old_owner_is_fenced(db_pat
     assert events[2].body == out("bob drives it")  # nothing of ann's after the take-over
 
 
-async def test_renewal_reports_a_run_that_was_taken(db_path: Path) -> None:
-    async with open_store(db_path, owner=owner("ann"), lease_ttl=0.2) as a:
+async def test_renewal_reports_a_run_that_was_taken(database: Path | str) -> None:
+    async with open_store(database, owner=owner("ann"), lease_ttl=0.2) as a:
         await a.writer.append("r1", RunCreated(workflow="w"))
-        async with open_store(db_path, owner=owner("bob")) as b:
+        async with open_store(database, owner=owner("bob")) as b:
             with anyio.fail_after(5):
                 while True:
                     try:
@@ -125,41 +128,36 @@ async def test_renewal_reports_a_run_that_was_taken(db_path: Path) -> None:
 
 
 async def test_a_clean_exit_hands_runs_over_at_once_and_an_ended_run_is_never_claimed(
-    db_path: Path,
+    database: Path | str,
 ) -> None:
-    async with open_store(db_path, owner=owner("ann")) as a:
+    async with open_store(database, owner=owner("ann")) as a:
         await a.writer.append("live", RunCreated(workflow="w"))
         await a.writer.append("done", RunCreated(workflow="w"))
         await a.writer.append("done", RunStatusChanged(status=RunStatus.SUCCEEDED))
-    async with open_store(db_path, owner=owner("bob")) as b:
+    async with open_store(database, owner=owner("bob")) as b:
         claimed = await b.writer.claim("live")  # no waiting: ann released it
         assert (claimed.how, claimed.previous, claimed.epoch) == ("released", None, 2)
         with pytest.raises(ConflictError, match="already ended"):
             await b.writer.claim("done")
 
 
-async def test_a_run_from_before_leases_is_claimed_as_unowned(db_path: Path) -> None:
-    async with open_store(db_path, owner=owner("ann")) as a:
+async def test_a_run_from_before_leases_is_claimed_as_unowned(database: Path | str) -> None:
+    async with open_store(database, owner=owner("ann")) as a:
         await a.writer.append("old", RunCreated(workflow="w"))
-    conn = sqlite3.connect(db_path)
-    with conn:
-        conn.execute("DELETE FROM run_leases")  # as a database migrated from schema 5 has it
-    conn.close()
-    async with open_store(db_path, owner=owner("bob")) as b:
+    sql(database, "DELETE FROM run_leases")  # as a database migrated from schema 5 has it
+    async with open_store(database, owner=owner("bob")) as b:
         claimed = await b.writer.claim("old")
         assert (claimed.how, claimed.epoch) == ("unowned", 1)
         assert (await b.writer.append("old", out("on"))).seq == 3
 
 
-async def test_owners_are_registered_while_open_and_gone_after(db_path: Path) -> None:
-    async with open_store(db_path, owner=owner("ann")) as a:
+async def test_owners_are_registered_while_open_and_gone_after(database: Path | str) -> None:
+    async with open_store(database, owner=owner("ann")) as a:
         await a.writer.announce("http://127.0.0.1:9")
-        conn = sqlite3.connect(db_path)
-        assert conn.execute("SELECT owner_id, label, url FROM owners").fetchall() == [
+        assert sql(database, "SELECT owner_id, label, url FROM owners") == [
             ("ann", "ann (test)", "http://127.0.0.1:9")
         ]
-    assert conn.execute("SELECT COUNT(*) FROM owners").fetchone() == (0,)
-    conn.close()
+    assert sql(database, "SELECT COUNT(*) FROM owners") == [(0,)]
 
 
 def test_verify_finds_a_gap_and_a_write_by_a_fenced_owner() -> None:
@@ -172,16 +170,14 @@ def test_verify_finds_a_gap_and_a_write_by_a_fenced_owner() -> None:
     assert fault.startswith("epoch: #3 was written under lease epoch 1 after epoch 2")
 
 
-async def test_events_carry_the_epoch_they_were_written_under(db_path: Path) -> None:
-    async with open_store(db_path, owner=owner("ann")) as a:
+async def test_events_carry_the_epoch_they_were_written_under(database: Path | str) -> None:
+    async with open_store(database, owner=owner("ann")) as a:
         await a.writer.append("r1", RunCreated(workflow="w"))
         await a.writer.append("r1", out("one"))
-    async with open_store(db_path, owner=owner("bob")) as b:
+    async with open_store(database, owner=owner("bob")) as b:
         await b.writer.claim("r1")
         await b.writer.append("r1", out("two"))
         report = await b.replay("r1")
-    conn = sqlite3.connect(db_path)
-    epochs = conn.execute("SELECT seq, epoch FROM events ORDER BY seq").fetchall()
-    conn.close()
+    epochs = sql(database, "SELECT seq, epoch FROM events ORDER BY seq")
     assert epochs == [(1, 1), (2, 1), (3, 2), (4, 2)]
     assert report.matches, report.differences

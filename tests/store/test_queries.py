@@ -32,8 +32,8 @@ async def _seed(store: Store, n_ok: int, n_fail: int, n_live: int) -> None:
         )
 
 
-async def test_list_runs_pages_newest_first_without_gaps(db_path: Path) -> None:
-    async with open_store(db_path) as store:
+async def test_list_runs_pages_newest_first_without_gaps(database: Path | str) -> None:
+    async with open_store(database) as store:
         await _seed(store, 20, 7, 5)
         seen: list[str] = []
         cursor = None
@@ -50,8 +50,8 @@ async def test_list_runs_pages_newest_first_without_gaps(db_path: Path) -> None:
         assert created == sorted(created, reverse=True)
 
 
-async def test_filters(db_path: Path) -> None:
-    async with open_store(db_path) as store:
+async def test_filters(database: Path | str) -> None:
+    async with open_store(database) as store:
         await _seed(store, 4, 3, 2)
         r = store.reader
         ok = await r.list_runs(result="success")
@@ -76,8 +76,8 @@ async def test_filters(db_path: Path) -> None:
             await r.list_runs(limit=0)
 
 
-async def test_get_run_projection_and_not_found(db_path: Path) -> None:
-    async with open_store(db_path) as store:
+async def test_get_run_projection_and_not_found(database: Path | str) -> None:
+    async with open_store(database) as store:
         await store.writer.append_many(full_run("r1"))
         run = await store.reader.get_run("r1")
         assert run.workflow == "demo"
@@ -92,8 +92,8 @@ async def test_get_run_projection_and_not_found(db_path: Path) -> None:
             await store.reader.get_run("nope")
 
 
-async def test_events_after_and_since(db_path: Path) -> None:
-    async with open_store(db_path) as store:
+async def test_events_after_and_since(database: Path | str) -> None:
+    async with open_store(database) as store:
         await store.writer.append_many(full_run("r1"))
         await store.writer.append_many(full_run("r2"))
         evs = await store.reader.events_after("r1", 5)
@@ -108,8 +108,8 @@ async def test_events_after_and_since(db_path: Path) -> None:
         ]
 
 
-async def test_pending_approvals_oldest_first(db_path: Path) -> None:
-    async with open_store(db_path) as store:
+async def test_pending_approvals_oldest_first(database: Path | str) -> None:
+    async with open_store(database) as store:
         events = full_run("late", t0=2_000)
         cut = next(i for i, e in enumerate(events) if type(e.body).__name__ == "ApprovalDecided")
         await store.writer.append_many(events[:cut])  # waiting for a decision
@@ -125,8 +125,8 @@ async def test_pending_approvals_oldest_first(db_path: Path) -> None:
         assert run.status is RunStatus.AWAITING_APPROVAL
 
 
-async def test_summaries_by_result(db_path: Path) -> None:
-    async with open_store(db_path) as store:
+async def test_summaries_by_result(database: Path | str) -> None:
+    async with open_store(database) as store:
         await _seed(store, 3, 2, 1)
         assert len(await store.reader.run_summaries()) == 5
         failed = await store.reader.run_summaries(result="failed")
@@ -135,15 +135,15 @@ async def test_summaries_by_result(db_path: Path) -> None:
         assert await store.reader.count_summaries("success") == 3
 
 
-async def test_status_event_after_summary_keeps_result(db_path: Path) -> None:
-    async with open_store(db_path) as store:
+async def test_status_event_after_summary_keeps_result(database: Path | str) -> None:
+    async with open_store(database) as store:
         await store.writer.append_many(full_run("r1"))
         await store.writer.append("r1", RunStatusChanged(status=RunStatus.SUCCEEDED))
         assert (await store.reader.get_run("r1")).result is RunResult.SUCCESS
 
 
-async def test_live_and_text_filters(db_path: Path) -> None:
-    async with open_store(db_path) as store:
+async def test_live_and_text_filters(database: Path | str) -> None:
+    async with open_store(database) as store:
         await _seed(store, 3, 2, 2)
         r = store.reader
         assert {x.run_id for x in (await r.list_runs(live=True)).runs} == {"live000", "live001"}

@@ -17,9 +17,9 @@ from tests.factories import full_run
 pytestmark = pytest.mark.anyio
 
 
-async def test_replay_equals_projections_across_many_interleaved_runs(db_path: Path) -> None:
+async def test_replay_equals_projections_across_many_interleaved_runs(database: Path | str) -> None:
     runs = [f"r{i}" for i in range(12)]
-    async with open_store(db_path) as store:
+    async with open_store(database) as store:
         scripts = {r: full_run(r, t0=1000.0 + i, fail=i % 3 == 0) for i, r in enumerate(runs)}
 
         async def play(run: str) -> None:
@@ -48,8 +48,8 @@ async def test_replay_detects_a_tampered_projection(db_path: Path) -> None:
     assert report.differences[0].startswith("tasks:")
 
 
-async def test_jsonl_export_round_trips(db_path: Path, tmp_path: Path) -> None:
-    async with open_store(db_path) as store:
+async def test_jsonl_export_round_trips(database: Path | str, tmp_path: Path) -> None:
+    async with open_store(database) as store:
         for i in range(6):
             await store.writer.append_many(full_run(f"r{i}", t0=1000.0 + i * 50, fail=i % 2 == 1))
         summaries = await store.reader.run_summaries(limit=None)

@@ -149,8 +149,8 @@ async def test_malformed_event_is_refused_before_anything_is_written(db_path: Pa
     assert _rows(db_path, "SELECT COUNT(*) FROM events")[0][0] == 1
 
 
-async def test_append_after_close_is_refused(db_path: Path) -> None:
-    async with open_store(db_path) as store:
+async def test_append_after_close_is_refused(database: Path | str) -> None:
+    async with open_store(database) as store:
         writer = store.writer
     with pytest.raises(WriterClosedError):
         await writer.append("r1", RunCreated(workflow="w"))
@@ -191,11 +191,11 @@ async def test_files_are_private(db_path: Path) -> None:
             assert f.stat().st_mode & 0o777 == 0o600, f
 
 
-async def test_sequence_continues_after_reopen(db_path: Path) -> None:
-    async with open_store(db_path) as store:
+async def test_sequence_continues_after_reopen(database: Path | str) -> None:
+    async with open_store(database) as store:
         await store.writer.append("r1", RunCreated(workflow="w"))
         await store.writer.append("r1", AttemptOutput(task_id="a", attempt=0))
-    async with open_store(db_path) as store:
+    async with open_store(database) as store:
         claimed = await store.writer.claim("r1")  # released at the clean exit: a hand-over
         assert (claimed.epoch, claimed.how) == (2, "released")
         env = await store.writer.append("r1", AttemptOutput(task_id="a", attempt=0))
@@ -235,7 +235,9 @@ async def test_a_request_refused_in_a_failed_group_but_committed_alone_succeeds(
     assert _rows(db_path, "SELECT COUNT(*) FROM events WHERE run_id='x'")[0][0] == 1
 
 
-async def test_queued_appends_are_failed_not_hung_when_the_owner_block_fails(db_path: Path) -> None:
+async def test_queued_appends_are_failed_not_hung_when_the_owner_block_fails(
+    database: Path | str,
+) -> None:
     results: list[object] = []
     errors: list[BaseException] = []
 
@@ -247,7 +249,7 @@ async def test_queued_appends_are_failed_not_hung_when_the_owner_block_fails(db_
 
     async def owner(outer: anyio.abc.TaskGroup) -> None:
         try:
-            async with open_store(db_path) as store:
+            async with open_store(database) as store:
                 for i in range(200):
                     outer.start_soon(caller, store, i)
                 await anyio.lowlevel.checkpoint()
