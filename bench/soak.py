@@ -3,6 +3,10 @@ live node, a node killed with SIGKILL again and again (and started again), then 
 checked (run by hand; also the issue's acceptance check).
 
     .venv/bin/python bench/soak.py [--nodes 2] [--runs 200] [--kills 20] [--ttl 2]
+                                   [--postgres postgresql://postgres@127.0.0.1:5432/test]
+
+On SQLite the nodes share a file in a temporary directory; with `--postgres URL` they share
+a fresh schema of that database (dropped at the end unless `--keep`).
 
 Each node has a node name of its own (`RUNTUI_NODE_NAME`), so the others learn that it died
 only from its lease expiring, as they would if it were another machine. Runs are `gate ->
@@ -53,6 +57,7 @@ id = "done"
 kind = "noop"
 needs = ["nap"]
 """
+WAIT_AT_GATE_S = 1.0
 TERMINAL = ("succeeded", "failed", "failed_policy", "cancelled")
 
 
@@ -65,7 +70,7 @@ def free_port() -> int:
 @dataclass
 class Node:
     name: str
-    db: Path
+    db: Path | str
     ttl: float
     log: Path
     process: subprocess.Popen[bytes] | None = None
@@ -127,6 +132,7 @@ class Node:
 class Soak:
     nodes: list[Node]
     runs: int
+    pace_s: float
     acked: list[str] = field(default_factory=list)
     refused: int = 0
     takeovers: list[float] = field(default_factory=list)
@@ -161,13 +167,16 @@ class Soak:
             else:
                 self.refused += 1
                 time.sleep(0.05)
-            time.sleep(0.02)
+            time.sleep(self.pace_s)  # spread the runs over the kills: each kill meets live runs
 
     def approver(self) -> None:
         while not self.stop.is_set():
             answer = self.call("GET", "/api/approvals")
             if answer is not None and answer.status_code == 200:
-                for approval in answer.json()[:20]:
+                now = time.time()
+                # a person takes a moment: gates wait ~1 s, so every node holds live runs
+                ready = [a for a in answer.json() if now - a["requested_at"] > WAIT_AT_GATE_S]
+                for approval in ready[:20]:
                     self.call(
                         "POST",
                         f"/api/runs/{approval['run_id']}/approve",
@@ -176,7 +185,14 @@ class Soak:
             time.sleep(0.1)
 
 
-def query(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+def query(db: Path | str, sql: str, *args: object) -> list[tuple[object, ...]]:
+    if isinstance(db, str):
+        import psycopg
+
+        from runtui.store.pg import to_pg
+
+        with psycopg.connect(db, autocommit=True) as pg:
+            return [tuple(r) for r in pg.execute(to_pg(sql), args or None).fetchall()]
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
         return conn.execute(sql, args).fetchall()
@@ -184,7 +200,7 @@ def query(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
         conn.close()
 
 
-def driven_by(db: Path, node: str) -> set[str]:
+def driven_by(db: Path | str, node: str) -> set[str]:
     rows = query(
         db,
         "SELECT l.run_id FROM run_leases l JOIN owners o ON o.owner_id = l.owner"
@@ -202,13 +218,23 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--ttl", type=float, default=2.0)
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
+    parser.add_argument("--postgres", metavar="URL", help="share this PostgreSQL database")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="runtui-soak-"))
-    db = tmp / "soak.db"
+    db: Path | str = tmp / "soak.db"
+    schema = ""
+    if args.postgres:
+        import psycopg
+
+        schema = f"soak_{os.getpid()}"
+        with psycopg.connect(args.postgres, autocommit=True) as pg:
+            pg.execute(f"CREATE SCHEMA {schema}")
+        joiner = "&" if "?" in args.postgres else "?"
+        db = f"{args.postgres}{joiner}options=-csearch_path%3D{schema}"
     nodes = [Node(f"node-{i}", db, args.ttl, tmp / f"node-{i}.log") for i in range(args.nodes)]
     for node in nodes:
         node.start()
-    soak = Soak(nodes, args.runs)
+    soak = Soak(nodes, args.runs, pace_s=args.kills * 4.5 / args.runs)
     workers = [threading.Thread(target=soak.submitter), threading.Thread(target=soak.approver)]
     started = time.monotonic()
     for w in workers:
@@ -216,9 +242,11 @@ def main() -> int:
     try:
         for _ in range(args.kills):
             time.sleep(random.uniform(0.5, 1.5))  # let work pile up on every node
-            victim = random.choice(soak.live())
+            # the busiest node (the one driving the most live runs): each kill has work to hand
+            victim = max(soak.live(), key=lambda n: (len(driven_by(db, n.name)), random.random()))
             held = driven_by(db, victim.name)
             had_runs = bool(held)
+            print(f"kill {victim.name}: {len(held)} live run(s)", file=sys.stderr)
             with soak.lock:
                 victim.kill()
             killed_at = time.monotonic()
@@ -253,7 +281,8 @@ def main() -> int:
         for node in nodes:
             node.stop()
     failures = check(db, soak)
-    print(f"nodes {args.nodes}, lease TTL {args.ttl:g} s, database {db}")
+    shown = f"PostgreSQL schema {schema}" if schema else str(db)
+    print(f"nodes {args.nodes}, lease TTL {args.ttl:g} s, database {shown}")
     print(
         f"runs acknowledged {len(soak.acked)} (refused or unanswered {soak.refused}),"
         f" {len(soak.acked) / elapsed:.1f} runs/s over {elapsed:.1f} s with {args.kills} kills"
@@ -272,10 +301,15 @@ def main() -> int:
         import shutil
 
         shutil.rmtree(tmp)
+        if schema:
+            import psycopg
+
+            with psycopg.connect(args.postgres, autocommit=True) as pg:
+                pg.execute(f"DROP SCHEMA {schema} CASCADE")
     return 1 if failures else 0
 
 
-def check(db: Path, soak: Soak) -> list[str]:
+def check(db: Path | str, soak: Soak) -> list[str]:
     failures: list[str] = []
     stored = {str(r[0]): str(r[1]) for r in query(db, "SELECT run_id, status FROM runs")}
     for run_id in soak.acked:

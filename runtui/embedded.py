@@ -89,7 +89,7 @@ class EmbeddedRuntime:
 
     @classmethod
     @asynccontextmanager
-    async def follow(cls, db: Path) -> AsyncIterator[EmbeddedRuntime]:
+    async def follow(cls, db: Path | str) -> AsyncIterator[EmbeddedRuntime]:
         """A read-only view of the database `db` that follows what its owner commits (the
         API process of `runtui serve`, beside the runtime's)."""
         async with ReadOnlyRuntime.open(db) as view:

@@ -133,7 +133,11 @@ async def api_process(
             unix.listen(256)
             settings = {
                 "fd": public.fileno(),
-                "db": str(await anyio.Path(runtime.settings.db).absolute()),
+                "db": (
+                    db
+                    if isinstance(db := runtime.settings.db, str)  # a PostgreSQL URL
+                    else str(await anyio.Path(db).absolute())
+                ),
                 "control": control,
                 "hosts": msgspec.to_builtins(hosts),
                 "token": token,
@@ -232,7 +236,7 @@ async def _serve(settings: dict[str, Any]) -> None:
     shutdown = anyio.Event()
     limits = msgspec.convert(settings["limits"], ApiLimits)
     listener = socket.socket(fileno=int(settings["fd"]))
-    async with EmbeddedRuntime.follow(Path(settings["db"])) as view:  # reads, follows commits
+    async with EmbeddedRuntime.follow(_database(settings["db"])) as view:  # reads, follows commits
         front = Front(
             view.follower(),
             control=settings["control"],
@@ -285,6 +289,11 @@ async def _until_told_to_stop(stop: Callable[[], None]) -> None:
         tg.start_soon(first, signalled)
         tg.start_soon(first, orphaned)
     stop()
+
+
+def _database(db: str) -> Path | str:
+    """The database the runtime process named: a PostgreSQL URL as is, else a file."""
+    return db if db.startswith(("postgresql://", "postgres://")) else Path(db)
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ import pytest
 
 from runtui.domain.events import RunClaimed, decode_event
 from tests.cli.serving import Serve, runtui
-from tests.cli.test_cli_server import query, wait_for
+from tests.cli.test_cli_server import wait_for
+from tests.databases import sql
 
 GATED = """
 name = "gated"
@@ -30,10 +31,17 @@ NAPPING = 'name = "napping"\n[[tasks]]\nid = "nap"\nkind = "sleep"\nseconds = {s
 TTL_S = 2.0  # tests/conftest.py sets RUNTUI_LEASE_TTL_S for every process
 
 
+def query(
+    db: Path | str, statement: str, params: tuple[object, ...] = ()
+) -> list[tuple[object, ...]]:
+    return sql(db, statement, *params)
+
+
 @pytest.fixture
-def nodes(db_path: Path, tmp_path: Path) -> Iterator[tuple[Serve, Serve]]:
-    a = Serve(db_path, tmp_path / "a.log", node="node-a")
-    b = Serve(db_path, tmp_path / "b.log", node="node-b")
+def nodes(database: Path | str, tmp_path: Path) -> Iterator[tuple[Serve, Serve]]:
+    """Two nodes on each store in turn."""
+    a = Serve(database, tmp_path / "a.log", node="node-a")  # type: ignore[arg-type]
+    b = Serve(database, tmp_path / "b.log", node="node-b")  # type: ignore[arg-type]
     try:
         a.start()
         b.start()
@@ -64,11 +72,11 @@ def claims(db: Path, run_id: str) -> list[tuple[str, str]]:
 
 
 def test_any_node_shows_and_decides_the_runs_another_drives(
-    nodes: tuple[Serve, Serve], db_path: Path
+    nodes: tuple[Serve, Serve], database: Path | str
 ) -> None:
     a, b = nodes
     run_id = a.submit(GATED)
-    assert "node-a" in driver(db_path, run_id)
+    assert "node-a" in driver(database, run_id)
     listed = b.api("GET", "/api/runs").json()
     assert run_id in {r["run_id"] for r in listed["runs"]}
     wait_for(lambda: bool(b.api("GET", "/api/approvals").json()), "the gate to open")
@@ -77,13 +85,13 @@ def test_any_node_shows_and_decides_the_runs_another_drives(
     assert decided.status_code == 200, decided.text
     wait_for(
         lambda: (
-            query(db_path, "SELECT status FROM runs WHERE run_id = ?", (run_id,))
+            query(database, "SELECT status FROM runs WHERE run_id = ?", (run_id,))
             == [("succeeded",)]
         ),
         "the run to finish",
     )
-    assert claims(db_path, run_id) == []  # node a drove it throughout: b sent it the decision
-    assert query(db_path, "SELECT kind, state FROM commands") == [("approve", "done")]
+    assert claims(database, run_id) == []  # node a drove it throughout: b sent it the decision
+    assert query(database, "SELECT kind, state FROM commands") == [("approve", "done")]
     again = b.api(
         "POST",
         f"/api/runs/{run_id}/reject",
@@ -94,30 +102,30 @@ def test_any_node_shows_and_decides_the_runs_another_drives(
 
 
 def test_a_killed_node_s_runs_are_taken_over_within_the_lease_and_finish_clean(
-    nodes: tuple[Serve, Serve], db_path: Path
+    nodes: tuple[Serve, Serve], database: Path | str
 ) -> None:
     a, b = nodes
     runs = [a.submit(NAPPING.format(s=1.5)) for _ in range(4)] + [a.submit(GATED)]
     wait_for(
-        lambda: query(db_path, "SELECT COUNT(*) FROM attempts WHERE status = 'running'") == [(4,)],
+        lambda: query(database, "SELECT COUNT(*) FROM attempts WHERE status = 'running'") == [(4,)],
         "node a to start the naps",
     )
     a.stop(signal.SIGKILL)
     killed_at = time.monotonic()
-    wait_for(lambda: all("node-b" in driver(db_path, r) for r in runs), "node b to take the runs")
+    wait_for(lambda: all("node-b" in driver(database, r) for r in runs), "node b to take the runs")
     took = time.monotonic() - killed_at
     assert took < TTL_S + 1.5, took  # the lease's TTL, then at most a third of it to notice
     for run_id in runs:
-        assert [how for how, _ in claims(db_path, run_id)] == ["expired"]
+        assert [how for how, _ in claims(database, run_id)] == ["expired"]
     assert b.api("POST", f"/api/runs/{runs[-1]}/approve", {}).status_code == 200
     wait_for(
-        lambda: query(db_path, "SELECT COUNT(*) FROM runs WHERE status = 'succeeded'") == [(5,)],
+        lambda: query(database, "SELECT COUNT(*) FROM runs WHERE status = 'succeeded'") == [(5,)],
         "every run to finish",
         timeout=30,
     )
     # the naps that were running re-ran as new attempts (at least once), nothing was lost
-    retried = query(db_path, "SELECT COUNT(*) FROM attempts WHERE task_id = 'nap' AND attempt = 1")
+    retried = query(database, "SELECT COUNT(*) FROM attempts WHERE task_id = 'nap' AND attempt = 1")
     assert retried == [(4,)]
     for run_id in runs:  # replayed through the phase machine, projections rebuilt: clean
-        verified = runtui(db_path, "verify", run_id)
+        verified = runtui(database, "verify", run_id)
         assert verified.returncode == 0, verified.stdout + verified.stderr
