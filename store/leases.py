@@ -28,6 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runtui.domain.errors import ConflictError, NotFoundError, RunOwnedError
 
@@ -172,14 +173,27 @@ def claim(cur: sqlite3.Cursor, me: Owner, run_id: str, now: float, ttl: float) -
 
 def fence(cur: sqlite3.Cursor, me: Owner, held: dict[str, int], run_ids: set[str]) -> set[str]:
     """Of `run_ids` (runs this process holds, by `held`), the ones it no longer holds."""
-    lost: set[str] = set()
-    for run_id in run_ids:
-        row = cur.execute(
-            "SELECT owner, epoch FROM run_leases WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        if row is None or row[0] != me.owner_id or row[1] != held.get(run_id):
-            lost.add(run_id)
-    return lost
+    if not run_ids:
+        return set()
+    ids = sorted(run_ids)
+    found: dict[str, tuple[Any, Any]] = {}
+    for start in range(0, len(ids), _CHUNK):  # one query per chunk, not one per run
+        chunk = ids[start : start + _CHUNK]
+        rows = cur.execute(
+            "SELECT run_id, owner, epoch FROM run_leases WHERE run_id IN"
+            f" ({', '.join('?' * len(chunk))})",
+            chunk,
+        ).fetchall()
+        found.update({r[0]: (r[1], r[2]) for r in rows})
+    return {
+        run_id
+        for run_id in run_ids
+        if found.get(run_id, (None, None)) != (me.owner_id, held.get(run_id))
+    }
+
+
+#: Run ids per fencing query (SQLite allows 32,766 parameters; PostgreSQL 65,535).
+_CHUNK = 500
 
 
 def renew(cur: sqlite3.Cursor, me: Owner, held: dict[str, int], now: float, ttl: float) -> set[str]:

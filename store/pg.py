@@ -21,7 +21,9 @@ puts runtui's tables in schema S (the tests give each test a schema of its own).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import re
 from typing import Any
 
@@ -32,6 +34,17 @@ from runtui.domain.errors import MigrationError
 from runtui.store.queries import StoreReader
 
 URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+class _QuietCancel(logging.Filter):
+    """psycopg warns when a query is cancelled by the task that awaited it (a runtime that
+    stops while its reader waits): expected at every shutdown, so not worth a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "query cancellation interrupted" not in record.getMessage()
+
+
+logging.getLogger("psycopg").addFilter(_QuietCancel())
 
 
 def is_postgres(db: object) -> bool:
@@ -100,6 +113,10 @@ class Cursor:
         if sql == "BEGIN IMMEDIATE":
             self._cur.execute("BEGIN")
             self._cur.execute("SELECT 1 FROM runtui_write_lock FOR UPDATE")
+            self._conn.start_pipeline()
+        elif sql in ("COMMIT", "ROLLBACK"):
+            self._conn.end_pipeline()
+            self._cur.execute(sql)
         elif sql.startswith("PRAGMA"):  # SQLite's own knobs: nothing to do here
             self._cur.execute("SELECT 0")
         else:
@@ -133,6 +150,21 @@ class Connection:
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
+        self._pipeline: Any = None
+
+    def start_pipeline(self) -> None:
+        """Send a write transaction's statements without waiting for each one's answer
+        (psycopg's pipeline mode): a statement whose rows are read waits for the answers so far;
+        the others (inserts, projections) cost no round trip each."""
+        if self._pipeline is None:
+            self._pipeline = self.raw.pipeline()
+            self._pipeline.__enter__()
+
+    def end_pipeline(self) -> None:
+        """Wait for every answer (an error of any statement in it is raised here)."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.__exit__(None, None, None)
 
     @classmethod
     def connect(cls, url: str) -> Connection:
@@ -146,6 +178,9 @@ class Connection:
 
     @property
     def in_transaction(self) -> bool:
+        if self._pipeline is not None:  # a failed statement left it waiting: end it first
+            with contextlib.suppress(psycopg.Error):
+                self.end_pipeline()
         return self.raw.info.transaction_status != TransactionStatus.IDLE
 
     def close(self) -> None:
