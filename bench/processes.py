@@ -1,6 +1,9 @@
 """Runs/s with one and with two runtime processes on one SQLite file (run by hand).
 
     .venv/bin/python bench/processes.py [--runs 400] [--tasks 5] [--durability full|fast]
+                                        [--postgres URL]
+
+With `--postgres URL` the same is measured on PostgreSQL too (a fresh schema each time).
 
 Each process opens its own runtime on the same database (`bench/runtime_throughput.py`'s
 settings: full governance) and drives `--runs / processes` runs of a chain of no-op tasks,
@@ -33,9 +36,11 @@ from runtui.domain.enums import Durability
 CONCURRENCY = 50
 
 
-async def worker(db: Path, runs: int, tasks: int, durability: Durability, start_at: float) -> None:
+async def worker(
+    db: Path | str, runs: int, tasks: int, durability: Durability, start_at: float
+) -> None:
     workflow = noop_workflow(tasks, "chain")
-    async with Runtime.open(settings_for(db, durability)) as rt:
+    async with Runtime.open(settings_for(db, durability)) as rt:  # type: ignore[arg-type]
         await anyio.sleep(max(0.0, start_at - time.time()))
         began = time.time()
         slots = anyio.Semaphore(CONCURRENCY)
@@ -52,7 +57,7 @@ async def worker(db: Path, runs: int, tasks: int, durability: Durability, start_
         print(json.dumps({"began": began, "ended": ended, "commits": rt.store.writer.commits}))
 
 
-def measure(db: Path, processes: int, runs: int, tasks: int, durability: Durability) -> float:
+def measure(db: Path | str, processes: int, runs: int, tasks: int, durability: Durability) -> float:
     start_at = time.time() + 3.0  # every process is up by then
     procs = [
         subprocess.Popen(
@@ -91,12 +96,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=400)
     parser.add_argument("--tasks", type=int, default=5)
     parser.add_argument("--durability", choices=["full", "fast"], default="full")
-    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--postgres", metavar="URL", help="also on this PostgreSQL database")
     parser.add_argument("--start-at", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     durability = Durability(args.durability)
     if args.worker is not None:
-        anyio.run(worker, args.worker, args.runs, args.tasks, durability, args.start_at)
+        db = args.worker if args.worker.startswith("postgres") else Path(args.worker)
+        anyio.run(worker, db, args.runs, args.tasks, durability, args.start_at)
         return
     with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
         raw = anyio.run(bench_raw, Path(tmp) / "raw.db", durability, 300)
@@ -104,8 +111,20 @@ def main() -> None:
         two = measure(Path(tmp) / "two.db", 2, args.runs, args.tasks, durability)
     commits_per_s = 1 / raw.commit_p50
     print(f"raw single-row commit p50 {raw.commit_p50 * 1000:.3f} ms ({commits_per_s:.0f}/s)")
-    print(f"1 process:   {one:6.1f} runs/s of {args.tasks} no-op tasks")
-    print(f"2 processes: {two:6.1f} runs/s ({two / one:.2f} of one process)")
+    print(f"SQLite, 1 process:   {one:6.1f} runs/s of {args.tasks} no-op tasks")
+    print(f"SQLite, 2 processes: {two:6.1f} runs/s ({two / one:.2f} of one process)")
+    if args.postgres:
+        from stores import drop_schema, fresh_postgres  # beside it
+
+        rates = []
+        for processes in (1, 2):
+            url, schema = fresh_postgres(args.postgres)
+            try:
+                rates.append(measure(url, processes, args.runs, args.tasks, durability))
+            finally:
+                drop_schema(args.postgres, schema)
+        print(f"PostgreSQL, 1 process:   {rates[0]:6.1f} runs/s ({rates[0] / one:.2f} of SQLite)")
+        print(f"PostgreSQL, 2 processes: {rates[1]:6.1f} runs/s ({rates[1] / rates[0]:.2f} of one)")
 
 
 if __name__ == "__main__":

@@ -195,10 +195,12 @@ def schema_version(conn: Connection) -> int:
 def migrate(conn: Connection, migrations: list[tuple[int, str, str]], split: Any) -> int:
     """Bring the schema up to the last of `migrations` (the SQLite ones, mapped), each in its
     own transaction with its version, one node at a time."""
-    conn.raw.execute(BOOTSTRAP)
     target = migrations[-1][0] if migrations else 0
     with conn.raw.transaction():
+        # First the lock: two nodes creating the same tables at once collide even with
+        # IF NOT EXISTS (PostgreSQL checks the catalog before it locks it).
         conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.raw.execute(BOOTSTRAP)
         current = schema_version(conn)
         if current > target:
             raise MigrationError(

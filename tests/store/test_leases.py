@@ -181,3 +181,24 @@ async def test_events_carry_the_epoch_they_were_written_under(database: Path | s
     epochs = sql(database, "SELECT seq, epoch FROM events ORDER BY seq")
     assert epochs == [(1, 1), (2, 1), (3, 2), (4, 2)]
     assert report.matches, report.differences
+
+
+async def test_writers_opening_a_new_database_at_once_all_start(database: Path | str) -> None:
+    """Nodes started together on an empty database: one migrates, the others wait for it."""
+    opened: list[str] = []
+    release = anyio.Event()
+
+    async def node(name: str) -> None:
+        async with open_store(database, owner=owner(name)) as store:
+            await store.writer.append(f"run-{name}", RunCreated(workflow="w"))
+            opened.append(name)
+            if len(opened) == 3:  # all three are open at once: let them go
+                release.set()
+            await release.wait()
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            for name in ("ann", "bob", "cy"):
+                tg.start_soon(node, name)
+    assert sorted(opened) == ["ann", "bob", "cy"]
+    assert sql(database, "SELECT COUNT(*) FROM runs") == [(3,)]
