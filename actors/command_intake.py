@@ -16,14 +16,13 @@ import contextlib
 import logging
 import os
 import socket
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from runtui.domain.errors import KINDS, InvalidInputError, RuntuiError, StoreError
-from runtui.store.commands import CommandDesk, CommandRow
+from runtui.store.commands import CommandDesk, CommandRow, listen_for_commands
 from runtui.store.files import bell_path_for
 
 if TYPE_CHECKING:
@@ -62,6 +61,7 @@ class CommandIntake:
         assert writer.owner is not None
         self.owner_id = writer.owner.owner_id
         self.desk = CommandDesk(writer, path, runtime.clock, self.owner_id)
+        self._rung = anyio.Event()  # set when a requester rang or notified
 
     async def run(self) -> None:
         try:
@@ -70,20 +70,43 @@ class CommandIntake:
                 log.warning("%d command(s) a stopped owner had taken were marked failed", abandoned)
             with self._bell() as bell:
                 async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._hear_bell, bell)
+                    tg.start_soon(self._hear_notifications)
                     while True:
+                        self._rung = anyio.Event()  # before looking: a ring from now on counts
                         try:
                             if self.desk.any_new():
                                 for command in await self.desk.take_pending():
                                     tg.start_soon(self._apply, command)
-                        except (StoreError, sqlite3.Error) as exc:  # an outage: the supervisor
-                            log.warning("commands not taken now: %s", exc)  # copes; look again
-                        with anyio.move_on_after(LOOK_EVERY_S):  # a requester rings; else
-                            await anyio.wait_readable(bell)  # look now and then (a ring may
-                            _silence(bell)  # be lost)
+                        except Exception as exc:  # an outage: the supervisor copes; look again
+                            log.warning("commands not taken now: %s", exc)
+                        with anyio.move_on_after(LOOK_EVERY_S):  # rung; else look now and
+                            await self._rung.wait()  # then (a ring may be lost)
         finally:
             self.desk.close()
             with contextlib.suppress(OSError):
                 bell_path_for(self.path, self.owner_id).unlink()
+
+    async def _hear_bell(self, bell: socket.socket) -> None:
+        while True:
+            await anyio.wait_readable(bell)
+            _silence(bell)
+            self._rung.set()
+
+    async def _hear_notifications(self) -> None:
+        """On PostgreSQL, requesters on other machines cannot ring the bell: they notify
+        (`NOTIFY`), heard here; if the listening connection breaks, the half-second look
+        remains, and listening starts again."""
+        while True:
+            try:
+                async for _ in listen_for_commands(self.path, self.owner_id):
+                    self._rung.set()
+                return  # SQLite: nothing to listen to
+            except Exception as exc:
+                log.warning(
+                    "not listening for commands (looking every %.1f s): %s", LOOK_EVERY_S, exc
+                )
+                await anyio.sleep(5)
 
     def _bell(self) -> socket.socket:
         """The socket requesters ring after writing a command (`store.files.ring_bell`)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,7 @@ class CommandBox:
 
     def __init__(self, path: Path | str) -> None:
         self._conn = side_connection(path)
+        self._postgres = is_postgres(path)
 
     def close(self) -> None:
         self._conn.close()
@@ -87,6 +88,8 @@ class CommandBox:
                 " owner) VALUES (?,?,?,?,?,?,?)",
                 (command_id, kind, run_id, json.dumps(payload), at, by, owner),
             )
+            if self._postgres:  # the owner may be on another machine: no bell reaches it
+                self._conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, owner))
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
                 raise UnavailableError(
@@ -116,6 +119,23 @@ class CommandBox:
 
 
 # --- the owner's side: through the store's writer and reader --------------------------------
+
+#: The PostgreSQL channel requesters notify, with the owner's id as the payload.
+CHANNEL = "runtui_commands"
+
+
+async def listen_for_commands(db: Path | str, owner: str) -> AsyncIterator[None]:
+    """Yield whenever a requester notifies `owner` that a command waits (PostgreSQL's LISTEN;
+    on SQLite nothing: the bell does it there). Ends when the connection does."""
+    if not is_postgres(db):
+        return
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(str(db), autocommit=True) as conn:
+        await conn.execute(f"LISTEN {CHANNEL}")
+        async for note in conn.notifies():
+            if note.payload == owner:
+                yield None
 
 
 class CommandDesk:
