@@ -202,3 +202,52 @@ async def test_writers_opening_a_new_database_at_once_all_start(database: Path |
                 tg.start_soon(node, name)
     assert sorted(opened) == ["ann", "bob", "cy"]
     assert sql(database, "SELECT COUNT(*) FROM runs") == [(3,)]
+
+
+async def test_a_reader_tailing_concurrent_writers_misses_nothing(database: Path | str) -> None:
+    """Three writers (as three processes would) append at once while a reader follows "after
+    my last position": it sees every event exactly once, positions 1..N with no gap, because
+    positions are taken inside the write lock and so follow commit order."""
+    import random
+
+    from runtui.store import open_reader
+
+    seen: list[int] = []
+    done = anyio.Event()
+
+    async def write(name: str) -> None:
+        rng = random.Random(name)
+        async with open_store(database, owner=owner(name)) as store:
+            await store.writer.append(f"run-{name}", RunCreated(workflow="w"))
+            for batch in range(25):
+                items = [
+                    PendingEvent(f"run-{name}", out(f"{batch}.{i}"), 1.0, None)  # type: ignore[arg-type]
+                    for i in range(rng.randint(1, 8))
+                ]
+                await store.writer.append_many(items)
+
+    async def follow() -> None:
+        last = 0
+        async with open_reader(database) as reader:
+            while True:
+                finished = done.is_set()  # read before the page: one last page after the end
+                page = await reader.events_since(last, limit=500)
+                for event in page:
+                    assert event.position == last + 1, f"skipped {last + 1}"
+                    last = event.position
+                    seen.append(last)
+                if finished and not page:
+                    return
+                if not page:
+                    await anyio.sleep(0.005)  # tailing other connections' commits
+
+    async with open_store(database, owner=owner("setup")):
+        pass  # the schema exists before the reader opens it
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(follow)
+        async with anyio.create_task_group() as writing:
+            for name in ("ann", "bob", "cy"):
+                writing.start_soon(write, name)
+        done.set()
+    assert seen == list(range(1, len(seen) + 1))
+    assert sql(database, "SELECT COUNT(*) FROM events") == [(len(seen),)]
