@@ -27,13 +27,13 @@ def postgres_schema() -> Iterator[str]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin.execute(f"CREATE SCHEMA {schema}")
     joiner = "&" if "?" in DSN else "?"
-    try:
-        yield f"{DSN}{joiner}options={quote(f'-csearch_path={schema}')}"
+    try:  # connections name themselves after the schema, so none outlives the test
+        yield f"{DSN}{joiner}options={quote(f'-csearch_path={schema}')}&application_name={schema}"
     finally:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE pid <> pg_backend_pid() AND query ILIKE %s",
-            (f"%{schema}%",),
+            " WHERE pid <> pg_backend_pid() AND application_name = %s",
+            (schema,),
         )
         admin.execute(f"DROP SCHEMA {schema} CASCADE")
         admin.close()
