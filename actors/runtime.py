@@ -350,6 +350,8 @@ class Runtime:
         for run in await self.reader.live_runs():
             if run.run_id in self.kernel.runs or run.run_id == hold:
                 continue
+            if self._at_capacity():
+                break
             try:
                 await self.take(run.run_id)
                 resumed.append(run.run_id)
@@ -397,12 +399,19 @@ class Runtime:
             if adopt and self._resumed and self.supervisor.running:
                 await self.adopt_orphans()
 
+    def _at_capacity(self) -> bool:
+        """This process drives as many live runs as it may take over (`max_live_runs`): the
+        rest are left to other processes."""
+        return len(self.kernel.runs) >= self.settings.max_live_runs
+
     async def adopt_orphans(self) -> list[str]:
         """Take over every live run whose lease is missing, released or expired; the ids."""
         taken: list[str] = []
         for run_id in await self.reader.unowned_live_runs(time.time()):
             if run_id in self.kernel.runs:
                 continue
+            if self._at_capacity():
+                break
             try:
                 await self.take(run_id)
             except (RunOwnedError, ConflictError, NotFoundError):

@@ -121,6 +121,13 @@ class Settings(BaseSettings):
     )
     durability: Durability = Field(Durability.FULL, description="full (default) or fast.")
     max_concurrency: int = Field(50, ge=1, le=10_000, description="Global cap on attempts.")
+    max_live_runs: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description="The most live runs a process takes over from others (on start and while"
+        " it runs); runs it creates itself are not counted against it.",
+    )
     lease_ttl_s: float = Field(
         5.0,
         ge=0.2,
