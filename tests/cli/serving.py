@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "resume-paths-token"
 
 
-def runtui(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def runtui(db: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "runtui", "--db", str(db), *args],
         capture_output=True,
@@ -31,7 +31,7 @@ def runtui(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
 class Serve:
     """`runtui serve` on `db`, startable again on the same database after a kill."""
 
-    def __init__(self, db: Path, log: Path, *, node: str | None = None) -> None:
+    def __init__(self, db: Path | str, log: Path, *, node: str | None = None) -> None:
         self.db, self.log = db, log
         self.node = node  # RUNTUI_NODE_NAME: a process standing in for another machine
         self.process: subprocess.Popen[str] | None = None
@@ -106,7 +106,7 @@ class Serve:
         assert code == (0 if sig is signal.SIGTERM else -signal.SIGKILL), self.log.read_text()
 
 
-def ended(db: Path, run_id: str) -> tuple[object, ...]:
+def ended(db: Path | str, run_id: str) -> tuple[object, ...]:
     def terminal() -> bool:
         rows = query(db, "SELECT status FROM runs WHERE run_id = ?", (run_id,))
         return rows[0][0] in ("succeeded", "failed", "failed_policy", "cancelled")

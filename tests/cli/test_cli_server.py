@@ -66,7 +66,12 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) ->
         time.sleep(0.05)
 
 
-def query(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+def query(db: Path | str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Rows of `sql` from either store (a SQLite file read-only, or a PostgreSQL URL)."""
+    if isinstance(db, str):
+        from tests.databases import sql as on_either
+
+        return on_either(db, sql, *params)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         return list(conn.execute(sql, params))

@@ -9,6 +9,7 @@ import json
 import signal
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ PATIENT = (
 )
 
 
-def submit_to_gate(db: Path, workflow: Path) -> tuple[str, str]:
+def submit_to_gate(db: Path | str, workflow: Path) -> tuple[str, str]:
     started = runtui(db, "run", str(workflow))
     assert started.returncode == 7, started.stdout + started.stderr
     ((run_id, approval_id),) = query(
@@ -35,12 +36,22 @@ def submit_to_gate(db: Path, workflow: Path) -> tuple[str, str]:
     return str(run_id), str(approval_id)
 
 
+@pytest.fixture
+def served(database: Path | str, tmp_path: Path) -> Iterator[Serve]:
+    """`runtui serve` on each store in turn."""
+    s = Serve(database, tmp_path / "serve.log")
+    yield s
+    s.stop_quietly()
+
+
 @pytest.mark.parametrize(
     "path", ["embedded", "embedded-resume", "serve", "serve-kill-9", "serve-sigterm"]
 )
 def test_policies_after_a_gate_on_every_path(
-    path: str, db_path: Path, tmp_path: Path, serve: Serve
+    path: str, database: Path | str, tmp_path: Path, served: Serve
 ) -> None:
+    """On both stores: the same violations and the same end, whichever way the run went."""
+    db_path, serve = database, served
     workflow = tmp_path / "after-gate.toml"
     workflow.write_text(AFTER_GATE)
     if path.startswith("serve"):
