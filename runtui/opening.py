@@ -61,7 +61,8 @@ async def open(
         )
     _not_a_server(db)
     loaded = load_settings(
-        {"db": Path(db) if db is not None else None, **settings}, config_file=config
+        {"db": db if isinstance(db, str) or db is None else Path(db), **settings},
+        config_file=config,
     )
     async with EmbeddedRuntime.open(loaded, resume=resume, read_only=read_only, user=user) as rt:
         yield rt

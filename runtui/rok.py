@@ -305,7 +305,12 @@ _HOSTS_LOCK = threading.Lock()
 
 
 def _host(db: str | Path | None, options: dict[str, Any]) -> _Host:
-    key = str(Path(db).resolve()) if db is not None else ""
+    if db is None:
+        key = ""
+    elif isinstance(db, str) and db.startswith(("postgresql://", "postgres://")):
+        key = db
+    else:
+        key = str(Path(db).resolve())
     with _HOSTS_LOCK:
         host = _HOSTS.get(key)
         if host is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import anyio
 
 from runtui.domain.enums import Durability
-from runtui.domain.errors import NotFoundError, StoreError
+from runtui.domain.errors import InvalidInputError, NotFoundError, StoreError
 from runtui.store.file_identity import FileIdentity
 from runtui.store.files import WritersLock, ensure_private_file
 from runtui.store.leases import LEASE_TTL_S, Owner
@@ -59,6 +59,11 @@ async def _release(writer: EventWriter) -> None:
 
 
 async def _resolve(path: Path | str) -> Path:
+    if str(path).startswith(("postgresql:", "postgres:")):  # a URL that became a Path
+        raise InvalidInputError(
+            f"db: {path} looks like a PostgreSQL URL taken for a file's path (pass the URL"
+            " itself, as a string)"
+        )
     expanded = await anyio.Path(path).expanduser()
     return Path(await expanded.resolve())
 
