@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import re
 from typing import Any
 
+import anyio
 import psycopg
 from psycopg.pq import TransactionStatus
 
@@ -35,16 +35,6 @@ from runtui.store.queries import StoreReader
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
-
-class _QuietCancel(logging.Filter):
-    """psycopg warns when a query is cancelled by the task that awaited it (a runtime that
-    stops while its reader waits): expected at every shutdown, so not worth a warning."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "query cancellation interrupted" not in record.getMessage()
-
-
-logging.getLogger("psycopg").addFilter(_QuietCancel())
 
 
 def is_postgres(db: object) -> bool:
@@ -237,9 +227,13 @@ class Reader(StoreReader):
         await self._pg.close()
 
     async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        async with self._pg.cursor() as cur:
-            await cur.execute(to_pg(sql), params or None)
-            return await cur.fetchall() if cur.description is not None else []
+        # Shielded: psycopg closes a connection whose query a cancelled task leaves half-way
+        # ("query cancellation interrupted"), and this one is shared by every reader of the
+        # process. A query takes milliseconds; the cancellation lands right after it.
+        with anyio.CancelScope(shield=True):
+            async with self._pg.cursor() as cur:
+                await cur.execute(to_pg(sql), params or None)
+                return await cur.fetchall() if cur.description is not None else []
 
     def _json_field(self, column: str, key: str) -> tuple[str, str]:
         return f"({column}::jsonb ->> ?)", key
