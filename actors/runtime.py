@@ -1,8 +1,9 @@
 """The runtime handle: the one object the CLI, the TUI and the server talk to.
 
-`Runtime.open(settings)` owns the database, starts the actors under a supervisor (facades
-first, kernel last, so nothing is asked before it can answer), resumes interrupted runs, and on
-exit stops them in reverse order. Its methods are the public verbs: submit, approve, reject,
+`Runtime.open(settings)` opens the database beside any other process on it, starts the actors
+under a supervisor (facades first, kernel last, so nothing is asked before it can answer), takes
+over the live runs nobody drives (`store.leases`), and on exit stops them in reverse order and
+lets its runs go. Its methods are the public verbs: submit, approve, reject,
 cancel, rewind, retry, resume, health, wait, subscribe; reads go through `reader`.
 """
 

@@ -93,8 +93,8 @@ class CommandBox:
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
                 raise UnavailableError(
-                    "the process that owns the database runs a runtui too old to take commands"
-                    " from other processes; stop it, or use its own controls"
+                    "the database's schema is too old to take commands from other processes;"
+                    " open it once with this runtui's runtime commands to migrate it"
                 ) from None
             raise
 

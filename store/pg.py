@@ -36,7 +36,6 @@ from runtui.store.queries import StoreReader
 URL_SCHEMES = ("postgresql://", "postgres://")
 
 
-
 def is_postgres(db: object) -> bool:
     """Whether `db` names a PostgreSQL database (a URL) rather than a SQLite file."""
     return isinstance(db, str) and db.startswith(URL_SCHEMES)
@@ -230,10 +229,13 @@ class Reader(StoreReader):
         # Shielded: psycopg closes a connection whose query a cancelled task leaves half-way
         # ("query cancellation interrupted"), and this one is shared by every reader of the
         # process. A query takes milliseconds; the cancellation lands right after it.
+        rows: list[tuple[Any, ...]] = []
         with anyio.CancelScope(shield=True):
             async with self._pg.cursor() as cur:
                 await cur.execute(to_pg(sql), params or None)
-                return await cur.fetchall() if cur.description is not None else []
+                if cur.description is not None:
+                    rows = await cur.fetchall()
+        return rows
 
     def _json_field(self, column: str, key: str) -> tuple[str, str]:
         return f"({column}::jsonb ->> ?)", key

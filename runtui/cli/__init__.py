@@ -76,7 +76,7 @@ class UsageProblem(InvalidInputError):
 def _exit_code_for(exc: BaseException) -> int | None:
     """The exit code for an error runtui raises on purpose, or None for a bug: by the error's
     kind (`runtui.domain.errors.KINDS`), the same embedded and through a server."""
-    if isinstance(exc, DatabaseLockedError):  # another process owns the database
+    if isinstance(exc, DatabaseLockedError):  # an older runtui holds the database alone
         return EXIT_LOCKED
     kind = kind_of(exc)
     if kind is not None:
@@ -237,7 +237,7 @@ class Context:
             self.server = str(value).rstrip("/")
 
     def server_of_db(self) -> str | None:
-        """The API URL of the `runtui serve` that owns the database now, if one does."""
+        """The API URL of a `runtui serve` that drives runs of the database now, if one does."""
         from runtui.storage import owner_url
 
         return owner_url(self.db)
@@ -324,7 +324,7 @@ from runtui.cli.global_options import DATABASE  # noqa: E402
     envvar="RUNTUI_SERVER",
     help="Talk to this runtui server's HTTP API (env RUNTUI_SERVER); token: RUNTUI_TOKEN or"
     " the token file. Without it, runtime commands still use the API of a `runtui serve` that"
-    " owns the database.",
+    " drives runs of the database.",
 )
 @click.option("--read-only", is_flag=True, help="The terminal UI without mutating actions.")
 @click.pass_context
@@ -374,9 +374,10 @@ def tui(ctx: click.Context, read_only: bool) -> None:
 @click.pass_context
 def attach_cmd(ctx: click.Context, url: str | None, token: str | None, read_only: bool) -> None:
     """The terminal UI on a runtui server (`runtui serve`), through its HTTP API and live event
-    stream. URL defaults to --server, else the server that owns the database. When the server
-    goes away the status bar says "disconnected, retrying"; when it is back the UI catches up
-    with no event lost. Exit 1 if the server cannot be reached, 2 if the token is refused.
+    stream. URL defaults to --server, else a server that drives runs of the database. When
+    the server goes away the status bar says "disconnected, retrying"; when it is back the UI
+    catches up with no event lost. Exit 1 if the server cannot be reached, 2 if the token is
+    refused.
     """
     c: Context = ctx.obj
     target = url or c.remote_url()

@@ -1,11 +1,11 @@
 """How a command drives a run through the port and reports it: shared by the command modules.
 
 A command that changes runs gets a port (`open_port`): a server's API when there is one, else
-the actor runtime embedded in this process, which owns the database and resumes every
-interrupted run. It does its thing (submit, decide, fork, cancel) once, against the port, then
-waits until the run has settled and this process has nothing left to drive (`settle`), reports
-the run and exits; what still waits is persisted, for a later `runtui approve`. `serve` keeps
-driving until SIGTERM/SIGINT.
+the actor runtime embedded in this process, which takes over every live run nobody drives and
+hands verbs on runs another process drives to that process. It does its thing (submit, decide,
+fork, cancel) once, against the port, then waits until the run has settled and this process
+has nothing left to drive (`settle`), reports the run and exits; what still waits is persisted,
+for a later `runtui approve`. `serve` keeps driving until SIGTERM/SIGINT.
 """
 
 from __future__ import annotations

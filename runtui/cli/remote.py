@@ -2,9 +2,9 @@
 
 Two ways to get here. `--server URL` (or `RUNTUI_SERVER`) sends every command that can to
 that server, reads included. Without it, a runtime command (`run`, `approve`, `reject`,
-`rewind`, `retry`, `cancel`, `resume`) on a database that a `runtui serve` owns finds the
-server's URL in the database's lock file and goes through its API rather than failing with
-exit 4; read commands keep reading the database directly.
+`rewind`, `retry`, `cancel`, `resume`) on a database a `runtui serve` drives runs of finds the
+server's URL where the server recorded it (table `owners`) and goes through its API; read
+commands keep reading the database directly.
 
 The client is a port like the embedded runtime (`runtui.api.Port`), so each command is written
 once (`driving`): through the API the server drives the run, and the command watches the run's

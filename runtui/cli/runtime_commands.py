@@ -226,7 +226,7 @@ def resume_cmd(c: Context, run_id: str | None, follow: bool, as_json: bool) -> N
                     who = (
                         f"the server at {url}"
                         if (url := c.remote_url())
-                        else "the runtui process that owns the database"
+                        else "the runtui processes that drive the database's runs"
                     )
                     echo(
                         f"{who} resumed the interrupted runs when it started and drives every"

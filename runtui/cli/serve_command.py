@@ -12,6 +12,7 @@ import click
 from runtui.cli import Context, UsageProblem, _run, main, pass_ctx
 from runtui.cli.driving import echo_err, open_runtime
 from runtui.cli.render import fmt_took
+from runtui.storage import shown
 
 if TYPE_CHECKING:
     from runtui.domain.events import EventEnvelope
@@ -69,7 +70,8 @@ def serve_cmd(
     no_api: bool,
     in_process_api: bool,
 ) -> None:
-    """Headless: own the database, serve the HTTP API and drive runs until SIGTERM or SIGINT.
+    """Headless: drive runs, serve the HTTP API, until SIGTERM or SIGINT; beside other nodes
+    on the same database, taking over the runs of any that stop.
 
     Resumes interrupted runs at start, logs one line per run that finishes (stderr), and on a
     signal stops accepting connections, tells event-stream clients `shutdown`, and drains:
@@ -135,8 +137,8 @@ def serve_cmd(
                 start = await here.position()  # runs resumed now are logged when they finish
                 resumed = await here.resume_interrupted()
                 _log(
-                    f"runtui serve: pid {os.getpid()} owns {c.db}; resumed {len(resumed)}"
-                    " interrupted run(s)"
+                    f"runtui serve: pid {os.getpid()} drives runs of {shown(c.db)}; took over"
+                    f" {len(resumed)} run(s) nobody drove"
                 )
                 waiting = [r for r in await here.live_runs() if r.status is waits]
                 if waiting:

@@ -96,7 +96,8 @@ class StoreUnavailableError(StoreError, UnavailableError):
 
 
 class DatabaseLockedError(StoreError, UnavailableError):
-    """Another process owns the database; the message names it."""
+    """An older runtui, from before ownership per run, holds the database alone; the message
+    names it."""
 
 
 class DatabaseUnusableError(StoreError):

@@ -373,7 +373,7 @@ def test_serve_resumes_a_run_killed_mid_attempt_and_stops_on_sigterm(
     server.send_signal(signal.SIGTERM)
     _, err = server.communicate(timeout=10)
     assert server.returncode == 0, err
-    assert "resumed 1 interrupted run(s)" in err
+    assert "took over 1 run(s) nobody drove" in err
     assert f"run {run_id} (slow) succeeded" in err
     assert "SIGTERM: draining" in err
     assert os.path.exists(db_path)
