@@ -175,3 +175,34 @@ def test_a_command_nobody_takes_is_taken_back_and_applied_here(tmp_path: Path) -
     assert "succeeded" in approve.stdout
     assert commands(db) == [("approve", "withdrawn")]
     assert claims(db, run_id) == ["expired"]  # a take-over: the ghost stopped renewing
+
+
+def test_a_runtui_from_before_leases_is_kept_out_and_named(tmp_path: Path) -> None:
+    """A runtui from before ownership per run took `FILE.lock` exclusively and wrote without
+    leases: beside it, a runtime command refuses to start (exit 4) and names it; and while this
+    runtui writes, such an exclusive lock cannot be taken (the shared one is held)."""
+    import fcntl
+    import os
+
+    db = tmp_path / "runs.db"
+    lock = tmp_path / "runs.db.lock"
+    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        os.write(fd, json.dumps({"pid": 4242, "command": "runtui serve"}).encode())
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as the older runtui held it
+        refused = runtui(db, "run", "--demo")
+        assert refused.returncode == 4, refused.stderr
+        assert "locked by pid 4242 (runtui serve), an older runtui" in refused.stderr
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        flow = tmp_path / "slow.toml"
+        flow.write_text(SLOW)
+        driver = start(db, "run", str(flow), log=tmp_path / "run.log")
+        try:
+            wait_for(lambda: bool(sql(db, "SELECT 1 FROM runs")), "runtui run to start")
+            with pytest.raises(BlockingIOError):  # the older runtui would be refused now
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            driver.kill()
+            driver.wait(timeout=30)
+    finally:
+        os.close(fd)
