@@ -226,7 +226,7 @@ def test_serve_in_process_api_starts_no_api_process(db_path: Path) -> None:
     env = {**os.environ, "RUNTUI_TOKEN": TOKEN}
     server = Server(db_path, env, "--in-process-api")
     try:
-        served = server.wait_line(r"owns ")  # the line after "API on ..."
+        served = server.wait_line(r"drives runs of ")  # the line after "API on ..."
         assert served is not None
         assert "API process pid" not in "".join(server.stderr)
         r = httpx.get(f"{server.url}/api/runs", headers=AUTH, timeout=10)
