@@ -287,10 +287,10 @@ class Runtime:
                     if row.run_id not in self.kernel.runs:
                         try:
                             await self.take(row.run_id)
-                        except ConflictError as exc:
-                            if isinstance(exc, RunOwnedError):
-                                raise
-                            # it ended meanwhile: the kernel says how the approval went
+                        except RunOwnedError:
+                            raise  # another process drives it: the command goes there
+                        except ConflictError:
+                            pass  # it ended meanwhile: the kernel says how the approval went
                     await self.kernel.ask(msgspec.structs.replace(decide, reply=Reply()))
 
                 kind = "reject" if decide.decision is ApprovalDecision.REJECT else "approve"
@@ -476,10 +476,10 @@ class Runtime:
             )
         try:
             await self.cancel(run_id)  # here, or by the process that drives it
-        except ConflictError as exc:
-            if isinstance(exc, RunOwnedError):
-                raise
-            # it ended meanwhile
+        except RunOwnedError:
+            raise
+        except ConflictError:
+            pass  # it ended meanwhile
         await self.wait(run_id)
 
     # --- health ------------------------------------------------------------------------------

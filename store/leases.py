@@ -31,13 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from runtui.domain.errors import ConflictError, NotFoundError, RunOwnedError
+from runtui.domain.status import RunStatus
 
 #: Default time-to-live of a lease, seconds: a run whose owner stopped renewing (killed, its
 #: machine gone) is taken over after this long.
 LEASE_TTL_S = 5.0
 
 #: Statuses of a run that has ended: never claimed again.
-_ENDED = ("succeeded", "failed", "failed_policy", "cancelled")
+_ENDED = frozenset(s.value for s in RunStatus if s.is_terminal)
 
 RELEASED, EXPIRED, UNOWNED, RELOADED = "released", "expired", "unowned", "reloaded"
 
@@ -129,12 +130,9 @@ def announce(cur: sqlite3.Cursor, me: Owner, url: str) -> None:
 
 
 def create(cur: sqlite3.Cursor, me: Owner, run_id: str, now: float, ttl: float) -> None:
-    """The lease of a run this process creates (in its `run.created` transaction)."""
+    """The lease of a run this process creates (in its `run.created` transaction): epoch 1."""
     cur.execute(
-        "INSERT INTO run_leases (run_id, owner, epoch, expires_at, claimed_at) VALUES"
-        " (?,?,1,?,?) ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner,"
-        " epoch = run_leases.epoch + 1, expires_at = excluded.expires_at,"
-        " claimed_at = excluded.claimed_at",
+        "INSERT INTO run_leases (run_id, owner, epoch, expires_at, claimed_at) VALUES (?,?,1,?,?)",
         (run_id, me.owner_id, now + ttl, now),
     )
 
@@ -156,8 +154,7 @@ def claim(cur: sqlite3.Cursor, me: Owner, run_id: str, now: float, ttl: float) -
         how, previous, epoch = UNOWNED, None, 1
     else:
         owner, old_epoch, expires_at, label, pid, host = lease
-        live = expires_at >= now and not (pid is not None and gone(int(pid), str(host)))
-        if owner is not None and owner != me.owner_id and live:
+        if owner != me.owner_id and not claimable(owner, expires_at, pid, host, now):
             raise RunOwnedError(run_id, label or f"another process ({owner})")
         how = RELOADED if owner == me.owner_id else RELEASED if owner is None else EXPIRED
         previous, epoch = label, int(old_epoch) + 1
@@ -249,11 +246,10 @@ def holder_of(conn: sqlite3.Connection, run_id: str, now: float) -> Holder | Non
     None."""
     row = conn.execute(
         "SELECT l.owner, COALESCE(o.label, l.owner), o.url, l.expires_at, o.pid, o.host"
-        " FROM run_leases l LEFT JOIN owners o ON o.owner_id = l.owner"
-        " WHERE l.run_id = ? AND l.owner IS NOT NULL AND l.expires_at >= ?",
-        (run_id, now),
+        " FROM run_leases l LEFT JOIN owners o ON o.owner_id = l.owner WHERE l.run_id = ?",
+        (run_id,),
     ).fetchone()
-    if row is None or (row[4] is not None and gone(int(row[4]), str(row[5]))):
+    if row is None or claimable(row[0], row[3], row[4], row[5], now):
         return None
     return Holder(row[0], row[1], row[2], row[3])
 
@@ -266,15 +262,6 @@ def claimable(
     if owner is None or expires_at is None or expires_at < now:
         return True
     return pid is not None and host is not None and gone(int(pid), str(host))
-
-
-def live_owners(conn: sqlite3.Connection, now: float, stale_after: float) -> list[Holder]:
-    """Processes that renewed within `stale_after` seconds (their API URL, if they serve one)."""
-    rows = conn.execute(
-        "SELECT owner_id, label, url, seen_at FROM owners WHERE seen_at >= ?",
-        (now - stale_after,),
-    ).fetchall()
-    return [Holder(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 #: An owner that has not renewed for this many TTLs is taken for gone.

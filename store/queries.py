@@ -78,6 +78,10 @@ def summary_from_row(r: tuple[Any, ...]) -> RunSummary:
     )
 
 
+#: A run that has not ended (its status is not terminal), as SQL.
+_LIVE = "status NOT IN ({})".format(", ".join(f"'{s.value}'" for s in RunStatus if s.is_terminal))
+
+
 class StoreReader:
     """Queries over a read-only connection (opened with `mode=ro`: it cannot write)."""
 
@@ -392,10 +396,7 @@ class StoreReader:
 
     async def live_runs(self) -> list[RunRow]:
         """Runs that have not reached a terminal status (for resume on start)."""
-        rows = await self._all(
-            f"SELECT {RUN_COLUMNS} FROM runs WHERE status NOT IN"
-            " ('succeeded', 'failed', 'failed_policy', 'cancelled') ORDER BY created_at"
-        )
+        rows = await self._all(f"SELECT {RUN_COLUMNS} FROM runs WHERE {_LIVE} ORDER BY created_at")
         return [RunRow.from_row(r) for r in rows]
 
     async def unowned_live_runs(self, now: float) -> list[str]:
@@ -406,7 +407,7 @@ class StoreReader:
             "SELECT r.run_id, l.owner, l.expires_at, o.pid, o.host FROM runs r"
             " LEFT JOIN run_leases l ON l.run_id = r.run_id"
             " LEFT JOIN owners o ON o.owner_id = l.owner"
-            " WHERE r.status NOT IN ('succeeded', 'failed', 'failed_policy', 'cancelled')"
+            f" WHERE r.{_LIVE}"
             " ORDER BY r.created_at"
         )
         return [str(r[0]) for r in rows if claimable(r[1], r[2], r[3], r[4], now)]
