@@ -130,6 +130,11 @@ def _task_declared(c: sqlite3.Cursor, e: EventEnvelope, b: TaskDeclared) -> None
             e.ts,
         ),
     )
+    c.execute(
+        "UPDATE runs SET wave_count=CASE WHEN wave_count IS NULL OR wave_count < ? THEN ?"
+        " ELSE wave_count END WHERE run_id=?",
+        (b.wave + 1, b.wave + 1, e.run_id),
+    )
 
 
 def _task_status(c: sqlite3.Cursor, e: EventEnvelope, b: TaskStatusChanged) -> None:
@@ -339,10 +344,22 @@ HANDLERS: dict[type, _Handler] = {
 NO_PROJECTION: frozenset[type] = frozenset({AttemptOutput, WaveCompleted, RunStopping, RunClaimed})
 
 
+#: Task statuses that say nothing ran in a wave: a cancel or a failure skips the later waves'
+#: tasks, and those events must not move the run "to" the last wave.
+_NOT_STARTED = frozenset({TaskStatus.PENDING, TaskStatus.SKIPPED, TaskStatus.CANCELLED})
+
+
+def _reaches_its_wave(body: object) -> bool:
+    """Whether an event carrying a wave index means work started in that wave."""
+    if type(body) is TaskStatusChanged:
+        return body.status not in _NOT_STARTED
+    return type(body) is not WaveCompleted
+
+
 def project(cur: sqlite3.Cursor, events: Iterable[EventEnvelope]) -> None:
     """Apply `events` (in order) to the projections, then bump each run's bookkeeping.
 
-    `runs.last_seq`, `updated_at` and `wave_index` (the furthest wave any event reached) change
+    `runs.last_seq`, `updated_at` and `wave_index` (the furthest wave where work started) change
     on almost every event, so they are written once per run per batch instead of per event.
     """
     latest: dict[str, tuple[int, float, int | None]] = {}
@@ -351,7 +368,7 @@ def project(cur: sqlite3.Cursor, events: Iterable[EventEnvelope]) -> None:
         if body_type not in NO_PROJECTION:
             HANDLERS[body_type](cur, env, env.body)
         prev = latest.get(env.run_id)
-        wave = env.wave_index
+        wave = env.wave_index if _reaches_its_wave(env.body) else None
         if prev is not None and prev[2] is not None and (wave is None or prev[2] > wave):
             wave = prev[2]
         latest[env.run_id] = (env.seq, env.ts, wave)

@@ -17,7 +17,7 @@ RUN_COLUMNS = (
     "run_id, workflow, created_at, updated_at, phase, status, wave_index, hitl_mode, timeout_s,"
     " parent_run_id, rewound_from_wave, retry_count, termination_reason, terminated_at,"
     " stopped_at_step, error_message, worst_severity, worst_violation, result, ended_at,"
-    " last_seq, metadata"
+    " last_seq, metadata, wave_count"
 )
 
 APPROVAL_COLUMNS = (

@@ -138,7 +138,7 @@ def runs_ls(
                 shorten(run.workflow, 20),
                 run.status.value,
                 run.phase.value,
-                DASH if run.wave_index is None else str(run.wave_index),
+                run.wave_progress,
                 fmt_time(run.created_at),
                 fmt_took(run.created_at, run.ended_at),
                 worst_violation(run),

@@ -30,7 +30,7 @@ class RunRow(msgspec.Struct, frozen=True):
     updated_at: float
     phase: RunPhase
     status: RunStatus
-    wave_index: int | None
+    wave_index: int | None  # the furthest wave where work started (an attempt, a gate)
     hitl_mode: HitlMode
     timeout_s: float | None
     parent_run_id: str | None
@@ -46,10 +46,24 @@ class RunRow(msgspec.Struct, frozen=True):
     ended_at: float | None
     last_seq: int
     metadata: dict[str, Any]
+    wave_count: int | None = None  # waves declared (`wave_index` of `wave_count`: "wave 2/4")
 
     @property
     def lifecycle(self) -> RunLifecycleState:
         return get_lifecycle_state(self.status)
+
+    @property
+    def wave_progress(self) -> str:
+        """`2/4`: how many of its waves the run has behind it, as every front end shows it.
+
+        While the run runs, the first number is also the wave it is in (waves count from 0):
+        `0/1` in its only wave, `1/1` once that succeeded. A run that ended early stays where
+        it ended (`0/10`: cancelled in wave 0, however its later waves' tasks were marked)."""
+        if not self.wave_count:
+            return "—"
+        if self.status is RunStatus.SUCCEEDED:
+            return f"{self.wave_count}/{self.wave_count}"
+        return f"{self.wave_index or 0}/{self.wave_count}"
 
     @classmethod
     def from_row(cls, r: tuple[Any, ...]) -> RunRow:
@@ -76,6 +90,7 @@ class RunRow(msgspec.Struct, frozen=True):
             ended_at=r[19],
             last_seq=r[20],
             metadata=_json.decode(r[21]),
+            wave_count=r[22],
         )
 
 

@@ -336,3 +336,44 @@ async def test_tasks_listed_out_of_dependency_order_run_in_dependency_order(
     waves = [(e.body.wave, e.seq) for e in events if isinstance(e.body, WaveCompleted)]
     assert [w for w, _ in waves] == [0, 1, 2]
     assert waves[1][1] > max(done_at["b"], done_at["c"])
+
+
+CHAIN_OF_SIX = "name = 'chain'\n" + "".join(
+    f"[[tasks]]\nid = 't{i}'\nkind = '{'gate' if i == 0 else 'noop'}'\n"
+    + (f"needs = ['t{i - 1}']\n" if i else "")
+    for i in range(6)
+)
+
+
+async def test_a_run_cancelled_in_wave_0_stays_in_wave_0(runtime: Runtime) -> None:
+    """The later waves' tasks are marked cancelled or skipped: that does not move the run."""
+    run_id = await runtime.submit(wf(CHAIN_OF_SIX))
+    await next_approval(runtime, run_id)
+    assert (await runtime.reader.get_run(run_id)).wave_progress == "0/6"
+    await runtime.cancel(run_id)
+    run = await finish(runtime, run_id)
+    assert {t.status for t in await runtime.reader.tasks_of(run_id) if t.wave == 5} <= {
+        "cancelled",
+        "skipped",
+    }
+    assert (run.wave_index, run.wave_count, run.wave_progress) == (0, 6, "0/6")
+
+
+async def test_wave_progress_counts_waves_behind_the_run(runtime: Runtime) -> None:
+    run_id = await runtime.submit(wf(THREE_WAVES))
+    run = await finish(runtime, run_id)
+    assert (run.wave_index, run.wave_count, run.wave_progress) == (2, 3, "3/3")
+    one = await finish(
+        runtime, await runtime.submit(wf("name='one'\n[[tasks]]\nid='a'\nkind='noop'"))
+    )
+    assert one.wave_progress == "1/1"  # not "0/0"
+    failed = await finish(
+        runtime,
+        await runtime.submit(
+            wf(
+                "name='f'\n[[tasks]]\nid='a'\nkind='noop'\n[[tasks]]\nid='b'\nkind='shell'\n"
+                "cmd='exit 2'\nneeds=['a']\n[[tasks]]\nid='c'\nkind='noop'\nneeds=['b']"
+            )
+        ),
+    )
+    assert (failed.status, failed.wave_progress) == (RunStatus.FAILED, "1/3")

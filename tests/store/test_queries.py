@@ -13,6 +13,7 @@ from runtui.domain.status import RunLifecycleState, RunStatus
 from runtui.domain.summary import RunResult
 from runtui.store import Store, open_store
 from runtui.store.queries import InvalidCursorError
+from tests.databases import sql
 from tests.factories import full_run
 
 pytestmark = pytest.mark.anyio
@@ -151,3 +152,23 @@ async def test_live_and_text_filters(database: Path | str) -> None:
         assert {x.run_id for x in (await r.list_runs(text="bad")).runs} == {"bad000", "bad001"}
         assert len((await r.list_runs(text="othe")).runs) == 2  # workflow "other"
         assert (await r.list_runs(text="100%_")).runs == []  # LIKE wildcards are literal
+
+
+async def test_migration_7_recomputes_where_stored_runs_are_among_their_waves(
+    database: Path | str,
+) -> None:
+    """Runs stored before it had every later wave's skipped task push `wave_index` to the last
+    wave, and no wave count: the migration's statements put both right from `tasks`."""
+    from runtui.store.schema import migrations, split_statements
+
+    async with open_store(database) as store:
+        await store.writer.append_many(full_run("r1"))
+        right = await store.reader.get_run("r1")
+    sql(database, "UPDATE runs SET wave_count = NULL, wave_index = 9")
+    (_, _, seventh) = next(m for m in migrations() if m[0] == 7)
+    for statement in split_statements(seventh)[1:]:  # the ALTER TABLE has been applied
+        sql(database, statement)
+    async with open_store(database) as store:
+        fixed = await store.reader.get_run("r1")
+    assert (fixed.wave_index, fixed.wave_count) == (right.wave_index, right.wave_count)
+    assert right.wave_count is not None

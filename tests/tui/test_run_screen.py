@@ -164,7 +164,7 @@ async def test_completed_run_shows_phases_waves_and_log(
         assert waves[1].split() == ["1", "✓", "build"]
         assert waves[2].split() == ["2", "✓", "ship"]
         assert "✓ succeeded" in screen.header.plain
-        assert "wave 2/2" in screen.header.plain
+        assert "wave 3/3" in screen.header.plain
         lines = log_of(app).plain_lines()
         assert "run.created" in lines[0]
         assert any("fetch| fetching" in line for line in lines)

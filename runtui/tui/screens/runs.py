@@ -18,7 +18,14 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from runtui.domain.errors import RuntuiError
 from runtui.domain.views import RunRow
-from runtui.tui.glyphs import RUN_STYLE, SEVERITY_STYLE, clock_time, duration, run_glyph, short_id
+from runtui.tui.glyphs import (
+    RUN_STYLE,
+    SEVERITY_STYLE,
+    clock_time,
+    duration,
+    run_glyph,
+    short_id,
+)
 from runtui.tui.messages import EventsArrived
 from runtui.tui.safe_text import markup, plain
 from runtui.tui.screens.base import RuntuiScreen
@@ -44,7 +51,7 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("workflow", "workflow", 18),
     ("status", "status", 17),
     ("phase", "phase", 16),
-    ("wave", "wave", 4),
+    ("wave", "wave", 5),
     ("started", "started", 8),
     ("took", "took", 6),
     ("worst", "worst", None),
@@ -213,7 +220,7 @@ class RunsScreen(RuntuiScreen):
             "workflow": plain(name),
             "status": Text(run.status.value, style=style),
             "phase": run.phase.value,
-            "wave": "—" if run.wave_index is None else str(run.wave_index),
+            "wave": run.wave_progress,
             "started": clock_time(run.created_at),
             "took": duration(None if end is None else end - run.created_at),
             "worst": worst,

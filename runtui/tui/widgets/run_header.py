@@ -5,7 +5,8 @@ it waits for a human, what for, which keys answer, and what happens if nobody do
     ⏸ approval waiting (a approve · x reject): task gate publish-gate: Publish?
       if nobody decides: reject in 59m, at 10:12:07 · run timeout paused while it waits
 
-`wave i/n` counts from 0 like the waves view and the rewind dialog: n is the last wave.
+`wave i/n`: i of the run's n waves are behind it; while it runs, i is also the wave it is in
+(waves count from 0, as in the waves view and the rewind dialog).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ DISCONNECTED = "○ disconnected, retrying  "
 
 def header_text(
     run: RunRow,
-    tasks: list[TaskRow],
     forks: list[RunRow],
     *,
     now: float,
@@ -44,7 +44,6 @@ def header_text(
     """The first line; without `lineage` (narrow screens) an empty lineage is left out."""
     run, forks = safe_fields(run), safe_fields(forks)
     end = run.ended_at if run.ended_at is not None else now
-    waves = sorted({t.wave for t in tasks})
     text = Text(end="")
     if not connected:
         text.append(DISCONNECTED, style="bold red")
@@ -52,9 +51,8 @@ def header_text(
     text.append(f"  {run.workflow}", style="bold")
     text.append(f"  {run_glyph(run.status)} {run.status.value}", style=RUN_STYLE[run.status])
     text.append(f"  {run.phase.value}")
-    if waves:
-        current = "—" if run.wave_index is None else str(run.wave_index)
-        text.append(f"  wave {current}/{waves[-1]}")
+    if run.wave_count:
+        text.append(f"  wave {run.wave_progress}")
     text.append(f"  {duration(max(0.0, end - run.created_at))}")
     if not lineage and not (run.parent_run_id or forks):
         return text
@@ -128,7 +126,7 @@ class RunHeader(Vertical):
         read_only: bool,
         connected: bool = True,
     ) -> None:
-        self.text = header_text(run, tasks, forks, now=now, lineage=lineage, connected=connected)
+        self.text = header_text(run, forks, now=now, lineage=lineage, connected=connected)
         self.query_one("#header-line", Static).update(self.text)
         self.approval = approval_text(approvals, read_only=read_only) if approvals else ""
         self.gate = gate_text(approvals[0], run, now=now) if approvals else ""
