@@ -185,11 +185,13 @@ async def test_failed_run_draws_the_failed_branch(
         assert "▐" not in flow  # the current phase is FAILED, on the branch
         assert "▐FAILED▌" in branch
         assert "task_failed" in branch
-        # the branch leaves from the phase the run fell from, marked ✗ with its time
-        column = flow.index("FINALIZING")
+        # the branch leaves from the phase the task failed in, marked ✗ with its time, not
+        # from FINALIZING, which the run only wound down through
+        column = flow.index("EXECUTING")
         assert times[column] == "✗"
         assert branch.index("└") == column
-        assert times.count("✓") == 4  # CREATED .. GOVERNANCE_CHECK passed
+        assert times.count("✓") == 2  # CREATED, AUTHORIZED passed
+        assert "✗" not in times[flow.index("FINALIZING") :]
         waves = waves_text(app)
         assert "✗ docs (allowed)" in waves
         assert "✗ compile " in waves
@@ -488,6 +490,28 @@ async def test_narrow_terminal_stacks_the_panels(
         await pilot.resize_terminal(120, 40)
         await until(pilot, lambda: not screen.has_class("narrow"))
         assert "GOVERNANCE_CHECK" in phase_text(app)[0]
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_zoom_fills_the_screen_with_a_small_panel(
+    runtime: Runtime, client: EmbeddedRuntime, size: tuple[int, int]
+) -> None:
+    """A panel a few rows high, zoomed, takes the whole screen: no hatch around it."""
+    run_id = await runtime.submit(wf(THREE_WAVES))
+    await finish(runtime, run_id)
+    app = RuntuiApp(client, demo_path=None)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_run(app, pilot, run_id)
+        for panel in (screen.query_one("#waves", WavesView), screen.query_one(ViolationsPanel)):
+            panel.focus()
+            await pilot.press("z")
+            assert screen.maximized is panel
+            footer = size[1] - screen.query_one("Footer").region.y
+            assert panel.region.height == size[1] - footer
+            assert panel.region.width == size[0]
+            await pilot.press("z")
+            assert screen.maximized is None
+        assert screen.query_one("#waves", WavesView).region.height < size[1] // 2
 
 
 def test_phase_diagram_wraps_when_very_narrow() -> None:

@@ -20,7 +20,8 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input
 
 from runtui.domain.errors import RuntuiError
-from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated
+from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated, RunStopping
+from runtui.domain.phases import RunPhase
 from runtui.domain.views import ApprovalRow, AuditRows, IncidentRow, RunRow, TaskRow, ViolationRow
 from runtui.tui.glyphs import RUN_STYLE, run_glyph
 from runtui.tui.messages import ConnectionChanged, EventsArrived
@@ -92,6 +93,7 @@ class RunScreen(RuntuiScreen):
     RunScreen.short EventLog { border: none; border-top: round $primary-darken-1; }
     RunScreen.short WavesView:focus, RunScreen.short ViolationsPanel:focus,
     RunScreen.short EventLog:focus { border: none; border-top: round $accent; }
+    RunScreen .-maximized { height: 1fr !important; max-height: 100% !important; }
     """
 
     def __init__(self, run_id: str) -> None:
@@ -105,6 +107,7 @@ class RunScreen(RuntuiScreen):
         self.approvals: list[ApprovalRow] = []
         self.forks: list[RunRow] = []
         self.steps: dict[int, PhaseStep] = {}
+        self.stopping_seq: int | None = None  # the first `run.stopping` read: where it failed
         self.reloads = 0  # data re-reads (tests check that output alone causes none)
 
     def compose(self) -> ComposeResult:
@@ -206,6 +209,18 @@ class RunScreen(RuntuiScreen):
             if isinstance(env.body, PhaseChanged):
                 b = env.body
                 self.steps[env.seq] = PhaseStep(env.ts, b.from_phase, b.to_phase, b.reason)
+            elif isinstance(env.body, RunStopping) and (
+                self.stopping_seq is None or env.seq < self.stopping_seq
+            ):
+                self.stopping_seq = env.seq
+
+    def _stopped_in(self) -> RunPhase | None:
+        """The phase the run was in when its first stop reason was accepted, when the steps
+        up to it are known."""
+        if self.stopping_seq is None:
+            return None
+        before = [seq for seq in self.steps if seq < self.stopping_seq]
+        return self.steps[max(before)].to_phase if before else None
 
     # --- showing -----------------------------------------------------------------------------
 
@@ -222,6 +237,7 @@ class RunScreen(RuntuiScreen):
                 ended_at=run.ended_at,
                 glyph=run_glyph(run.status),
                 style=RUN_STYLE[run.status],
+                stopped_in=self._stopped_in(),
             )
         )
         if tasks:

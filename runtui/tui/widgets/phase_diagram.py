@@ -5,8 +5,9 @@
 
 The current phase is reversed and bracketed (▐X▌) so it reads without colour; passed phases
 carry ✓ and their time. FAILED is drawn only when the run took that branch, from the phase it
-left. When the line does not fit, GOVERNANCE_CHECK becomes GOV_CHECK and the arrows shrink;
-below that the flow wraps onto two rows.
+failed in (marked ✗): a task failing stops the run in EXECUTING, even though the run then winds
+down through FINALIZING before it enters FAILED. When the line does not fit, GOVERNANCE_CHECK
+becomes GOV_CHECK and the arrows shrink; below that the flow wraps onto two rows.
 """
 
 from __future__ import annotations
@@ -50,12 +51,18 @@ class PhaseState:
     ended_at: float | None = None
     glyph: str = "●"  # the run's status glyph, shown under a live current phase
     style: str = "cyan"  # the run's status colour, for the current phase
+    stopped_in: RunPhase | None = None  # where the run was when its first stop reason came
 
     @property
     def failed_from(self) -> RunPhase | None:
-        """The phase the run fell to FAILED from (None when it did not fail)."""
+        """The phase the run failed in (None when it did not fail): where it was when the
+        kernel accepted its first reason to stop. A run winds down through FINALIZING whatever
+        stopped it, so the phase it entered FAILED from is only the fallback (when the stop is
+        not among the events read)."""
         if self.current is not RunPhase.FAILED:
             return None
+        if self.stopped_in is not None and not self.stopped_in.is_terminal:
+            return self.stopped_in
         for step in self.steps:
             if step.to_phase is RunPhase.FAILED:
                 return step.from_phase
