@@ -24,7 +24,7 @@ from runtui.domain.events import EventEnvelope, decode_event
 from runtui.domain.recall import RunRecall, recall
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
-from runtui.domain.violations import PolicyViolationType, ViolationSeverity
+from runtui.domain.violations import SEVERITY_PRIORITY, PolicyViolationType, ViolationSeverity
 from runtui.store.leases import claimable
 from runtui.store.rows import (
     APPROVAL_COLUMNS,
@@ -82,6 +82,28 @@ def summary_from_row(r: tuple[Any, ...]) -> RunSummary:
 _LIVE = "status NOT IN ({})".format(", ".join(f"'{s.value}'" for s in RunStatus if s.is_terminal))
 
 
+#: The worst violation as the runs list shows it ("critical pii_detected"), for the filter.
+_WORST_SHOWN = (
+    "(CASE worst_severity "
+    + " ".join(f"WHEN {rank} THEN '{sev.value}'" for sev, rank in SEVERITY_PRIORITY.items())
+    + " ELSE '' END || ' ' || COALESCE(worst_violation, ''))"
+)
+
+
+def _text_filter(text: str) -> tuple[str, list[str]]:
+    """Runs whose shown columns hold `text`: workflow, status, phase, worst violation; the id
+    only where it shows or is typed (a prefix of the full id, or its tail as the short id
+    shows it), so that a few characters do not match every id they happen to occur in."""
+    text = text.removeprefix("…").lower()  # LOWER() on both sides: SQLite and PostgreSQL agree
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    anywhere, prefix, suffix = f"%{escaped}%", f"{escaped}%", f"%{escaped}"
+    shown = ("workflow", "status", "phase", _WORST_SHOWN)
+    clause = " OR ".join(
+        ["LOWER(run_id) LIKE ? ESCAPE '\\'"] * 2 + [f"LOWER({c}) LIKE ? ESCAPE '\\'" for c in shown]
+    )
+    return f"({clause})", [prefix, suffix] + [anywhere] * len(shown)
+
+
 class StoreReader:
     """Queries over a read-only connection (opened with `mode=ro`: it cannot write)."""
 
@@ -137,12 +159,9 @@ class StoreReader:
         if live is not None:
             where.append("result IS NULL" if live else "result IS NOT NULL")
         if text:
-            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where.append(
-                "(run_id LIKE ? ESCAPE '\\' OR workflow LIKE ? ESCAPE '\\'"
-                " OR status LIKE ? ESCAPE '\\' OR phase LIKE ? ESCAPE '\\')"
-            )
-            params += [like] * 4
+            clause, values = _text_filter(text)
+            where.append(clause)
+            params += values
         if cursor is not None:
             created_at, run_id = decode_cursor(cursor)
             where.append("(created_at < ? OR (created_at = ? AND run_id < ?))")

@@ -47,6 +47,7 @@ class RuntuiApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help", key_display="?"),
         Binding("i", "inbox", "Inbox", id="inbox"),
+        Binding("y", "copy_id", "Copy id", id="copy", show=False, tooltip="copy the full id"),
     ]
 
     def __init__(
@@ -167,6 +168,20 @@ class RuntuiApp(App[None]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def action_copy_id(self) -> None:
+        """Copy the full id of what the screen shows (the terminal's clipboard, OSC 52) and
+        say it, so it can also be read off the toast where the terminal does not take OSC 52."""
+        from runtui.tui.screens.base import RuntuiScreen
+
+        screen = self.screen
+        found = screen.copyable_id() if isinstance(screen, RuntuiScreen) else None
+        if found is None:
+            self.notify("nothing to copy here", severity="warning", timeout=3)
+            return
+        what, full = found
+        self.copy_to_clipboard(full)
+        self.notify(f"copied {what} id {full}", timeout=4, markup=False)
 
     def action_inbox(self) -> None:
         from runtui.tui.screens.approvals import ApprovalsScreen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from runtui.domain.status import RunStatus
 from runtui.domain.tasks import TaskStatus
@@ -58,9 +59,24 @@ def run_glyph(status: RunStatus) -> str:
     return RUN_GLYPH[status][0]
 
 
-def short_id(run_id: str) -> str:
-    """First 4 and last 2 characters: enough to tell runs apart on screen."""
-    return run_id if len(run_id) <= 8 else f"{run_id[:4]}…{run_id[-2:]}"
+SHORT_ID = 6  # tail characters a short id shows at least
+
+
+def short_id(run_id: str, length: int = SHORT_ID) -> str:
+    """`…c1e2a9`: the id's last `length` characters. An id starts with its creation time, so
+    runs of one day share their first characters; the tail is the random part."""
+    return run_id if len(run_id) <= length + 1 else f"…{run_id[-length:]}"
+
+
+def unique_length(ids: Iterable[str]) -> int:
+    """The shortest tail (at least `SHORT_ID`) that tells every one of `ids` apart, so the
+    short ids on one screen never collide; screens pass everything they show."""
+    distinct = set(ids)
+    length = SHORT_ID
+    longest = max((len(i) for i in distinct), default=0)
+    while length < longest and len({i[-length:] for i in distinct}) < len(distinct):
+        length += 1
+    return length
 
 
 def clock_time(ts: float | None) -> str:

@@ -172,3 +172,20 @@ async def test_migration_7_recomputes_where_stored_runs_are_among_their_waves(
         fixed = await store.reader.get_run("r1")
     assert (fixed.wave_index, fixed.wave_count) == (right.wave_index, right.wave_count)
     assert right.wave_count is not None
+
+
+async def test_text_filter_matches_what_the_runs_list_shows(database: Path | str) -> None:
+    """The id by its start (typed or pasted) or its tail (the short id shown), never by a few
+    characters buried inside it; the worst violation as shown; any case, on both stores."""
+    async with open_store(database) as store:
+        await store.writer.append_many(full_run("aa11bb22"))
+        r = store.reader
+
+        async def found(text: str) -> bool:
+            return [x.run_id for x in (await r.list_runs(text=text)).runs] == ["aa11bb22"]
+
+        assert await found("aa1") and await found("b22") and await found("…bb22")
+        assert not await found("11b")  # inside the id: shown nowhere
+        assert await found("high token_limit") and await found("TOKEN_LIM")
+        assert await found("completed") and await found("Demo")
+        assert not await found("low token")

@@ -11,6 +11,7 @@ from runtui.actors.runtime import Runtime
 from runtui.demo import demo_workflow_path
 from runtui.embedded import EmbeddedRuntime
 from runtui.tui.app import RuntuiApp
+from runtui.tui.glyphs import short_id
 from runtui.tui.screens.runs import RunsScreen
 from tests.actors.conftest import finish, wf
 from tests.tui.conftest import until
@@ -133,3 +134,20 @@ async def test_help_lists_the_screen_keys(runtime: Runtime, client: EmbeddedRunt
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, RunsScreen)
+
+
+async def test_took_runs_on_while_a_run_waits(runtime: Runtime, client: EmbeddedRuntime) -> None:
+    """A run waiting at a gate writes nothing; its "took" still follows the clock."""
+    gated = await runtime.submit(wf(GATE))
+    done = await runtime.submit(wf(OK))
+    await finish(runtime, done)
+    now = [(await runtime.reader.get_run(gated)).created_at + 5]
+    app = RuntuiApp(client, clock=lambda: now[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen) and len(rows(app)) == 2)
+        took = {r[1]: r[7] for r in rows(app)}
+        assert took[short_id(gated)] == "5.0s"
+        now[0] += 120
+        waiting, finished = short_id(gated), short_id(done)
+        await until(pilot, lambda: {r[1]: r[7] for r in rows(app)}[waiting] == "2m05s")
+        assert {r[1]: r[7] for r in rows(app)}[finished] == took[finished]

@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from runtui.domain.approvals import ApprovalKind
 from runtui.domain.views import ApprovalRow
-from runtui.tui.glyphs import age, if_undecided, short_id
+from runtui.tui.glyphs import SHORT_ID, age, if_undecided, short_id, unique_length
 from runtui.tui.messages import EventsArrived
 from runtui.tui.safe_text import one_line, plain, safe_fields
 from runtui.tui.screens.base import RuntuiScreen
@@ -90,6 +90,7 @@ class ApprovalsScreen(RuntuiScreen):
         self._width = 0
         self._prompt_w = 16
         self._unblocks_w = 0
+        self._id_len = SHORT_ID
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
@@ -151,11 +152,15 @@ class ApprovalsScreen(RuntuiScreen):
             self._columns(table)
         table.clear()
         now = self.rt_app.clock()
+        self._id_len = unique_length(a.run_id for a in self.approvals)
         for a in self.approvals:  # text cells as `Text`: a `str` cell is read as markup
             cells: list[Any] = [
                 Text("⏸", style="yellow"),
                 self._requested(a, now),
-                plain(f"{cut(self.workflows.get(a.run_id, '?'), 12)} {short_id(a.run_id)}"),
+                plain(
+                    f"{cut(self.workflows.get(a.run_id, '?'), 12)}"
+                    f" {short_id(a.run_id, self._id_len)}"
+                ),
                 KIND_LABEL[a.kind],
                 plain(cut(a.prompt, self._prompt_w)),
             ]
@@ -193,6 +198,10 @@ class ApprovalsScreen(RuntuiScreen):
                 table.update_cell(a.approval_id, "requested", self._requested(a, now))
         self._show_detail()
 
+    def copyable_id(self) -> tuple[str, str] | None:
+        a = self._current()
+        return None if a is None else ("approval", a.approval_id)
+
     def _current(self) -> ApprovalRow | None:
         table = self.query_one("#approvals", DataTable)
         if table.row_count == 0:
@@ -216,12 +225,15 @@ class ApprovalsScreen(RuntuiScreen):
         text.append(a.prompt, style="bold")
         text.append("\n")
         text.append(f"⏸ {KIND_LABEL[a.kind]}", style="yellow")
-        text.append(f" · {workflow} {short_id(a.run_id)}")
+        text.append(f" · {workflow} {short_id(a.run_id, self._id_len)}")
         text.append(f" · asked {age(now - a.requested_at)} ago", style="dim")
         if a.timeout_s is not None:
             text.append(f" · {if_undecided(a, now)}", style="yellow")
         text.append("\nunblocks: ", style="bold")
         text.append(unblocks_text(a.unblocks, limit=20))
+        text.append(
+            f"\nrun {a.run_id} · approval {a.approval_id} (y: copy the approval id)", style="dim"
+        )
         detail.update(text)
 
     # --- live --------------------------------------------------------------------------------
@@ -337,4 +349,5 @@ class ApprovalsScreen(RuntuiScreen):
         self.app.pop_screen()
 
     def _label(self, a: ApprovalRow) -> str:
-        return f"{KIND_LABEL[a.kind]} of {self.workflows.get(a.run_id, '?')} {short_id(a.run_id)}"
+        run = short_id(a.run_id, self._id_len)
+        return f"{KIND_LABEL[a.kind]} of {self.workflows.get(a.run_id, '?')} {run}"

@@ -49,5 +49,9 @@ class RuntuiScreen(Screen[None]):
             read_only=self.rt_app.read_only,
         )
 
+    def copyable_id(self) -> tuple[str, str] | None:
+        """What `y` copies on this screen: (what it is, the full id), or None."""
+        return None
+
     async def on_connection_changed(self, message: ConnectionChanged) -> None:
         await self.refresh_status_bar()

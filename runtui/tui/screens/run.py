@@ -264,6 +264,9 @@ class RunScreen(RuntuiScreen):
         """This screen has no status bar: its header says when the server is gone."""
         self._show_header()
 
+    def copyable_id(self) -> tuple[str, str] | None:
+        return ("run", self.run_id)
+
     @property
     def header(self) -> Text:
         return self.query_one(RunHeader).text

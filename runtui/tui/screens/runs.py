@@ -21,10 +21,12 @@ from runtui.domain.views import RunRow
 from runtui.tui.glyphs import (
     RUN_STYLE,
     SEVERITY_STYLE,
+    SHORT_ID,
     clock_time,
     duration,
     run_glyph,
     short_id,
+    unique_length,
 )
 from runtui.tui.messages import EventsArrived
 from runtui.tui.safe_text import markup, plain
@@ -93,6 +95,7 @@ class RunsScreen(RuntuiScreen):
         self._status_timer_set = False
         self._loading = False
         self._keys: list[str] = []  # the columns shown, by key
+        self._id_len = SHORT_ID  # short ids' length: unique among the rows shown
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
@@ -110,6 +113,17 @@ class RunsScreen(RuntuiScreen):
         await self.reload()
         await self.refresh_status_bar()
         table.focus()
+        self.set_interval(1.0, self._tick_live_rows)
+
+    def _tick_live_rows(self) -> None:
+        """A live run's "took" runs on while nothing happens in it (a run waiting at a gate
+        writes no events, so no reload would move it)."""
+        if "took" not in self._keys:
+            return
+        table = self.query_one("#runs", DataTable)
+        for run in self.rows.values():
+            if not run.status.is_terminal and run.ended_at is None:
+                table.update_cell(run.run_id, "took", self._cells(run)["took"])
 
     # --- data --------------------------------------------------------------------------------
 
@@ -137,6 +151,7 @@ class RunsScreen(RuntuiScreen):
             return
         self.next_cursor = cursor
         self.rows = {r.run_id: r for r in runs}
+        self._id_len = unique_length(self.rows)
         table.clear()
         for run in runs:
             self._add_row(table, run)
@@ -159,6 +174,11 @@ class RunsScreen(RuntuiScreen):
                     self.rows[run.run_id] = run
                     self._add_row(table, run)
             self.next_cursor = page.next_cursor
+            if (length := unique_length(self.rows)) != self._id_len:  # two tails now collide
+                self._id_len = length
+                if "run" in self._keys:
+                    for run_id in self.rows:
+                        table.update_cell(run_id, "run", plain(short_id(run_id, length)))
         except RuntuiError as exc:
             self.notify(str(exc), severity="warning", markup=False)
         finally:
@@ -216,7 +236,7 @@ class RunsScreen(RuntuiScreen):
         )
         return {
             "glyph": Text(run_glyph(run.status), style=style),
-            "run": plain(short_id(run.run_id)),
+            "run": plain(short_id(run.run_id, self._id_len)),
             "workflow": plain(name),
             "status": Text(run.status.value, style=style),
             "phase": run.phase.value,
@@ -225,6 +245,10 @@ class RunsScreen(RuntuiScreen):
             "took": duration(None if end is None else end - run.created_at),
             "worst": worst,
         }
+
+    def copyable_id(self) -> tuple[str, str] | None:
+        run_id = self._cursor_run()
+        return None if run_id is None else ("run", run_id)
 
     def _cursor_run(self) -> str | None:
         table = self.query_one("#runs", DataTable)

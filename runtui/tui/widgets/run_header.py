@@ -1,7 +1,7 @@
 """The run's top lines: who it is, where it is, how long it has taken, its lineage, and, when
 it waits for a human, what for, which keys answer, and what happens if nobody does.
 
-    run 2b9e…04  release  ⏸ awaiting_approval  EXECUTING  wave 3/4  1m12s     parent: —  forks: 1
+    run 0190f3a2b4c52b9e  release  ⏸ awaiting_approval  EXECUTING  wave 3/4  1m12s   parent: —
     ⏸ approval waiting (a approve · x reject): task gate publish-gate: Publish?
       if nobody decides: reject in 59m, at 10:12:07 · run timeout paused while it waits
 
@@ -26,6 +26,7 @@ from runtui.tui.glyphs import (
     if_undecided,
     run_glyph,
     short_id,
+    unique_length,
 )
 from runtui.tui.safe_text import one_line, safe_fields
 
@@ -47,7 +48,9 @@ def header_text(
     text = Text(end="")
     if not connected:
         text.append(DISCONNECTED, style="bold red")
-    text.append(f"run {short_id(run.run_id)}", style="bold")
+    # wide: the full id (y copies it); narrow: a tail long enough to tell the lineage apart
+    length = unique_length([run.run_id, run.parent_run_id or "", *(f.run_id for f in forks)])
+    text.append(f"run {run.run_id if lineage else short_id(run.run_id, length)}", style="bold")
     text.append(f"  {run.workflow}", style="bold")
     text.append(f"  {run_glyph(run.status)} {run.status.value}", style=RUN_STYLE[run.status])
     text.append(f"  {run.phase.value}")
@@ -58,7 +61,7 @@ def header_text(
         return text
     text.append("     parent: ", style="dim")
     if run.parent_run_id:
-        text.append(short_id(run.parent_run_id))
+        text.append(short_id(run.parent_run_id, length))
         if run.rewound_from_wave is not None:
             text.append(f" (rewind@{run.rewound_from_wave})", style="dim")
     else:
@@ -66,7 +69,7 @@ def header_text(
     text.append("  forks: ", style="dim")
     text.append(str(len(forks)))
     if forks:
-        ids = ", ".join(short_id(f.run_id) for f in forks[:2])
+        ids = ", ".join(short_id(f.run_id, length) for f in forks[:2])
         text.append(f" ({ids}{'…' if len(forks) > 2 else ''})", style="dim")
     return text
 
