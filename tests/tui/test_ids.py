@@ -80,4 +80,5 @@ async def test_run_header_shows_the_full_id_and_y_copies_it(
         await pilot.press("y")
         assert app.clipboard == approval.approval_id
         detail = str(app.screen.query_one("#approval-detail").render())
-        assert approval.approval_id in detail and run_id in detail
+        assert approval.approval_id in detail
+        assert run_id in detail
