@@ -69,6 +69,7 @@ class RuntuiApp(App[None]):
         self._lagged = False
         self.events_seen = 0
         self.connected = True
+        self._toasts_shown: dict[tuple[str, str, str], float] = {}  # → when it goes
 
     def on_mount(self) -> None:
         from runtui.tui.screens.runs import RunsScreen
@@ -147,10 +148,22 @@ class RuntuiApp(App[None]):
         markup: bool = True,
     ) -> None:
         """Every toast, made terminal-safe. Those that quote a workflow's or the runtime's
-        strings (an error, a task id) are sent with `markup=False`: brackets in them stay text."""
+        strings (an error, a task id) are sent with `markup=False`: brackets in them stay text.
+
+        A toast that is already on screen is not stacked again: while a server is away, one
+        key can fail several reads at once, and each would say the same thing."""
+        message, title = terminal_safe(message), terminal_safe(title, one_line=True)
+        now = time.monotonic()
+        self._toasts_shown = {k: t for k, t in self._toasts_shown.items() if t > now}
+        key = (message, title, severity)
+        if key in self._toasts_shown:
+            return
+        self._toasts_shown[key] = now + (
+            timeout if timeout is not None else self.NOTIFICATION_TIMEOUT
+        )
         super().notify(
-            terminal_safe(message),
-            title=terminal_safe(title, one_line=True),
+            message,
+            title=title,
             severity=severity,
             timeout=timeout,
             markup=markup,

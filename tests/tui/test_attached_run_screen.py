@@ -54,6 +54,11 @@ async def test_the_run_header_says_when_the_server_is_gone_and_when_it_is_back(
             await until(pilot, lambda: DISCONNECTED.strip() in screen.header.plain)
             assert screen.header.plain.startswith(DISCONNECTED)
             assert "awaiting_approval" in screen.header.plain  # the last known state stays
+            for _ in range(2):  # a key that fails its reads: one toast, however often pressed
+                await pilot.press("a")
+                await until(pilot, lambda: bool(app._notifications))
+            said = [(n.title, n.message) for n in app._notifications]
+            assert len(said) == len(set(said)) >= 1
 
             async with http_api(EmbeddedRuntime(rt), port=port, token=TOKEN):
                 await until(pilot, lambda: DISCONNECTED.strip() not in screen.header.plain)

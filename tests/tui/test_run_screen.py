@@ -537,3 +537,20 @@ def test_phase_diagram_wraps_when_very_narrow() -> None:
     wide = [line.plain for line in diagram.lines(120)]
     assert len(wide) == 3
     assert wide[2].strip() == "└─▶ ▐FAILED▌  timeout · total 1m05s"
+
+
+async def test_toasts_leave_the_newest_log_lines_in_view(
+    runtime: Runtime, client: EmbeddedRuntime
+) -> None:
+    run_id = await runtime.submit(wf(THREE_WAVES))
+    await finish(runtime, run_id)
+    app = RuntuiApp(client, demo_path=None)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await open_run(app, pilot, run_id)
+        app.notify("first")
+        app.notify("second")
+        await until(pilot, lambda: len(screen.query("Toast")) == 2)
+        log = log_of(app).region
+        newest = log.bottom - 3  # the last lines of the log (above its border)
+        for toast in screen.query("Toast"):
+            assert toast.region.bottom <= newest, (toast.region, log)
