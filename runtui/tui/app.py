@@ -69,6 +69,7 @@ class RuntuiApp(App[None]):
         self._lagged = False
         self.events_seen = 0
         self.connected = True
+        self.last_workflow_path = ""  # the new-run dialog's last path, offered again
         self._toasts_shown: dict[tuple[str, str, str], float] = {}  # → when it goes
 
     def on_mount(self) -> None:

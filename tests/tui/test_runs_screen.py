@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Any
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from runtui.actors.runtime import Runtime
+from runtui.client import HttpClient
 from runtui.demo import demo_workflow_path
 from runtui.embedded import EmbeddedRuntime
+from runtui.server.serve import http_api
 from runtui.tui.app import RuntuiApp
+from runtui.tui.dialogs.new_run import NewRunDialog
 from runtui.tui.glyphs import short_id
+from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
 from tests.actors.conftest import finish, wf
+from tests.client.test_http_client import free_port
 from tests.tui.conftest import until
 
 pytestmark = pytest.mark.anyio
@@ -151,3 +158,55 @@ async def test_took_runs_on_while_a_run_waits(runtime: Runtime, client: Embedded
         waiting, finished = short_id(gated), short_id(done)
         await until(pilot, lambda: {r[1]: r[7] for r in rows(app)}[waiting] == "2m05s")
         assert {r[1]: r[7] for r in rows(app)}[finished] == took[finished]
+
+
+async def new_run_dialog(app: RuntuiApp, pilot: Any) -> NewRunDialog:
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(app.screen, NewRunDialog))
+    assert isinstance(app.screen, NewRunDialog)
+    return app.screen
+
+
+async def try_path(app: RuntuiApp, pilot: Any, dialog: NewRunDialog, path: Path) -> None:
+    box = dialog.query_one("#path", Input)
+    box.value = str(path)
+    problem = dialog.problem
+    await pilot.press("enter")
+    await until(pilot, lambda: app.screen is not dialog or dialog.problem != problem)
+
+
+@pytest.mark.parametrize("attached", [False, True], ids=["embedded", "attached"])
+async def test_new_run_dialog_keeps_its_error_and_the_last_path(
+    runtime: Runtime, client: EmbeddedRuntime, tmp_path: Path, attached: bool
+) -> None:
+    """A refused file: the error stays in the dialog, which stays open on the path; fixed, it
+    runs; the next `n` offers that path again."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[[tasks]]\nid = "a"\nkind = "shell"\n')  # no cmd
+    good = tmp_path / "good.toml"
+    good.write_text(OK)
+    async with contextlib.AsyncExitStack() as stack:
+        ui_client: Any = client
+        if attached:
+            port = free_port()
+            await stack.enter_async_context(http_api(client, port=port, token="t"))
+            ui_client = await stack.enter_async_context(HttpClient(f"http://127.0.0.1:{port}", "t"))
+        app = RuntuiApp(ui_client, demo_path=None)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, RunsScreen))
+            dialog = await new_run_dialog(app, pilot)
+            await try_path(app, pilot, dialog, tmp_path / "missing.toml")
+            assert app.screen is dialog
+            assert "missing.toml" in dialog.problem
+            await try_path(app, pilot, dialog, bad)
+            assert app.screen is dialog
+            assert "bad.toml" in dialog.problem
+            assert "cmd" in dialog.problem  # the field that is wrong
+            assert "cmd" in str(dialog.query_one("#problem", Static).render())
+            await try_path(app, pilot, dialog, good)
+            await until(pilot, lambda: isinstance(app.screen, RunScreen))
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, RunsScreen))
+            again = await new_run_dialog(app, pilot)
+            assert again.query_one("#path", Input).value == str(good)
+            assert not again.problem

@@ -366,18 +366,21 @@ class RunsScreen(RuntuiScreen):
     def action_new_run(self) -> None:
         if self.rt_app.refuse_read_only():
             return
+        from pathlib import Path
+
         from runtui.tui.dialogs.new_run import NewRunDialog
 
-        async def started(path: str | None) -> None:
-            if not path:
-                return
-            from pathlib import Path
+        app = self.rt_app
 
-            run_id = await self.rt_app.attempt(self.client.submit_file(Path(path)))
+        async def submit(path: str) -> str:
+            app.last_workflow_path = path  # offered again next time, even when refused
+            return await self.client.submit_file(Path(path))
+
+        async def started(run_id: str | None) -> None:
             if run_id is not None:
                 self.notify(f"started run {short_id(run_id)}", timeout=4)
                 await self.reload()
-                self.rt_app.open_run(run_id)
+                app.open_run(run_id)
 
-        default = str(self.rt_app.demo_path) if self.rt_app.demo_path else ""
-        self.app.push_screen(NewRunDialog(default), started)
+        default = app.last_workflow_path or (str(app.demo_path) if app.demo_path else "")
+        self.app.push_screen(NewRunDialog(default, submit), started)
