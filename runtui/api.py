@@ -149,6 +149,11 @@ class Port(Protocol):
         self, run_id: str | None = None, *, after: int | None = None
     ) -> AsyncIterator[EventEnvelope]: ...
     async def wait(self, run_id: str) -> RunRow: ...
+    async def driven_here(self) -> dict[str, int]:
+        """The live runs this process drives, each with how many of its attempts run here now:
+        what quitting it hands over (none for a server's client or a read-only view)."""
+        ...
+
     async def drain(self) -> None:
         """Return once nothing this process drives moves without a human (every run it drives
         has settled); at once where it drives nothing (a server's client, a read-only view)."""

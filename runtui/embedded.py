@@ -13,6 +13,7 @@ resuming interrupted runs, draining and `serve`'s wait for running attempts.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -290,6 +291,13 @@ class EmbeddedRuntime:
     ) -> None:
         """End a live run this process drives with `reason` (`cancel` is `user_abort`)."""
         await self.runtime.stop(run_id, reason=reason, error=error)
+
+    async def driven_here(self) -> dict[str, int]:
+        rt = self.driving
+        if rt is None:
+            return {}
+        running = Counter(run for run, _task in rt.dispatcher.running)
+        return {run_id: running[run_id] for run_id in rt.active_runs}
 
     async def resume(self, run_id: str) -> None:
         await self.runtime.resume(run_id)

@@ -522,6 +522,10 @@ class HttpClient:
     async def wait(self, run_id: str) -> RunRow:
         return await wait_settled(self, run_id)
 
+    async def driven_here(self) -> dict[str, int]:
+        """None: the server drives the runs, and they go on when this client goes."""
+        return {}
+
     async def drain(self) -> None:
         """Nothing to do: this process drives no run (the server does)."""
 

@@ -183,6 +183,35 @@ class RuntuiApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    async def action_quit(self) -> None:
+        """Quit, but first say what happens to the runs this process drives and ask: they are
+        handed over (another runtui or `serve` on the database takes them at once, or the next
+        one to start does), and the attempts running here are stopped and run again there."""
+        driven = await self.attempt(self.client.driven_here())
+        if not driven:
+            self.exit()
+            return
+        from runtui.tui.dialogs.confirm import ConfirmDialog
+
+        running = sum(driven.values())
+        runs = f"{len(driven)} live run{'s' if len(driven) != 1 else ''}"
+        question = (
+            f"This runtui drives {runs}. Quitting hands them over: another runtui or"
+            " `runtui serve` on this database takes them at once, otherwise the next one to"
+            " start does; until then they wait, nothing is lost."
+        )
+        if running:
+            question += (
+                f"\n{running} task attempt{'s' if running != 1 else ''} running here"
+                f" {'is' if running == 1 else 'are'} stopped and run again as new attempts."
+            )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmDialog("Quit runtui?", question, yes="Quit"), answered)
+
     def action_copy_id(self) -> None:
         """Copy the full id of what the screen shows (the terminal's clipboard, OSC 52) and
         say it, so it can also be read off the toast where the terminal does not take OSC 52."""

@@ -151,6 +151,32 @@ def footer(screen: str) -> str:
     return screen.rstrip("\n").splitlines()[-1]
 
 
+def test_cancel_asks_first_in_a_real_terminal(tmp_path: Path, pane: Pane) -> None:
+    """`c` on a live run asks, saying what happens; `n` keeps the run, `y` cancels it."""
+    db = tmp_path / "runs.db"
+    pane.start(runtui_command(db))
+    pane.wait(lambda s: "No runs yet" in s, "the fresh database's welcome")
+    pane.keys("n")
+    pane.wait(lambda s: "New run: workflow file" in s, "the new-run dialog")
+    pane.keys("Enter")
+    pane.wait(lambda s: "approval waiting" in s, "the demo at its gate")
+    pane.keys("c")
+    screen = pane.wait(lambda s: "Cancel the run?" in s, "the cancel question")
+    assert "ends cancelled" in screen
+    pane.keys("n")
+    pane.wait(lambda s: "Cancel the run?" not in s, "the question gone")
+    assert statuses(db) == ["awaiting_approval"]
+    pane.keys("c")
+    pane.wait(lambda s: "Cancel the run?" in s, "the cancel question again")
+    pane.keys("y")
+    pane.wait(lambda s: "⊘ cancelled" in s, "the run cancelled")
+    screen = pane.wait(lambda s: "Cancel" not in footer(s), "the cancel key gone")
+    assert "Approve" not in footer(screen)  # nothing left to approve either
+    pane.keys("q")  # nothing live is driven here any more: no question
+    assert pane.exit_status() == 0
+    assert statuses(db) == ["cancelled"]
+
+
 def test_demo_runs_to_its_gate_and_completes_when_approved(tmp_path: Path, pane: Pane) -> None:
     db = tmp_path / "runs.db"
     pane.start(runtui_command(db))
@@ -264,7 +290,9 @@ def test_hostile_strings_leave_the_terminal_alone(
         assert "pwned" not in tui.show("#{pane_title}")
         assert tui.buffers() == ""
         assert tui.show("#{alternate_on}") == "1"  # still the UI's screen
-        tui.keys("q")
+        tui.keys("q")  # the UI drives the waiting run: it says so and asks
+        tui.wait(lambda s: "Quit runtui?" in s and "hands them over" in s, "the quit question")
+        tui.keys("y")
         assert tui.exit_status() == 0
     finally:
         tui.kill()

@@ -179,3 +179,21 @@ async def test_cancel_stops_a_running_run(port: Port) -> None:
 
 async def test_ready_says_the_runtime_takes_work(port: Port) -> None:
     assert await port.ready()
+
+
+async def test_driven_here_names_what_quitting_this_process_hands_over(
+    port: Port, request: pytest.FixtureRequest
+) -> None:
+    """Embedded, the runs this process drives (a run at its gate runs no attempt); a server's
+    client or a port beside the driver hands nothing over when it goes."""
+    run_id = await port.submit(gated_flow().build())
+    with anyio.fail_after(30):
+        await port.wait(run_id)
+    shape = request.node.callspec.params["port"]
+    drives = shape in ("embedded", "postgres")
+    assert await port.driven_here() == ({run_id: 0} if drives else {})
+    (pending,) = [a for a in await port.pending_approvals() if a.run_id == run_id]
+    await port.approve(pending.approval_id)
+    with anyio.fail_after(30):
+        await port.wait(run_id)
+    assert run_id not in await port.driven_here()  # ended: nobody drives it any more

@@ -40,6 +40,7 @@ from runtui.domain.events import (
     PhaseChanged,
     RunCreated,
     RunStatusChanged,
+    RunStopping,
     RunSummaryWritten,
     RunTerminated,
     SpanEnded,
@@ -608,6 +609,7 @@ def failing() -> Script:
         ["compiling widgets.c"],
         err=["widgets.c:12: error: expected ';' before '}' token"],
         exit_code=3,
+        after=[RunStopping(reason=RunTerminationReason.TASK_FAILED, error="task failed: compile")],
     )
     s.set_status("test", TaskStatus.SKIPPED, "needs compile, which failed")
     s.set_status("package", TaskStatus.SKIPPED, "needs compile, which failed")
@@ -669,6 +671,12 @@ def budget() -> Script:
                 severity=ViolationSeverity.CRITICAL,
                 title="critical token_limit: 10k token budget",
             ),
+            RunStopping(
+                reason=RunTerminationReason.BUDGET_EXCEEDED,
+                stopped_at_step=2,
+                violation=stop,
+                error="10k token budget: 12000 tokens used, budget 10000",
+            ),
         ],
     )
     s.wave_done(2)
@@ -708,6 +716,13 @@ def triage() -> Script:
                 incident_id=f"{TRIAGE}-inc-1",
                 severity=ViolationSeverity.CRITICAL,
                 title="critical pii_detected: No card numbers in output",
+            ),
+            RunStopping(
+                reason=RunTerminationReason.POLICY_BLOCK,
+                stopped_at_step=1,
+                violation=stop,
+                error="No card numbers in output: task summarise: credit_card found in output"
+                " line 1",
             ),
         ],
     )

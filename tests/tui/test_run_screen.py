@@ -13,6 +13,7 @@ from runtui.domain.events import AttemptOutput, EventEnvelope
 from runtui.domain.status import RunStatus
 from runtui.embedded import EmbeddedRuntime
 from runtui.tui.app import RuntuiApp
+from runtui.tui.dialogs.confirm import ConfirmDialog
 from runtui.tui.dialogs.reject import RejectDialog
 from runtui.tui.dialogs.rewind import RewindDialog
 from runtui.tui.glyphs import age, clock_time
@@ -396,11 +397,35 @@ async def test_cancel_with_c(runtime: Runtime, client: EmbeddedRuntime) -> None:
     app = RuntuiApp(client, demo_path=None)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_run(app, pilot, run_id)
+        shown = {key for key, active in screen.active_bindings.items() if active.binding.show}
+        assert {"a", "x", "c", "w"} <= shown
+        assert "R" not in shown  # this runtui drives the run: nothing to resume
+        await pilot.press("c")  # asks first, saying what happens; n (or a stray enter) keeps
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        question = str(app.screen.query_one("#question").render())
+        assert run_id in question
+        assert "ends cancelled" in question
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is screen)
         await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is screen)
+        assert (await runtime.reader.get_run(run_id)).status is RunStatus.AWAITING_APPROVAL
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
         await until(pilot, lambda: "⊘ cancelled" in screen.header.plain)
         assert (await runtime.reader.get_run(run_id)).status is RunStatus.CANCELLED
         assert "Stopped  user_abort" in violations_text(app)
         assert "▐FAILED▌" in phase_text(app)[-1]
+        shown = {key for key, active in screen.active_bindings.items() if active.binding.show}
+        assert not {"a", "x", "c", "R"} & shown  # nothing left to approve, cancel or resume
+        assert "w" in shown
+        await pilot.press("c")  # said why, not ignored
+        await until(
+            pilot, lambda: any("already ended" in str(n.message) for n in app._notifications)
+        )
 
 
 async def test_reject_asks_for_a_reason(runtime: Runtime, client: EmbeddedRuntime) -> None:

@@ -58,7 +58,7 @@ GOVERNANCE_KINDS = frozenset(
 )
 APPROVAL_KINDS = frozenset({"approval.requested", "approval.decided", "run.terminated"})
 MUTATING_ACTIONS = frozenset({"approve", "reject", "rewind", "cancel", "resume"})
-MUTATING_KEYS = frozenset({"a", "x", "w", "c", "R"})
+MUTATING_KEYS = {"a": "approve", "x": "reject", "w": "rewind", "c": "cancel", "R": "resume"}
 
 
 class RunScreen(RuntuiScreen):
@@ -106,6 +106,7 @@ class RunScreen(RuntuiScreen):
         self.audit = AuditRows(expectations=[], acks=[])
         self.approvals: list[ApprovalRow] = []
         self.forks: list[RunRow] = []
+        self.driven: dict[str, int] = {}  # the runs this process drives (resume is moot there)
         self.steps: dict[int, PhaseStep] = {}
         self.stopping_seq: int | None = None  # the first `run.stopping` read: where it failed
         self.reloads = 0  # data re-reads (tests check that output alone causes none)
@@ -199,10 +200,12 @@ class RunScreen(RuntuiScreen):
                 )
             if forks:
                 self.forks = await client.forks_of(rid)
+            self.driven = await client.driven_here()
         except RuntuiError as exc:  # a remote runtime went away meanwhile: keep what is shown
             self.notify(str(exc), severity="warning", markup=False)
             return
         self._show(tasks=tasks, governance=governance or run)
+        self.refresh_bindings()  # the footer follows what applies now
 
     def _note_phases(self, events: list[EventEnvelope]) -> None:
         for env in events:
@@ -334,16 +337,41 @@ class RunScreen(RuntuiScreen):
     # --- read-only ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Mutating actions do not exist in read-only mode (the footer does not show them)."""
-        return not (action in MUTATING_ACTIONS and self.rt_app.read_only)
+        """The footer offers only what applies to the run on screen: no mutating action in
+        read-only mode, approve/reject only with an approval pending, cancel only while the
+        run lives, resume only for a live run nobody here drives."""
+        if action in MUTATING_ACTIONS and self.rt_app.read_only:
+            return False
+        return self._why_not(action) is None
+
+    def _why_not(self, action: str) -> str | None:
+        """Why `action` does not apply to the run now (None: it does)."""
+        run = self.run
+        if run is None:
+            return None if action not in MUTATING_ACTIONS else "the run is not loaded"
+        if action in ("approve", "reject") and not self.approvals:
+            return f"nothing to {action}: this run has no pending approval"
+        if action in ("cancel", "resume") and run.status.is_terminal:
+            return f"the run already ended ({run.status.value})"
+        if action == "resume" and self.run_id in self.driven:
+            return "this runtui drives the run already: nothing to resume"
+        return None
+
+    def _explain_if_not_applicable(self, action: str) -> bool:
+        why = self._why_not(action)
+        if why is not None:
+            self.notify(why, severity="warning", markup=False)
+        return why is not None
 
     def on_key(self, event: events.Key) -> None:
         # Hidden bindings do not fire; say why instead of ignoring the key silently.
-        if isinstance(self.focused, Input):
+        if isinstance(self.focused, Input) or event.key not in MUTATING_KEYS:
             return
-        if event.key in MUTATING_KEYS and self.rt_app.read_only:
+        if self.rt_app.read_only:
             event.stop()
             self.rt_app.refuse_read_only()
+        elif self._explain_if_not_applicable(MUTATING_KEYS[event.key]):
+            event.stop()
 
     # --- actions on the run ------------------------------------------------------------------
 
@@ -384,13 +412,25 @@ class RunScreen(RuntuiScreen):
 
         rewind_and_open(self.rt_app, self.run_id, len({t.wave for t in self.tasks}))
 
-    async def action_cancel(self) -> None:
-        if self.rt_app.refuse_read_only():
+    def action_cancel(self) -> None:
+        if self.rt_app.refuse_read_only() or self._explain_if_not_applicable("cancel"):
             return
-        if self.run is not None and self.run.status.is_terminal:
-            self.notify(f"the run already ended ({self.run.status.value})", severity="warning")
-            return
-        await self.rt_app.attempt(self.client.cancel(self.run_id), success="cancel requested")
+        from runtui.tui.dialogs.confirm import ConfirmDialog
+
+        run = safe_fields(self.run)
+        assert run is not None
+        question = (
+            f"Cancel run {run.run_id} ({run.workflow}, {run.status.value})? Its running tasks"
+            " are stopped and it ends cancelled; a rewind can fork it again from a wave."
+        )
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                await self.rt_app.attempt(
+                    self.client.cancel(self.run_id), success="cancel requested"
+                )
+
+        self.app.push_screen(ConfirmDialog("Cancel the run?", question, yes="Cancel run"), answered)
 
     async def action_resume(self) -> None:
         if self.rt_app.refuse_read_only():
