@@ -186,6 +186,29 @@ class Settings(BaseSettings):
         " RUNTUI_API_PYTHON_MODULES); unset: any.",
     )
 
+    approval_alert: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("toast", "bell"),
+        description="How the terminal UI announces a new approval (comma-separated in"
+        " RUNTUI_APPROVAL_ALERT): toast, bell, osc9 (a desktop notification in iTerm2, WezTerm,"
+        " kitty, Windows Terminal), osc777 (VTE terminals, foot, Ghostty); `none` for none.",
+    )
+
+    @field_validator("approval_alert", mode="before")
+    @classmethod
+    def _alerts(cls, value: Any) -> Any:
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple):
+            return names
+        chosen = tuple(n.strip().lower() for n in names if n.strip())
+        if chosen == ("none",):
+            return ()
+        wrong = [n for n in chosen if n not in ("toast", "bell", "osc9", "osc777")]
+        if wrong:
+            raise ValueError(
+                f"unknown alert {wrong[0]!r}: choose from toast, bell, osc9, osc777, or none"
+            )
+        return chosen
+
     @field_validator("db", mode="before")
     @classmethod
     def _database(cls, value: object) -> object:

@@ -394,7 +394,7 @@ def attach_cmd(ctx: click.Context, url: str | None, token: str | None, read_only
 
         async with connect(target, token, user="tui") as client:
             c.setup_logging()
-            await run_attached(client, read_only=read_only)
+            await run_attached(client, read_only=read_only, alerts=c.settings.approval_alert)
 
     _run(go)
 

@@ -27,14 +27,23 @@ from runtui.api import Port
 from runtui.domain.errors import RuntuiError
 from runtui.domain.events import AttemptOutput, EventEnvelope
 from runtui.domain.terminal_text import terminal_safe
+from runtui.domain.views import ApprovalRow
+from runtui.tui.approval_watch import (
+    DEFAULT_ALERTS,
+    ApprovalWatch,
+    announcement,
+    desktop_notification,
+)
 from runtui.tui.commands import RuntuiCommands
-from runtui.tui.messages import ConnectionChanged, EventsArrived
+from runtui.tui.messages import ApprovalsChanged, ConnectionChanged, EventsArrived
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 TICK_S = 0.075
+#: Events after which what waits for a human may have changed.
+APPROVAL_KINDS = frozenset({"approval.requested", "approval.decided", "run.terminated"})
 MAX_BUFFERED = 20_000
 
 
@@ -58,6 +67,7 @@ class RuntuiApp(App[None]):
         demo_path: Path | None = None,
         clock: Callable[[], float] = time.time,
         tick_s: float = TICK_S,
+        alerts: tuple[str, ...] = DEFAULT_ALERTS,
     ) -> None:
         super().__init__()
         self.client = client
@@ -70,6 +80,8 @@ class RuntuiApp(App[None]):
         self.events_seen = 0
         self.connected = True
         self.last_workflow_path = ""  # the new-run dialog's last path, offered again
+        self.alerts = alerts
+        self.approvals = ApprovalWatch()  # what waits for a human, across runs
         self._toasts_shown: dict[tuple[str, str, str], float] = {}  # → when it goes
 
     def on_mount(self) -> None:
@@ -78,6 +90,47 @@ class RuntuiApp(App[None]):
         self.push_screen(RunsScreen())
         self.run_worker(self._feed(), name="feed", group="feed", exclusive=True)
         self.set_interval(self.tick_s, self._deliver_events)
+        self._look_at_approvals()
+        self.set_interval(1.0, self._age_approvals)
+
+    # --- approvals that find you ---------------------------------------------------------------
+
+    def _look_at_approvals(self) -> None:
+        """Re-read what waits for a human (one look at a time; a newer one replaces it)."""
+        self.run_worker(self._reread_approvals(), group="approvals", exclusive=True)
+
+    async def _reread_approvals(self) -> None:
+        try:
+            pending = await self.client.pending_approvals()
+        except RuntuiError:  # the server is away: the last known count stays
+            return
+        new = self.approvals.update(pending)
+        for screen in self.screen_stack:
+            screen.post_message(ApprovalsChanged(self.approvals.pending))
+        for approval in new:
+            self._announce(approval)
+
+    def _age_approvals(self) -> None:
+        from runtui.tui.screens.base import RuntuiScreen
+
+        if self.approvals.pending and isinstance(self.screen, RuntuiScreen):
+            self.screen.approvals_aged()
+
+    def _announce(self, approval: ApprovalRow) -> None:
+        """A new approval: said where the user looks, as they chose (`RUNTUI_APPROVAL_ALERT`)."""
+        if "toast" in self.alerts:
+            self.notify(
+                announcement(approval) + "\ni inbox · open the run to approve",
+                title="approval waiting",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
+        if "bell" in self.alerts:
+            self.bell()
+        for kind in ("osc9", "osc777"):
+            if kind in self.alerts and self._driver is not None and not self.is_headless:
+                self._driver.write(desktop_notification(kind, approval))
 
     # --- the live feed -----------------------------------------------------------------------
 
@@ -107,6 +160,8 @@ class RuntuiApp(App[None]):
         events, self._buffer = self._buffer, []
         lagged, self._lagged = self._lagged, False
         self.events_seen += len(events)
+        if lagged or any(e.kind in APPROVAL_KINDS for e in events):
+            self._look_at_approvals()
         self.screen.post_message(EventsArrived(events, lagged))
         # Screens underneath are out of view (or dimmed under a dialog) and task output changes
         # none of their rows, so they get the rest only: a message that wakes a covered screen

@@ -10,6 +10,7 @@ from runtui.embedded import EmbeddedRuntime
 from runtui.gc_tuning import tune_gc
 from runtui.logs import log_to_file
 from runtui.tui.app import RuntuiApp
+from runtui.tui.approval_watch import DEFAULT_ALERTS
 
 if TYPE_CHECKING:
     from runtui.client.http import HttpClient
@@ -22,14 +23,21 @@ async def run_embedded(settings: Any, *, read_only: bool = False) -> None:
     what its owner, if any, commits; it never resumes or executes a run, and never writes."""
     log_to_file(settings.log_file, settings.log_level.value)
     async with EmbeddedRuntime.open(settings, read_only=read_only) as runtime:
-        app = RuntuiApp(runtime, read_only=read_only, demo_path=demo_workflow_path())
+        app = RuntuiApp(
+            runtime,
+            read_only=read_only,
+            demo_path=demo_workflow_path(),
+            alerts=settings.approval_alert,
+        )
         tune_gc()
         await app.run_async()
 
 
-async def run_attached(client: HttpClient, *, read_only: bool = False) -> None:
+async def run_attached(
+    client: HttpClient, *, read_only: bool = False, alerts: tuple[str, ...] = DEFAULT_ALERTS
+) -> None:
     """Show the runs of the server behind `client` until the user quits; the server keeps
     running them. New runs (`n`) send the chosen file's text to the server."""
-    app = RuntuiApp(client, read_only=read_only, demo_path=demo_workflow_path())
+    app = RuntuiApp(client, read_only=read_only, demo_path=demo_workflow_path(), alerts=alerts)
     tune_gc()
     await app.run_async()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from runtui.domain.events import EventEnvelope
+from runtui.domain.views import ApprovalRow
 
 
 class EventsArrived(Message):
@@ -32,3 +33,11 @@ class ConnectionChanged(Message):
     def __init__(self, connected: bool) -> None:
         super().__init__()
         self.connected = connected
+
+
+class ApprovalsChanged(Message):
+    """What waits for a human across every run (oldest first), re-read after a change."""
+
+    def __init__(self, pending: list[ApprovalRow]) -> None:
+        super().__init__()
+        self.pending = pending

@@ -189,9 +189,15 @@ def test_demo_runs_to_its_gate_and_completes_when_approved(tmp_path: Path, pane:
     )
     assert "Publish the report?" in screen
     assert "Approve" in footer(screen)
-    pane.keys("a")
+    pane.keys("A")  # approve with a comment
+    pane.wait(lambda s: "Comment (optional" in s, "the approve dialog")
+    pane.keys("-l", "report looks right")
+    pane.keys("Enter")
     screen = pane.wait(lambda s: "succeeded" in s and "COMPLETED" in s, "the demo completed")
-    assert "approval waiting" not in screen
+    assert "⏸ approval waiting (" not in screen  # the banner went (a toast may stay a while)
+    ((decided_by, reason),) = sql(db, "SELECT decided_by, reason FROM approvals")
+    assert reason == "report looks right"
+    assert "@" in str(decided_by)  # user@host: who decided, here
     pane.keys("Escape")
     pane.wait(lambda s: "New run" in footer(s), "the runs screen again")
     pane.keys("q")

@@ -237,8 +237,8 @@ async def test_live_events_then_approve_with_a(runtime: Runtime, client: Embedde
         assert times[flow.index("EXECUTING")] == "⏸"  # the run's glyph under the live phase
         approval = screen.query_one(RunHeader).approval
         assert (
-            approval
-            == "⏸ approval waiting (a approve · x reject): task gate publish-gate: Publish?"
+            approval == "⏸ approval waiting (a approve · A with a comment · x reject):"
+            " task gate publish-gate: Publish?"
         )
         assert "⏸ publish-gate" in waves_text(app)
         before = log_of(app).last_seq
@@ -274,7 +274,9 @@ async def test_at_a_timed_gate_the_header_says_the_default_and_the_time_left_liv
         await until(pilot, lambda: "reject in 1m," in header.gate)
         since[0] = 3600 - 30
         await until(pilot, lambda: "reject in 30s," in header.gate)
-        assert header.approval.startswith("⏸ approval waiting (a approve · x reject)")
+        assert header.approval.startswith(
+            "⏸ approval waiting (a approve · A with a comment · x reject)"
+        )
 
 
 async def test_at_a_gate_without_timeout_the_header_says_it_waits(
@@ -292,7 +294,7 @@ async def test_at_a_gate_without_timeout_the_header_says_it_waits(
         )
         assert header.gate.endswith(" of it left)")
         assert gate_line.display
-        assert gate_line.region.height == 1
+        assert gate_line.region.height == 2  # wrapped at 80 columns, nothing cut
         await pilot.press("a")
         await until(pilot, lambda: "✓ succeeded" in screen.header.plain)
         assert header.gate == ""  # decided: nothing waits any more

@@ -1,4 +1,6 @@
-"""Reject an approval: the reason is required, because it ends up in the run's error and audit."""
+"""Decide an approval with words: a reject needs a reason (it ends up in the run's error and its
+audit); an approve may carry a comment. Both are recorded with the decision and shown in the
+log and in history."""
 
 from __future__ import annotations
 
@@ -13,35 +15,43 @@ from textual.widgets import Button, Input, Label, Static
 from runtui.tui.safe_text import plain
 
 
-class RejectDialog(ModalScreen[str | None]):
-    """Dismisses with the (stripped, non-empty) reason, or None when cancelled."""
+class DecisionDialog(ModalScreen[str | None]):
+    """Dismisses with the (stripped) words, or None when cancelled. `required`: a blank
+    answer is refused (reject); otherwise blank is a decision without a comment."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="dialog.cancel"),
     ]
     DEFAULT_CSS = """
-    RejectDialog { align: center middle; }
-    RejectDialog > Vertical { width: 76; max-width: 100%; height: auto; border: round $error;
-                              background: $surface; padding: 1 2; }
-    RejectDialog #prompt { color: $text-muted; margin-bottom: 1; }
-    RejectDialog #problem { color: $error; height: auto; }
-    RejectDialog Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
-    RejectDialog Button { margin-left: 2; }
+    DecisionDialog { align: center middle; }
+    DecisionDialog > Vertical { width: 76; max-width: 100%; height: auto; background: $surface;
+                                border: round $accent; padding: 1 2; }
+    DecisionDialog.-reject > Vertical { border: round $error; }
+    DecisionDialog #prompt { color: $text-muted; margin-bottom: 1; }
+    DecisionDialog #problem { color: $error; height: auto; }
+    DecisionDialog Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
+    DecisionDialog Button { margin-left: 2; }
     """
 
-    def __init__(self, prompt: str) -> None:
+    def __init__(self, prompt: str, *, verb: str, required: bool, label: str, hint: str) -> None:
         super().__init__()
-        self.prompt = prompt
+        self.prompt, self.verb, self.required = prompt, verb, required
+        self.label, self.hint = label, hint
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "Reject approval"
+            box.border_title = f"{self.verb.capitalize()} approval"
             yield Static(plain(self.prompt), id="prompt")
-            yield Label("Reason (required; recorded with the decision):")
-            yield Input(placeholder="why is this rejected?", id="reason")
+            yield Label(self.label)
+            yield Input(placeholder=self.hint, id="reason")
             yield Static("", id="problem")
             with Horizontal():
-                yield Button("Reject", variant="error", id="reject", disabled=True)
+                yield Button(
+                    self.verb.capitalize(),
+                    variant="error" if self.required else "success",
+                    id=self.verb,
+                    disabled=self.required,
+                )
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
@@ -49,7 +59,7 @@ class RejectDialog(ModalScreen[str | None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         blank = not event.value.strip()
-        self.query_one("#reject", Button).disabled = blank
+        self.query_one(f"#{self.verb}", Button).disabled = blank and self.required
         if not blank:
             self.query_one("#problem", Static).update("")
 
@@ -59,17 +69,40 @@ class RejectDialog(ModalScreen[str | None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        if event.button.id == "reject":
+        if event.button.id == self.verb:
             self._submit()
         else:
             self.dismiss(None)
 
     def _submit(self) -> None:
-        reason = self.query_one("#reason", Input).value.strip()
-        if not reason:
-            self.query_one("#problem", Static).update("A reason is required to reject.")
+        words = self.query_one("#reason", Input).value.strip()
+        if not words and self.required:
+            self.query_one("#problem", Static).update(f"A reason is required to {self.verb}.")
             return
-        self.dismiss(reason)
+        self.dismiss(words)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class RejectDialog(DecisionDialog):
+    def __init__(self, prompt: str) -> None:
+        super().__init__(
+            prompt,
+            verb="reject",
+            required=True,
+            label="Reason (required; recorded with the decision):",
+            hint="why is this rejected?",
+        )
+        self.add_class("-reject")
+
+
+class ApproveDialog(DecisionDialog):
+    def __init__(self, prompt: str) -> None:
+        super().__init__(
+            prompt,
+            verb="approve",
+            required=False,
+            label="Comment (optional; recorded with the decision):",
+            hint="anything the log should say about this approval",
+        )

@@ -28,8 +28,8 @@ from runtui.tui.widgets.status_bar import StatusBar
 # Events after which the list of pending approvals may differ (a cancelled or stopped run
 # drops its pending approvals without deciding them).
 RELOAD_ON = frozenset({"approval.requested", "approval.decided", "run.terminated", "run.summary"})
-DECIDING_ACTIONS = frozenset({"approve", "reject", "approve_with_edits"})
-DECIDING_KEYS = frozenset({"a", "x", "e"})
+DECIDING_ACTIONS = frozenset({"approve", "approve_with_comment", "reject", "approve_with_edits"})
+DECIDING_KEYS = frozenset({"a", "A", "x", "e"})
 
 KIND_LABEL = {
     ApprovalKind.PLAN: "plan",
@@ -55,6 +55,13 @@ def unblocks_text(ids: list[str], limit: int = MAX_UNBLOCKS) -> str:
 class ApprovalsScreen(RuntuiScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve", id="approvals.approve", tooltip="approve as asked"),
+        Binding(
+            "A",
+            "approve_with_comment",
+            "Approve+comment",
+            id="approvals.approve_comment",
+            tooltip="approve with a comment (recorded with the decision)",
+        ),
         Binding(
             "x", "reject", "Reject", id="approvals.reject", tooltip="reject (asks for a reason)"
         ),
@@ -297,6 +304,22 @@ class ApprovalsScreen(RuntuiScreen):
             self.client.approve(a.approval_id), success=f"approved: {self._label(a)}"
         )
         await self.reload()
+
+    def action_approve_with_comment(self) -> None:
+        if self.rt_app.refuse_read_only() or (a := self._target("approve")) is None:
+            return
+        from runtui.tui.dialogs.reject import ApproveDialog
+
+        async def approved(comment: str | None) -> None:
+            if comment is None:
+                return
+            await self.rt_app.attempt(
+                self.client.approve(a.approval_id, reason=comment),
+                success=f"approved: {self._label(a)}",
+            )
+            await self.reload()
+
+        self.app.push_screen(ApproveDialog(a.prompt), approved)
 
     def action_reject(self) -> None:
         if self.rt_app.refuse_read_only() or (a := self._target("reject")) is None:

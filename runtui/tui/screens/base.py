@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, cast
 
 from textual.screen import Screen
 
 from runtui.domain.errors import RuntuiError
-from runtui.tui.messages import ConnectionChanged
+from runtui.tui.messages import ApprovalsChanged, ConnectionChanged
 
 if TYPE_CHECKING:
     from runtui.api import Port
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
 
 class RuntuiScreen(Screen[None]):
-    _status_approvals = 0
     _status_health: list[WorkflowHealth] | None = None
 
     @property
@@ -36,18 +36,29 @@ class RuntuiScreen(Screen[None]):
         if not bars:
             return
         if self.rt_app.connected:
-            try:
-                self._status_approvals = len(await self.client.pending_approvals())
+            with contextlib.suppress(RuntuiError):  # the server went away: keep the last known
                 self._status_health = await self.client.health()
-            except RuntuiError:  # the server went away meanwhile: show what was last known
-                pass
-        bars.first().show(
-            where=self.client.description,
-            connected=self.rt_app.connected,
-            approvals=self._status_approvals,
-            health=self._status_health or [],
-            read_only=self.rt_app.read_only,
-        )
+        self._show_status_bar()
+
+    def _show_status_bar(self) -> None:
+        from runtui.tui.widgets.status_bar import StatusBar
+
+        for bar in self.query(StatusBar):
+            bar.show(
+                where=self.client.description,
+                connected=self.rt_app.connected,
+                approvals=self.rt_app.approvals,
+                now=self.rt_app.clock(),
+                health=self._status_health or [],
+                read_only=self.rt_app.read_only,
+            )
+
+    def approvals_aged(self) -> None:
+        """A second passed with approvals waiting: their age, where shown, moves on."""
+        self._show_status_bar()
+
+    async def on_approvals_changed(self, message: ApprovalsChanged) -> None:
+        self._show_status_bar()
 
     def copyable_id(self) -> tuple[str, str] | None:
         """What `y` copies on this screen: (what it is, the full id), or None."""

@@ -24,7 +24,7 @@ from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated, RunSto
 from runtui.domain.phases import RunPhase
 from runtui.domain.views import ApprovalRow, AuditRows, IncidentRow, RunRow, TaskRow, ViolationRow
 from runtui.tui.glyphs import RUN_STYLE, run_glyph
-from runtui.tui.messages import ConnectionChanged, EventsArrived
+from runtui.tui.messages import ApprovalsChanged, ConnectionChanged, EventsArrived
 from runtui.tui.safe_text import safe_fields
 from runtui.tui.screens.base import RuntuiScreen
 from runtui.tui.widgets.event_log import EventLog
@@ -57,13 +57,30 @@ GOVERNANCE_KINDS = frozenset(
     {"violation.recorded", "incident.opened", "audit.expected", "audit.acked", "run.terminated"}
 )
 APPROVAL_KINDS = frozenset({"approval.requested", "approval.decided", "run.terminated"})
-MUTATING_ACTIONS = frozenset({"approve", "reject", "rewind", "cancel", "resume"})
-MUTATING_KEYS = {"a": "approve", "x": "reject", "w": "rewind", "c": "cancel", "R": "resume"}
+MUTATING_ACTIONS = frozenset(
+    {"approve", "approve_with_comment", "reject", "rewind", "cancel", "resume"}
+)
+MUTATING_KEYS = {
+    "a": "approve",
+    "A": "approve_with_comment",
+    "x": "reject",
+    "w": "rewind",
+    "c": "cancel",
+    "R": "resume",
+}
 
 
 class RunScreen(RuntuiScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve", id="run.approve", tooltip="approve the oldest pending"),
+        Binding(
+            "A",
+            "approve_with_comment",
+            "Approve+comment",
+            id="run.approve_comment",
+            show=False,
+            tooltip="approve the oldest pending with a comment (recorded with the decision)",
+        ),
         Binding("x", "reject", "Reject", id="run.reject", tooltip="reject (asks for a reason)"),
         Binding("w", "rewind", "Rewind", id="run.rewind", tooltip="fork the run from a wave"),
         Binding("c", "cancel", "Cancel", id="run.cancel", tooltip="stop the run"),
@@ -261,10 +278,18 @@ class RunScreen(RuntuiScreen):
                 lineage=not self.has_class("narrow"),
                 read_only=self.rt_app.read_only,
                 connected=self.rt_app.connected,
+                waiting=self.rt_app.approvals.summary(self.rt_app.clock(), narrow=True),
             )
 
     async def on_connection_changed(self, message: ConnectionChanged) -> None:
         """This screen has no status bar: its header says when the server is gone."""
+        self._show_header()
+
+    async def on_approvals_changed(self, message: ApprovalsChanged) -> None:
+        """...and what waits for a human across every run."""
+        self._show_header()
+
+    def approvals_aged(self) -> None:
         self._show_header()
 
     def copyable_id(self) -> tuple[str, str] | None:
@@ -349,8 +374,9 @@ class RunScreen(RuntuiScreen):
         run = self.run
         if run is None:
             return None if action not in MUTATING_ACTIONS else "the run is not loaded"
-        if action in ("approve", "reject") and not self.approvals:
-            return f"nothing to {action}: this run has no pending approval"
+        if action in ("approve", "approve_with_comment", "reject") and not self.approvals:
+            verb = "reject" if action == "reject" else "approve"
+            return f"nothing to {verb}: this run has no pending approval"
         if action in ("cancel", "resume") and run.status.is_terminal:
             return f"the run already ended ({run.status.value})"
         if action == "resume" and self.run_id in self.driven:
@@ -388,6 +414,24 @@ class RunScreen(RuntuiScreen):
         label = a.task_id or a.kind.value
         await self.rt_app.attempt(self.client.approve(a.approval_id), success=f"approved: {label}")
         await self._reload(approvals=True)
+
+    async def action_approve_with_comment(self) -> None:
+        if self.rt_app.refuse_read_only() or (a := await self._pending("approve")) is None:
+            return
+        from runtui.tui.dialogs.reject import ApproveDialog
+
+        async def approved(comment: str | None) -> None:
+            if comment is None:
+                return
+            await self.rt_app.attempt(
+                self.client.approve(a.approval_id, reason=comment),
+                success=f"approved: {a.task_id or a.kind.value}",
+            )
+            await self._reload(approvals=True)
+
+        shown = safe_fields(a)
+        what = f"{shown.kind.value} gate" + (f" {shown.task_id}" if shown.task_id else "")
+        self.app.push_screen(ApproveDialog(f"{what}: {shown.prompt or '—'}"), approved)
 
     async def action_reject(self) -> None:
         if self.rt_app.refuse_read_only() or (a := await self._pending("reject")) is None:

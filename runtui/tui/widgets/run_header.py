@@ -1,8 +1,8 @@
 """The run's top lines: who it is, where it is, how long it has taken, its lineage, and, when
 it waits for a human, what for, which keys answer, and what happens if nobody does.
 
-    run 0190f3a2b4c52b9e  release  ⏸ awaiting_approval  EXECUTING  wave 3/4  1m12s   parent: —
-    ⏸ approval waiting (a approve · x reject): task gate publish-gate: Publish?
+    run 0190f3a2b4c52b9e  release  ⏸ awaiting_approval  EXECUTING  wave 3/4  1m12s   forks: 1
+    ⏸ approval waiting (a approve · A with a comment · x reject): task gate ship: Publish?
       if nobody decides: reject in 59m, at 10:12:07 · run timeout paused while it waits
 
 `wave i/n`: i of the run's n waves are behind it; while it runs, i is also the wave it is in
@@ -41,8 +41,12 @@ def header_text(
     now: float,
     lineage: bool,
     connected: bool = True,
+    waiting: str = "",
 ) -> Text:
-    """The first line; without `lineage` (narrow screens) an empty lineage is left out."""
+    """The first line; an empty lineage is left out, and `lineage` (wide screens) shows the
+    full run id.
+    `waiting`: what waits for a human across every run (`⏸ 2 approvals waiting · oldest 4m`),
+    last on the line, so an approval elsewhere is seen from any run."""
     run, forks = safe_fields(run), safe_fields(forks)
     end = run.ended_at if run.ended_at is not None else now
     text = Text(end="")
@@ -57,7 +61,9 @@ def header_text(
     if run.wave_count:
         text.append(f"  wave {run.wave_progress}")
     text.append(f"  {duration(max(0.0, end - run.created_at))}")
-    if not lineage and not (run.parent_run_id or forks):
+    if not (run.parent_run_id or forks):  # no lineage to show
+        if waiting:
+            text.append(f"   {waiting}", style="bold yellow")
         return text
     text.append("     parent: ", style="dim")
     if run.parent_run_id:
@@ -71,6 +77,8 @@ def header_text(
     if forks:
         ids = ", ".join(short_id(f.run_id, length) for f in forks[:2])
         text.append(f" ({ids}{'…' if len(forks) > 2 else ''})", style="dim")
+    if waiting:
+        text.append(f"   {waiting}", style="bold yellow")
     return text
 
 
@@ -79,7 +87,7 @@ def approval_text(approvals: list[ApprovalRow], *, read_only: bool) -> str:
     a = safe_fields(approvals[0])
     what = f"{a.kind.value} gate" + (f" {a.task_id}" if a.task_id else "")
     more = f" (+{len(approvals) - 1} more)" if len(approvals) > 1 else ""
-    keys = "" if read_only else " (a approve · x reject)"
+    keys = "" if read_only else " (a approve · A with a comment · x reject)"
     return f"⏸ approval waiting{keys}: {what}: {a.prompt or '—'}{more}"
 
 
@@ -102,8 +110,10 @@ class RunHeader(Vertical):
     DEFAULT_CSS = """
     RunHeader { height: auto; }
     RunHeader > #header-line { height: auto; max-height: 2; padding: 0 1; background: $panel; }
-    RunHeader > #approval-line { height: 1; padding: 0 1; color: $warning; display: none; }
-    RunHeader > #gate-line { height: 1; padding: 0 1; color: $text-muted; display: none; }
+    RunHeader > #approval-line { height: auto; max-height: 3; padding: 0 1; color: $warning;
+                                 display: none; }
+    RunHeader > #gate-line { height: auto; max-height: 2; padding: 0 1; color: $text-muted;
+                             display: none; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -128,8 +138,11 @@ class RunHeader(Vertical):
         lineage: bool,
         read_only: bool,
         connected: bool = True,
+        waiting: str = "",
     ) -> None:
-        self.text = header_text(run, forks, now=now, lineage=lineage, connected=connected)
+        self.text = header_text(
+            run, forks, now=now, lineage=lineage, connected=connected, waiting=waiting
+        )
         self.query_one("#header-line", Static).update(self.text)
         self.approval = approval_text(approvals, read_only=read_only) if approvals else ""
         self.gate = gate_text(approvals[0], run, now=now) if approvals else ""

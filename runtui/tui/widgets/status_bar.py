@@ -1,4 +1,5 @@
-"""The top line: where we are connected, whether the runtime is up, approvals, health."""
+"""The top line: where we are connected, whether the runtime is up, what waits for a human
+(how many approvals, the oldest one's age), the workflows' health."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from runtui.domain.health import Health, WorkflowHealth
+from runtui.tui.approval_watch import ApprovalWatch
 from runtui.tui.safe_text import one_line
 
 HEALTH_STYLE = {
@@ -41,7 +43,8 @@ class StatusBar(Static):
         *,
         where: str,
         connected: bool,
-        approvals: int,
+        approvals: ApprovalWatch,
+        now: float,
         health: list[WorkflowHealth],
         read_only: bool,
     ) -> None:
@@ -49,6 +52,7 @@ class StatusBar(Static):
             "where": where,
             "connected": connected,
             "approvals": approvals,
+            "now": now,
             "health": health,
             "read_only": read_only,
         }
@@ -63,14 +67,11 @@ class StatusBar(Static):
         if read_only:
             text.append("  read-only", style="yellow")
         text.append("   ")
-        waiting = "" if narrow else " waiting"
-        if approvals:
-            text.append(
-                f"⏸ {approvals} approval{'s' if approvals != 1 else ''}{waiting}",
-                style="bold yellow",
-            )
+        waiting = approvals.summary(now, narrow=narrow)
+        if waiting:
+            text.append(waiting, style="bold yellow")
         else:
-            text.append(f"no approvals{waiting}", style="dim")
+            text.append("no approvals" if narrow else "no approvals waiting", style="dim")
         if health:
             counts: dict[Health, int] = {}
             for h in health:
