@@ -67,7 +67,7 @@ async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], what: str) 
 
 def _status_shown(screen: Any) -> bool:
     bar = screen.query(StatusBar)
-    return bool(bar) and "2 approvals" in str(bar.first().render())
+    return bool(bar) and "⏸ 2 " in str(bar.first().render())
 
 
 async def show_runs(pilot: Pilot[Any]) -> None:

@@ -75,8 +75,10 @@ class StatusBar(Static):
         if health:
             counts: dict[Health, int] = {}
             for h in health:
-                counts[h.health] = counts.get(h.health, 0) + 1
-            text.append("   workflows: ")
+                if not (narrow and h.health is Health.HEALTHY):  # narrow: only what is wrong
+                    counts[h.health] = counts.get(h.health, 0) + 1
+            if counts:
+                text.append("   " if narrow else "   workflows: ")
             parts = [(f"{n} {h.value}", HEALTH_STYLE[h]) for h, n in counts.items()]
             for i, (label, style) in enumerate(parts):
                 if i:
