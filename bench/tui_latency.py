@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/tui_latency.py [--events N] [--rate R] [--presses P]
                                           [--seconds S] [--durability fast|full]
+                                          [--tasks T] [--only all|timeline]
 
 The real `RuntuiApp` runs headless (`app.run_test(size=(120, 40))`) over the real runtime on a
 temporary database, in one event loop with it, as `runtui` does. Headless, Textual still lays
@@ -32,6 +33,17 @@ one call of `App._display`, which receives each rendered frame (a compositor upd
     with no app at all (measured before and after, averaged). Also, for information: the same
     comparison with the ingest flat out (4 producers appending as fast as the writer commits).
 
+(d) The timeline of a run of T (1,000) tasks: a live run in 10 waves, every task with an
+    attempt (every 20th failed once and was retried, the last wave still running), its phases
+    and a gate approved on the way, written with the store. On its run screen (loaded), `t` is
+    put in the app's queue as in (b); time to first paint = until the first paint in which the
+    timeline has drawn a task's line from the data it read (the run, its phase changes, tasks,
+    attempts and approvals through the port). Measured embedded, and attached: the app on a
+    real `HttpClient` to a `runtui serve` API on 127.0.0.1 over the same runtime (one request
+    per read, JSON). Each `esc` then `t` again opens a fresh screen that reads everything anew:
+    R (5) rounds, median and worst. For information: the 1 s tick of a live run (every bar
+    re-placed, the screen repainted) from the tick to its paint.
+
 Figures are printed with their targets and ratios against the no-UI baseline measured in the
 same run. `--gc tuned` (the default) sets up the garbage collector as `runtui` does for its UI
 (`runtui.tui.launch.tune_gc`, for the whole process, baselines included); `--gc default`
@@ -56,10 +68,15 @@ import anyio
 from textual import events
 
 from runtui.actors.runtime import Runtime
+from runtui.client import HttpClient
 from runtui.config import Settings, load_settings
+from runtui.domain.approvals import ApprovalDecision, ApprovalKind
 from runtui.domain.events import (
+    ApprovalDecided,
+    ApprovalRequested,
     AttemptOutput,
     AttemptStarted,
+    AttemptStatusChanged,
     PendingEvent,
     PhaseChanged,
     RunCreated,
@@ -72,21 +89,25 @@ from runtui.domain.events import (
 from runtui.domain.phases import RunPhase
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult
-from runtui.domain.tasks import TaskKind, TaskStatus
+from runtui.domain.tasks import AttemptStatus, TaskKind, TaskStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.embedded import EmbeddedRuntime
 from runtui.gc_tuning import tune_gc
+from runtui.server.serve import http_api
 from runtui.store import open_store
 from runtui.tui.app import RuntuiApp
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
+from runtui.tui.screens.timeline import TimelineScreen
 from runtui.tui.widgets.event_log import EventLog
+from runtui.tui.widgets.timeline_view import TimelineView
 from runtui.workflows import parse_workflow
 
 TARGET_OPEN_S = 0.5
 TARGET_RSS_MIB = 150.0
 TARGET_P95_MS = 100.0
 TARGET_THROUGHPUT = 0.90
+TARGET_TIMELINE_S = 0.5
 
 BUILD_BATCH = 5_000
 INGEST_BATCH = 100
@@ -95,6 +116,8 @@ KEY_GAP_S = 0.03
 PREFILL = 2_000
 KEY_TIMEOUT_S = 5.0
 SIZE = (120, 40)
+TIMELINE_ROUNDS = 5
+TIMELINE_WAVES = 10
 
 STREAM = """
 name = "bench-stream"
@@ -404,6 +427,151 @@ async def keys_and_throughput(
     return out
 
 
+# --- (d) the timeline of a 1,000-task run -------------------------------------------------------
+
+
+async def build_wide_run(db: Path, n_tasks: int, durability: str) -> str:
+    """A live run of `n_tasks` tasks in waves, as the runtime commits one: declared, authorized,
+    executing; each task run once (every 20th failed once first), a gate approved after wave
+    4, the last wave still running."""
+    rid = "0190000000005eedc0de"
+    t0 = time.time() - 600
+    per_wave = max(1, n_tasks // TIMELINE_WAVES)
+    events: list[PendingEvent] = []
+
+    def ev(body: Any, at: float, wave: int | None = None) -> None:
+        events.append(PendingEvent(rid, body, t0 + at, wave))
+
+    ids = [f"w{i // per_wave}-task-{i:04d}" for i in range(n_tasks)]
+    ev(RunCreated(workflow="bench-wide"), 0)
+    for i, task_id in enumerate(ids):
+        ev(TaskDeclared(task_id=task_id, task_kind=TaskKind.SHELL, wave=i // per_wave), 0)
+    ev(PhaseChanged(from_phase=RunPhase.CREATED, to_phase=RunPhase.AUTHORIZED), 0.05)
+    ev(PhaseChanged(from_phase=RunPhase.AUTHORIZED, to_phase=RunPhase.EXECUTING), 0.1)
+    ev(RunStatusChanged(status=RunStatus.RUNNING), 0.1)
+    last_wave = (n_tasks - 1) // per_wave
+    for i, task_id in enumerate(ids):
+        wave = i // per_wave
+        start = 1 + wave * 50 + (i % per_wave) * 0.3
+        if wave == 4 and i % per_wave == 0:
+            approval = f"{rid}-gate"
+            ev(
+                ApprovalRequested(
+                    approval_id=approval,
+                    approval_kind=ApprovalKind.TASK,
+                    task_id=task_id,
+                    prompt="go on?",
+                ),
+                start,
+                wave,
+            )
+            start += 20
+            ev(ApprovalDecided(approval_id=approval, decision=ApprovalDecision.APPROVE), start)
+        tries = 2 if i % 20 == 0 else 1
+        for n in range(tries):
+            ev(TaskStatusChanged(task_id=task_id, status=TaskStatus.RUNNING), start, wave)
+            key = f"{rid}:{task_id}:{n}"
+            ev(AttemptStarted(task_id=task_id, attempt=n, idempotency_key=key), start, wave)
+            took = 5 + (i * 7) % 30
+            if wave == last_wave and n == tries - 1:
+                break  # still running
+            ok = n == tries - 1
+            status = AttemptStatus.COMPLETED if ok else AttemptStatus.FAILED
+            ev(
+                AttemptStatusChanged(
+                    task_id=task_id, attempt=n, status=status, exit_code=0 if ok else 1
+                ),
+                start + took,
+                wave,
+            )
+            start += took + 1
+        else:
+            ev(TaskStatusChanged(task_id=task_id, status=TaskStatus.DONE), start, wave)
+    events.sort(key=lambda e: e.ts)
+    async with open_store(db, durability=settings_for(db, durability).durability) as store:
+        for at in range(0, len(events), BUILD_BATCH):
+            await store.writer.append_many(events[at : at + BUILD_BATCH])
+    return rid
+
+
+async def time_timeline(app: RuntuiApp, rid: str, rounds: int) -> dict[str, Any]:
+    """Open the run, then `t` → first paint of the timeline's data, `rounds` times."""
+    drawn = {"task": False}
+    original = TimelineView.render_line
+
+    def render_line(view: TimelineView, y: int) -> Any:
+        strip = original(view, y)
+        if y > 0 and view.lines and view.scroll_offset.y + y - 1 < len(view.lines):
+            drawn["task"] = True
+        return strip
+
+    TimelineView.render_line = render_line  # type: ignore[method-assign,assignment]
+    try:
+        await until(lambda: isinstance(app.screen, RunsScreen))
+        app.open_run(rid)
+        await until(lambda: isinstance(app.screen, RunScreen) and app.screen.run is not None)
+        await anyio.sleep(0.5)  # the run screen has settled
+        driver = app._driver
+        assert driver is not None
+        paints = Paints(app)
+        opened: list[float] = []
+        ticks: list[float] = []
+        for _ in range(rounds):
+            drawn["task"] = False
+            paints.arm(lambda: isinstance(app.screen, TimelineScreen) and drawn["task"])
+            started = time.perf_counter()
+            driver.send_message(events.Key("t", "t"))
+            opened.append(await paints.wait(limit_s=30.0) - started)
+            screen = app.screen
+            assert isinstance(screen, TimelineScreen)
+            lanes = len(screen.view.lanes)
+            await anyio.sleep(0.3)
+            paints.arm(lambda: True)  # a tick of the live run: every bar placed again
+            started = time.perf_counter()
+            screen._tick()
+            ticks.append(await paints.wait() - started)
+            driver.send_message(events.Key("escape", None))
+            await until(lambda: isinstance(app.screen, RunScreen))
+            await anyio.sleep(0.2)
+    finally:
+        TimelineView.render_line = original  # type: ignore[method-assign]
+    return {"open_s": opened, "tick_s": statistics.median(ticks), "lanes": lanes}
+
+
+async def timeline(db: Path, rid: str, durability: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    async with Runtime.open(settings_for(db, durability), resume=False) as rt:
+        local = EmbeddedRuntime(rt)
+        app = RuntuiApp(local, demo_path=None)
+        async with app.run_test(size=SIZE):
+            out["embedded"] = await time_timeline(app, rid, TIMELINE_ROUNDS)
+        async with (
+            http_api(local, port=0, token="bench") as api,
+            HttpClient(api.url, "bench") as remote,
+        ):
+            app = RuntuiApp(remote, demo_path=None)
+            async with app.run_test(size=SIZE):
+                out["attached"] = await time_timeline(app, rid, TIMELINE_ROUNDS)
+    return out
+
+
+def report_timeline(d: dict[str, Any], n_tasks: int) -> None:
+    for where in ("embedded", "attached"):
+        opened = d[where]["open_s"]
+        row(
+            f"(d) timeline of {n_tasks:,} tasks, {where}: t → paint p50/max",
+            f"{statistics.median(opened) * 1e3:.0f} / {max(opened) * 1e3:.0f} ms",
+            f"<= {TARGET_TIMELINE_S * 1e3:.0f} ms",
+            max(opened) <= TARGET_TIMELINE_S,
+        )
+        row(
+            f"(d)   {where}: 1 s tick of the live run → paint (p50)",
+            f"{d[where]['tick_s'] * 1e3:.0f} ms ({d[where]['lanes']:,} lanes)",
+            "(information)",
+            None,
+        )
+
+
 # --- the report --------------------------------------------------------------------------------
 
 
@@ -425,6 +593,10 @@ async def main() -> None:
         default="tuned",
         help="tuned: as `runtui` runs the UI (runtui.tui.launch.tune_gc); default: Python's",
     )
+    parser.add_argument("--tasks", type=int, default=1_000, help="tasks in the timeline's run")
+    parser.add_argument(
+        "--only", choices=["all", "timeline"], default="all", help="timeline: (d) alone"
+    )
     parser.add_argument("--open-child", nargs=3, metavar=("DB", "RUN", "LAST_SEQ"))
     args = parser.parse_args()
     if args.gc == "tuned":
@@ -440,6 +612,16 @@ async def main() -> None:
         f"runtui TUI latency: {SIZE[0]}x{SIZE[1]} headless, durability={args.durability},"
         f" gc={args.gc}"
     )
+    if args.only == "timeline":
+        with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
+            wide = Path(tmp) / "wide.db"
+            d = await timeline(
+                wide, await build_wide_run(wide, args.tasks, args.durability), args.durability
+            )
+        print()
+        print(f"  {'measurement':<52} {'figure':>22}  {'target':<14}")
+        report_timeline(d, args.tasks)
+        return
     with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
         big = Path(tmp) / "big.db"
         t = time.perf_counter()
@@ -469,6 +651,9 @@ async def main() -> None:
             f"  (b) done: {len(b['busy_ms'])} presses under ingest over {b['ui_seconds']:.1f}s;"
             f" the app received {b['ui_events_seen']:,} events"
         )
+        wide = Path(tmp) / "wide.db"
+        rid_wide = await build_wide_run(wide, args.tasks, args.durability)
+        d = await timeline(wide, rid_wide, args.durability)
 
     base = statistics.mean(b["base_rates"])
     flat_base = statistics.mean(b["flat_rates"])
@@ -531,6 +716,7 @@ async def main() -> None:
         "(information)",
         None,
     )
+    report_timeline(d, args.tasks)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from runtui.domain.views import (
     AttemptRow,
     AuditRows,
     IncidentRow,
+    PhaseRow,
     RunPage,
     RunRow,
     TaskRow,
@@ -215,6 +216,9 @@ class EmbeddedRuntime:
 
     async def attempts_of(self, run_id: str) -> list[AttemptRow]:
         return await self.reader.attempts_of(run_id)
+
+    async def phases_of(self, run_id: str) -> list[PhaseRow]:
+        return await self.reader.phases_of(run_id)
 
     async def violations_of(self, run_id: str) -> list[ViolationRow]:
         return await self.reader.violations_of(run_id)

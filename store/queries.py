@@ -21,9 +21,11 @@ import msgspec
 from runtui.domain.enums import parse_enum
 from runtui.domain.errors import InvalidInputError, NotFoundError
 from runtui.domain.events import EventEnvelope, decode_event
+from runtui.domain.phases import RunPhase
 from runtui.domain.recall import RunRecall, recall
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
+from runtui.domain.views import PhaseRow
 from runtui.domain.violations import SEVERITY_PRIORITY, PolicyViolationType, ViolationSeverity
 from runtui.store.leases import claimable
 from runtui.store.rows import (
@@ -335,6 +337,14 @@ class StoreReader:
             )
             for r in rows
         ]
+
+    async def phases_of(self, run_id: str) -> list[PhaseRow]:
+        rows = await self._all(
+            "SELECT run_id, seq, from_phase, to_phase, at, reason FROM phase_transitions"
+            " WHERE run_id = ? ORDER BY seq",
+            (run_id,),
+        )
+        return [PhaseRow(r[0], r[1], RunPhase(r[2]), RunPhase(r[3]), r[4], r[5]) for r in rows]
 
     async def attempts_of(self, run_id: str) -> list[AttemptRow]:
         rows = await self._all(

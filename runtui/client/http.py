@@ -50,6 +50,7 @@ from runtui.domain.views import (
     AttemptRow,
     AuditRows,
     IncidentRow,
+    PhaseRow,
     RunDetail,
     RunPage,
     RunRow,
@@ -343,6 +344,9 @@ class HttpClient:
 
     async def attempts_of(self, run_id: str) -> list[AttemptRow]:
         return (await self.detail(run_id)).attempts
+
+    async def phases_of(self, run_id: str) -> list[PhaseRow]:
+        return self._decode(await self._get(f"/api/runs/{_seg(run_id)}/phases"), list[PhaseRow])
 
     async def violations_of(self, run_id: str) -> list[ViolationRow]:
         return (await self.detail(run_id)).violations

@@ -170,6 +170,19 @@ class AttemptRow(msgspec.Struct, frozen=True):
     ended_at: float | None
 
 
+class PhaseRow(msgspec.Struct, frozen=True):
+    """One phase change of a run, as the store keeps it (`phase_transitions`): what a timeline
+    reads instead of scanning the run's events for them (a run may have 100k events, and a
+    thousand task declarations come before its first phase change)."""
+
+    run_id: str
+    seq: int
+    from_phase: RunPhase
+    to_phase: RunPhase
+    at: float
+    reason: str
+
+
 class ViolationRow(msgspec.Struct, frozen=True):
     run_id: str
     seq: int

@@ -26,6 +26,7 @@ from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
 from runtui.domain.views import (
     ApprovalRow,
+    PhaseRow,
     RunDetail,
     RunPage,
     RunRow,
@@ -206,6 +207,19 @@ def build_app(
                 events=await reader.count_events(run_id),
             )
         )
+
+    @app.get(
+        "/api/runs/{run_id}/phases",
+        tags=["runs"],
+        operation_id="getRunPhases",
+        summary="A run's phase changes, oldest first",
+        responses=openapi_responses(
+            "The run's phase changes", list[PhaseRow], errors=(401, 403, 404)
+        ),
+    )
+    async def run_phases(run_id: str) -> Response:
+        await reader.get_run(run_id)
+        return js(await reader.phases_of(run_id))
 
     @app.get(
         "/api/runs/{run_id}/events",

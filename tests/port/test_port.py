@@ -13,6 +13,7 @@ import pytest
 import runtui
 from runtui.api import Port
 from runtui.domain.events import AttemptStarted, EventEnvelope, RunStatusChanged
+from runtui.domain.phases import RunPhase
 from runtui.domain.status import RunStatus
 
 pytestmark = pytest.mark.anyio
@@ -83,6 +84,23 @@ async def test_events_are_gap_free_from_any_seq_and_end_with_the_terminal_status
     tail = await all_events(port, run_id, after=5)
     assert [e.seq for e in tail] == list(range(6, run.last_seq + 1))
     assert [e.body for e in tail] == [e.body for e in events[5:]]
+
+
+async def test_phases_of_a_run_are_its_phase_changes_in_order_as_its_events_say(
+    port: Port,
+) -> None:
+    run_id = await port.submit(failing_flow().build())
+    with anyio.fail_after(30):
+        run = await port.wait(run_id)
+    phases = await port.phases_of(run_id)
+    changes = [e for e in await all_events(port, run_id) if e.kind == "phase.changed"]
+    assert [(p.seq, p.at, p.from_phase, p.to_phase) for p in phases] == [
+        (e.seq, e.ts, e.body.from_phase, e.body.to_phase)  # type: ignore[attr-defined]
+        for e in changes
+    ]
+    assert phases[0].from_phase is RunPhase.CREATED
+    assert phases[-1].to_phase is run.phase is RunPhase.FAILED
+    assert {p.run_id for p in phases} == {run_id}
 
 
 async def test_every_runs_events_from_a_position_in_commit_order(port: Port) -> None:

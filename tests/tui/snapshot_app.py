@@ -29,6 +29,7 @@ from runtui.tui.dialogs.rewind import RewindDialog
 from runtui.tui.screens.approvals import ApprovalsScreen
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
+from runtui.tui.screens.timeline import TimelineScreen
 from runtui.tui.widgets.event_log import EventLog
 from runtui.tui.widgets.status_bar import StatusBar
 from tests.actors.conftest import settings_for
@@ -131,5 +132,19 @@ def show_rewind(run_id: str) -> Callable[[Pilot[Any]], Any]:
         await wait_for(pilot, ready, "the rewind dialog with its dry-run")
         # a blinking cursor would be on or off depending on when the picture is taken
         pilot.app.screen.query_one("#wave", Input).cursor_blink = False
+
+    return show
+
+
+def show_timeline(run_id: str) -> Callable[[Pilot[Any]], Any]:
+    async def show(pilot: Pilot[Any]) -> None:
+        await show_run(run_id)(pilot)
+        await pilot.press("t")
+
+        def ready() -> bool:
+            screen = pilot.app.screen
+            return isinstance(screen, TimelineScreen) and bool(screen.view.lines)
+
+        await wait_for(pilot, ready, f"the timeline of run {run_id}")
 
     return show

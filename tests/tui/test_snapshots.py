@@ -22,6 +22,7 @@ from tests.tui.snapshot_app import (
     show_rewind,
     show_run,
     show_runs,
+    show_timeline,
 )
 from tests.tui.snapshot_db import BUDGET, DEMO_WAITING, FAILING, build_snapshot_db_sync
 
@@ -77,3 +78,13 @@ def test_approvals_inbox(snap_compare: SnapCompare, snapshot_db: Path) -> None:
 def test_rewind_dialog(snap_compare: SnapCompare, snapshot_db: Path) -> None:
     """`w` on the failed run: the default wave and the dry-run (kept / re-executed)."""
     check(snap_compare, snapshot_db, show_rewind(FAILING), (120, 40))
+
+
+def test_timeline_of_a_run_at_its_gate(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """`t`: the phases, six quick tasks, the gate waiting for two minutes, two not started."""
+    check(snap_compare, snapshot_db, show_timeline(DEMO_WAITING), (120, 40))
+
+
+def test_timeline_of_a_failed_run_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """At 80x24: failed attempts end in ✗, the phase the run failed from too, skipped tasks."""
+    check(snap_compare, snapshot_db, show_timeline(FAILING), (80, 24))

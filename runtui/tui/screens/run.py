@@ -92,7 +92,14 @@ class RunScreen(RuntuiScreen):
         Binding(
             "left_square_bracket", "older", "Older", id="run.older", key_display="[", show=False
         ),
-        Binding("t", "time", "Time", id="run.time", show=False, tooltip="relative or wall clock"),
+        Binding(
+            "t",
+            "timeline",
+            "Timeline",
+            id="run.timeline",
+            tooltip="phases, waves and every attempt as bars over time",
+        ),
+        Binding("T", "time", "Time", id="run.time", show=False, tooltip="relative or wall clock"),
         Binding("escape", "back", "Back", id="run.back", tooltip="back to the previous screen"),
     ]
     DEFAULT_CSS = """
@@ -486,6 +493,11 @@ class RunScreen(RuntuiScreen):
     def action_follow(self) -> None:
         log = self.log_view
         log.follow = not log.follow
+
+    def action_timeline(self) -> None:
+        from runtui.tui.screens.timeline import TimelineScreen
+
+        self.app.push_screen(TimelineScreen(self.run_id))
 
     def action_time(self) -> None:
         log = self.log_view
