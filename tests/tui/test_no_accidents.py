@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets._footer import FooterKey
 
 from runtui.actors.runtime import Runtime
 from runtui.client import HttpClient
@@ -13,6 +14,7 @@ from runtui.embedded import EmbeddedRuntime
 from runtui.server.serve import http_api
 from runtui.tui.app import RuntuiApp
 from runtui.tui.dialogs.confirm import ConfirmDialog
+from runtui.tui.screens.approvals import ApprovalsScreen
 from runtui.tui.screens.runs import RunsScreen
 from tests.actors.conftest import next_approval, wf
 from tests.client.test_http_client import free_port
@@ -62,3 +64,28 @@ async def test_quitting_with_nothing_driven_here_just_quits(
             await pilot.press("q")
             await until(pilot, lambda: not app.is_running)
             assert not isinstance(app.screen, ConfirmDialog)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_footer_keeps_back_help_and_inbox_in_view(
+    runtime: Runtime, client: EmbeddedRuntime, size: tuple[int, int]
+) -> None:
+    run_id = await runtime.submit(wf(GATED))
+    await next_approval(runtime, run_id)
+    app = RuntuiApp(client, demo_path=None)
+    async with app.run_test(size=size) as pilot:
+        for opened in ("runs", "run", "inbox"):
+            if opened == "run":
+                await open_run(app, pilot, run_id)
+            elif opened == "inbox":
+                await pilot.press("i")
+                await until(pilot, lambda: isinstance(app.screen, ApprovalsScreen))
+            else:
+                await until(pilot, lambda: isinstance(app.screen, RunsScreen))
+            await pilot.pause()
+            keys = app.screen.query(FooterKey)
+            seen = {k.key for k in keys if k.region.width and k.region.right <= size[0]}
+            wanted = {"question_mark"}
+            wanted |= {"escape"} if opened != "runs" else set()
+            wanted |= {"i"} if opened != "inbox" else set()  # there, i re-reads it
+            assert wanted <= seen, (opened, sorted(seen))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from runtui.domain.errors import RuntuiError
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
 
 
 class RuntuiScreen(Screen[None]):
+    #: First in every footer, so that help and the inbox stay in view at 80 columns (the app's
+    #: own bindings come last in a footer); the same actions as the app's keys.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "app.help", "Help", id="help", key_display="?"),
+        Binding("i", "app.inbox", "Inbox", id="inbox"),
+    ]
     _status_health: list[WorkflowHealth] | None = None
 
     @property

@@ -72,6 +72,7 @@ MUTATING_KEYS = {
 
 class RunScreen(RuntuiScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="run.back", tooltip="back to the previous screen"),
         Binding("a", "approve", "Approve", id="run.approve", tooltip="approve the oldest pending"),
         Binding(
             "A",
@@ -85,7 +86,14 @@ class RunScreen(RuntuiScreen):
         Binding("w", "rewind", "Rewind", id="run.rewind", tooltip="fork the run from a wave"),
         Binding("c", "cancel", "Cancel", id="run.cancel", tooltip="stop the run"),
         Binding("R", "resume", "Resume", id="run.resume", tooltip="resume an interrupted run"),
-        Binding("f", "follow", "Follow", id="run.follow", tooltip="keep the newest event in view"),
+        Binding(
+            "f",
+            "follow",
+            "Follow",
+            id="run.follow",
+            show=False,
+            tooltip="keep the newest event in view",
+        ),
         Binding("slash", "filter", "Filter", id="run.filter", key_display="/"),
         Binding("z", "zoom", "Zoom", id="run.zoom", tooltip="fill the screen with a panel"),
         # a log key like home/end: in the help and the palette, kept out of a full footer
@@ -100,7 +108,6 @@ class RunScreen(RuntuiScreen):
             tooltip="phases, waves and every attempt as bars over time",
         ),
         Binding("T", "time", "Time", id="run.time", show=False, tooltip="relative or wall clock"),
-        Binding("escape", "back", "Back", id="run.back", tooltip="back to the previous screen"),
     ]
     DEFAULT_CSS = """
     RunScreen #middle { height: auto; max-height: 16; }
