@@ -186,6 +186,12 @@ class Settings(BaseSettings):
         " RUNTUI_API_PYTHON_MODULES); unset: any.",
     )
 
+    api_tokens_file: Path | None = Field(
+        None,
+        description="More bearer tokens `runtui serve` takes, one `name token` per line; a"
+        " decision made with one is recorded under its name (the server's own token is named"
+        " after who runs the server).",
+    )
     approval_alert: Annotated[tuple[str, ...], NoDecode] = Field(
         ("toast", "bell"),
         description="How the terminal UI announces a new approval (comma-separated in"

@@ -392,7 +392,7 @@ def attach_cmd(ctx: click.Context, url: str | None, token: str | None, read_only
         from runtui.cli.remote import connect
         from runtui.tui.launch import run_attached
 
-        async with connect(target, token, user="tui") as client:
+        async with connect(target, token) as client:
             c.setup_logging()
             await run_attached(client, read_only=read_only, alerts=c.settings.approval_alert)
 

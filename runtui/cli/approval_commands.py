@@ -152,7 +152,7 @@ def _what(ap: ApprovalRow) -> str:
 
 @main.command("approve")
 @click.argument("approval_id")
-@click.option("--by", default=current_user, show_default="your login name", help="Who decides.")
+@click.option("--by", default=current_user, show_default="you: user@host", help="Who decides.")
 @click.option("--reason", default="", help="Why (recorded with the decision).")
 @click.option("--edits", help='Plan approvals only: JSON edits, e.g. \'{"skip": ["task"]}\'.')
 @follow_options
@@ -192,7 +192,8 @@ def approve_cmd(
         async with open_port(c, about=ap.run_id) as port:
             seen = (await port.get_run(ap.run_id)).last_seq
             await port.approve(approval_id, by=by, reason=reason, edits=parsed)
-            note = f"approved {approval_id} ({_what(ap)} of run {ap.run_id}) by {by}"
+            recorded = (await port.get_approval(approval_id)).decided_by or by
+            note = f"approved {approval_id} ({_what(ap)} of run {ap.run_id}) by {recorded}"
             if parsed:
                 note += f" with edits {json.dumps(parsed)}"
             say(note, as_json)
@@ -206,7 +207,7 @@ def approve_cmd(
 @main.command("reject")
 @click.argument("approval_id")
 @click.option("--reason", required=True, help="Why (required; recorded with the decision).")
-@click.option("--by", default=current_user, show_default="your login name", help="Who decides.")
+@click.option("--by", default=current_user, show_default="you: user@host", help="Who decides.")
 @follow_options
 @pass_ctx
 def reject_cmd(
@@ -221,7 +222,9 @@ def reject_cmd(
         async with open_port(c, about=ap.run_id) as port:
             seen = (await port.get_run(ap.run_id)).last_seq
             await port.reject(approval_id, reason=reason, by=by)
-            note = f"rejected {approval_id} ({_what(ap)} of run {ap.run_id}) by {by}: {reason}"
+            recorded = (await port.get_approval(approval_id)).decided_by or by
+            note = f"rejected {approval_id} ({_what(ap)} of run {ap.run_id}) by {recorded}"
+            note += f": {reason}"
             say(note, as_json)
             return await drive_run(
                 c, port, ap.run_id, follow=follow, as_json=as_json, after_seq=seen

@@ -47,10 +47,10 @@ if TYPE_CHECKING:
 
 
 def current_user() -> str:
-    """Who decides from this shell, by default: the login name (`--by` says otherwise)."""
-    from runtui.identity import login_name
+    """Who decides from this shell, by default: user@host (`--by` says otherwise)."""
+    from runtui.identity import who_decides
 
-    return login_name()
+    return who_decides()
 
 
 def exit_code_for(run: RunRow) -> int:

@@ -24,6 +24,7 @@ from runtui.cli import Context, UsageProblem
 from runtui.cli.render import echo
 from runtui.client.http import HttpClient, server_url
 from runtui.client.token import read_token, token_file
+from runtui.identity import who_decides
 
 #: How long a command watching a run waits for a server that went away before giving up.
 GIVE_UP_S = 30.0
@@ -41,13 +42,14 @@ def token_for(given: str | None) -> str:
 
 @asynccontextmanager
 async def connect(
-    url: str, token: str | None = None, *, user: str = "cli"
+    url: str, token: str | None = None, *, user: str | None = None
 ) -> AsyncIterator[HttpClient]:
     """A client of the server at `url`, checked with one authenticated request first, so an
     unreachable server (exit 1) or a refused token (exit 2) is reported before anything."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a log line per request
     url = server_url(url)  # a malformed URL is said before a missing token
-    client = HttpClient(url, token_for(token), user=user, give_up_after=GIVE_UP_S)
+    # who is here (user@host): the server records it beside its token's name, as a claim
+    client = HttpClient(url, token_for(token), user=user or who_decides(), give_up_after=GIVE_UP_S)
     async with client:
         await client.check()
         yield client

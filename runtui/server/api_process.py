@@ -43,7 +43,7 @@ import msgspec
 from anyio.abc import Process
 
 from runtui.server.limits import ApiLimits
-from runtui.server.security import HostRule, load_or_create_token
+from runtui.server.security import HostRule, Tokens, load_or_create_token
 from runtui.server.serve import (
     ServerStartError,
     base_url,
@@ -121,7 +121,8 @@ async def api_process(
     bound = int(public.getsockname()[1])
     hosts = host_rule(host, bound, [*runtime.settings.allowed_hosts, *allow_hosts])
     shutdown = anyio.Event()
-    app = build_app(runtime, token=token, hosts=hosts, shutdown=shutdown)
+    tokens = Tokens.of(token, runtime.settings.api_tokens_file)
+    app = build_app(runtime, token=tokens, hosts=hosts, shutdown=shutdown)
     limits = ApiLimits.of(runtime.settings)
     inner = embedded_server(app, limits.passed_on())
     stopping = False
@@ -140,7 +141,7 @@ async def api_process(
                 ),
                 "control": control,
                 "hosts": msgspec.to_builtins(hosts),
-                "token": token,
+                "tokens": tokens.as_list(),
                 "nice": runtime.settings.api_nice,
                 "limits": msgspec.to_builtins(limits),
             }
@@ -240,7 +241,7 @@ async def _serve(settings: dict[str, Any]) -> None:
         front = Front(
             view.follower(),
             control=settings["control"],
-            token=settings["token"],
+            token=Tokens(dict(settings["tokens"])),
             hosts=msgspec.convert(settings["hosts"], HostRule),
             shutdown=shutdown,
             limits=limits,

@@ -44,7 +44,7 @@ from runtui.server.metrics import Metrics
 from runtui.server.mutation_routes import add_mutation_routes
 from runtui.server.respond import js
 from runtui.server.schemas import PROBLEM, install, openapi_responses, problems
-from runtui.server.security import GuardMiddleware, HostRule
+from runtui.server.security import GuardMiddleware, HostRule, Tokens
 from runtui.server.stream_routes import MAX_ID, add_stream_routes
 from runtui.server.streams import StreamHub
 
@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 def build_app(
     host: ServerHost,
     *,
-    token: str,
+    token: str | Tokens,
     hosts: HostRule,
     shutdown: anyio.Event,
     metrics: Metrics | None = None,
@@ -75,7 +75,8 @@ def build_app(
         return any(route.matches(scope)[0] is Match.FULL for route in app.router.routes)
 
     limits = ApiLimits.of(host.settings)
-    app.add_middleware(GuardMiddleware, token=token, hosts=hosts, accepts=accepts)
+    tokens = token if isinstance(token, Tokens) else Tokens.of(token, host.settings.api_tokens_file)
+    app.add_middleware(GuardMiddleware, token=tokens, hosts=hosts, accepts=accepts)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)  # outermost: before the token
     idem = Idempotency(host.idempotency_keys())
     stats = metrics or Metrics(host)

@@ -90,7 +90,7 @@ class DecideBody(BaseModel):
 
     approval_id: str | None = Field(None, description="Which approval; default: the run's oldest.")
     reason: str = ""
-    by: str = "api"
+    by: str = Field("api", max_length=200, description="Who decides, as the client says.")
     edits: PlanEdits | None = Field(None, description="Plan approvals only.")
 
 
@@ -99,7 +99,7 @@ class RejectBody(BaseModel):
 
     approval_id: str | None = None
     reason: str = Field(min_length=1, pattern=r"\S")
-    by: str = "api"
+    by: str = Field("api", max_length=200, description="Who decides, as the client says.")
 
 
 class RewindBody(BaseModel):

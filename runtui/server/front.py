@@ -30,7 +30,7 @@ from starlette.types import Receive, Scope, Send
 from runtui.server.errors import install_error_handlers
 from runtui.server.host import FollowedSource
 from runtui.server.limits import ApiLimits, BodyLimit
-from runtui.server.security import GuardMiddleware, HostRule, problem
+from runtui.server.security import GuardMiddleware, HostRule, Tokens, problem
 from runtui.server.stream_routes import add_stream_routes
 from runtui.server.streams import StreamHub
 
@@ -69,7 +69,7 @@ class Front:
         tail: FollowedSource,
         *,
         control: str,
-        token: str,
+        token: Tokens,
         hosts: HostRule,
         shutdown: anyio.Event,
         limits: ApiLimits,

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import anyio
 import msgspec
-from fastapi import Body, FastAPI
+from fastapi import Body, FastAPI, Request
 from fastapi.responses import Response
 
 from runtui.domain.approvals import ApprovalDecision
@@ -39,6 +39,22 @@ from runtui.server.idempotency import Claim, Idempotency, IdempotencyKey, Recove
 from runtui.server.respond import js
 from runtui.server.schemas import openapi_responses
 from runtui.workflows import parse_workflow, workflow_from_data
+
+#: What a client that names nobody is recorded as saying (the bodies' default `by`).
+UNNAMED = "api"
+
+
+def decider(request: Request, claimed: str | None) -> str:
+    """Who decided, as recorded: the name of the token that authenticated the request (the
+    server's own token is named after who runs it), and, when the client says someone else
+    decided (the person at an attached UI: `bob@laptop`), that too, as what it is, a claim:
+    `ann@server (as bob@laptop)`."""
+    caller = getattr(request.state, "caller", None)
+    if caller is None:  # no guard in front (a test's bare app): only the claim is known
+        return claimed or UNNAMED
+    if not claimed or claimed in (UNNAMED, caller):
+        return str(caller)
+    return f"{caller} (as {claimed})"
 
 
 def add_mutation_routes(
@@ -141,18 +157,19 @@ def add_mutation_routes(
         responses=openapi_responses("Decided", Decided, errors=(401, 403, 404, 409, 413, 415, 422)),
     )
     async def approve(
-        run_id: str, body: DecideBody, idempotency_key: IdempotencyKey = None
+        run_id: str, body: DecideBody, request: Request, idempotency_key: IdempotencyKey = None
     ) -> Response:
         edits = body.edits.model_dump() if body.edits and body.edits.skip else None
         decision = ApprovalDecision.APPROVE_WITH_EDITS if edits else ApprovalDecision.APPROVE
+        by = decider(request, body.by)
 
         async def act(claim: Claim) -> Response:
             approval_id = await _approval_of(run_id, body.approval_id)
             await claim(approval_id)
-            await host.approve(approval_id, by=body.by, reason=body.reason, edits=edits)
+            await host.approve(approval_id, by=by, reason=body.reason, edits=edits)
             return js(Decided(approval_id, decision))
 
-        recover = _decided_as(decision, body.by, body.reason, edits)
+        recover = _decided_as(decision, by, body.reason, edits)
         return await idem.once(idempotency_key, f"approve {run_id}", body, act, recover)
 
     @app.post(
@@ -163,15 +180,17 @@ def add_mutation_routes(
         responses=openapi_responses("Decided", Decided, errors=(401, 403, 404, 409, 413, 415, 422)),
     )
     async def reject(
-        run_id: str, body: RejectBody, idempotency_key: IdempotencyKey = None
+        run_id: str, body: RejectBody, request: Request, idempotency_key: IdempotencyKey = None
     ) -> Response:
+        by = decider(request, body.by)
+
         async def act(claim: Claim) -> Response:
             approval_id = await _approval_of(run_id, body.approval_id)
             await claim(approval_id)
-            await host.reject(approval_id, reason=body.reason, by=body.by)
+            await host.reject(approval_id, reason=body.reason, by=by)
             return js(Decided(approval_id, ApprovalDecision.REJECT))
 
-        recover = _decided_as(ApprovalDecision.REJECT, body.by, body.reason, None)
+        recover = _decided_as(ApprovalDecision.REJECT, by, body.reason, None)
         return await idem.once(idempotency_key, f"reject {run_id}", body, act, recover)
 
     @app.post(
@@ -267,10 +286,11 @@ def add_mutation_routes(
     )
     async def clear_health(
         workflow: str,
+        request: Request,
         body: Annotated[ClearBody | None, Body()] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        by = body.by if body is not None else "api"
+        by = decider(request, body.by if body is not None else None)
 
         async def act(claim: Claim) -> Response:
             if workflow not in {h.workflow for h in await host.health()}:

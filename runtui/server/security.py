@@ -12,8 +12,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import msgspec
@@ -45,6 +46,84 @@ def load_or_create_token(path: Path | None = None) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(token + "\n")
     return token
+
+
+class TokensFileError(ValueError):
+    """The named-tokens file is unreadable or malformed (the message names file and line)."""
+
+
+#: A token's name: what a decision made with it is recorded under (`decided_by`).
+_TOKEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
+MIN_TOKEN_CHARS = 16
+
+
+def read_tokens_file(path: Path) -> dict[str, str]:
+    """`name token` per line (`#` comments and blank lines skipped): name → token."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TokensFileError(f"{path}: cannot read the tokens file: {exc}") from None
+    named: dict[str, str] = {}
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        where = f"{path}:{number}"
+        parts = text.split()
+        if len(parts) != 2:
+            raise TokensFileError(f"{where}: expected `name token`, got {len(parts)} field(s)")
+        name, token = parts
+        if not _TOKEN_NAME.fullmatch(name):
+            raise TokensFileError(
+                f"{where}: the name {name[:70]!r} must be letters, digits and . _ @ + -"
+                " (up to 64, starting with a letter or digit)"
+            )
+        if len(token) < MIN_TOKEN_CHARS:
+            raise TokensFileError(
+                f"{where}: the token of {name} is too short (at least {MIN_TOKEN_CHARS} characters)"
+            )
+        if name in named:
+            raise TokensFileError(f"{where}: {name} is named twice")
+        if token in named.values():
+            raise TokensFileError(f"{where}: the token of {name} is another name's token too")
+        named[name] = token
+    return named
+
+
+class Tokens:
+    """The bearer tokens a server takes, each with a name: a decision made through the API is
+    recorded under the name of the token that authenticated it (who actually decided, as far
+    as the server can know), not under a name the client merely says."""
+
+    def __init__(self, named: Mapping[str, str]) -> None:
+        self._named = [(name, token.encode()) for name, token in named.items()]
+
+    @classmethod
+    def of(cls, token: str, file: Path | None = None, *, name: str | None = None) -> Tokens:
+        """The server's own token (named after who runs the server, by default), and the
+        named ones of `file` (`RUNTUI_API_TOKENS_FILE`)."""
+        from runtui.identity import who_decides
+
+        named = {name or who_decides(): token}
+        for extra, value in (read_tokens_file(file) if file is not None else {}).items():
+            if value == token:
+                raise TokensFileError(f"{file}: {extra}'s token is the server's own token")
+            named[extra] = value
+        return cls(named)
+
+    def caller(self, given: str) -> str | None:
+        """The name of the token `given` is, or None. Every token is compared (in constant
+        time each), so how long it takes says nothing about which one nearly matched."""
+        found = None
+        raw = given.encode()
+        for name, token in self._named:
+            if hmac.compare_digest(raw, token):
+                found = name
+        return found
+
+    def as_list(self) -> list[tuple[str, str]]:
+        """(name, token) pairs, for the API's front process."""
+        return [(name, token.decode()) for name, token in self._named]
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
@@ -91,12 +170,12 @@ class GuardMiddleware:
         self,
         app: ASGIApp,
         *,
-        token: str,
+        token: str | Tokens,
         hosts: HostRule,
         accepts: RouteMatcher | None = None,
     ) -> None:
         self.app = app
-        self._token = token.encode()
+        self._tokens = token if isinstance(token, Tokens) else Tokens({"api": token})
         self._hosts = hosts
         self._accepts = accepts
 
@@ -122,12 +201,12 @@ class GuardMiddleware:
             )
         if scope["path"] not in OPEN_PATHS:
             scheme, _, given = headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                given.strip().encode(), self._token
-            ):
+            caller = self._tokens.caller(given.strip()) if scheme.lower() == "bearer" else None
+            if caller is None:
                 response = problem(401, "Unauthorized", "a valid bearer token is required")
                 response.headers["WWW-Authenticate"] = "Bearer"
                 return response
+            scope.setdefault("state", {})["caller"] = caller  # `request.state.caller`
         if scope["method"] in MUTATING and (self._accepts is None or self._accepts(scope)):
             ctype = headers.get("content-type", "").split(";")[0].strip().lower()
             bodyless = (

@@ -22,8 +22,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from runtui.identity import who_decides
 from runtui.store.leases import serving_url
 from tests.hostile import SHORT, assert_terminal_safe, checked, hostile_workflow
+
+#: The name a test server's own token records decisions under (who runs it).
+OWNER = who_decides()
+
 
 TOKEN = "cli-test-token"
 
@@ -151,19 +156,20 @@ def test_runtime_commands_on_the_servers_database_go_through_its_api(
 
     approve = runtui("--db", db, "approve", approval_id, "--by", "ann", "--follow")
     assert approve.returncode == 0, approve.stderr
-    assert f"approved {approval_id} (task approval for ship of run {run_id}) by ann" in (
-        approve.stdout
+    assert (
+        f"approved {approval_id} (task approval for ship of run {run_id}) by {OWNER} (as ann)"
+        in (approve.stdout)
     )
     assert "approval.decided" in approve.stdout  # --follow: the events, from the stream
     assert f"run {run_id} (gated): succeeded" in approve.stdout
     assert query(server.db, "SELECT status FROM runs") == [("succeeded",)]
-    assert query(server.db, "SELECT decided_by FROM approvals") == [("ann",)]
+    assert query(server.db, "SELECT decided_by FROM approvals") == [(f"{OWNER} (as ann)",)]
     assert f"run {run_id} (gated) succeeded" in server.log.read_text()  # the server drove it
     assert server.process.poll() is None
 
     again = runtui("--db", db, "approve", approval_id)
     assert again.returncode == 2
-    assert "already decided: approve by ann" in again.stderr
+    assert f"already decided: approve by {OWNER} (as ann)" in again.stderr
 
 
 def test_cancel_and_reject_through_the_api(server: Server, tmp_path: Path) -> None:
@@ -259,7 +265,7 @@ def test_global_options_after_the_command_name(server: Server, tmp_path: Path) -
     listed = runtui("runs", "ls", "--server", server.url)
     assert listed.returncode == 0, listed.stderr
     assert "succeeded" in listed.stdout
-    assert query(server.db, "SELECT decided_by FROM approvals") == [("ann",)]
+    assert query(server.db, "SELECT decided_by FROM approvals") == [(f"{OWNER} (as ann)",)]
     assert not Path(elsewhere).exists()
 
     by_db = runtui("db", "info", "--db", str(server.db))  # a nested group's command, --db

@@ -12,9 +12,14 @@ from pathlib import Path
 import pytest
 
 from runtui.domain.events import RunClaimed, decode_event
+from runtui.identity import who_decides
 from tests.cli.serving import Serve, runtui
 from tests.cli.test_cli_server import wait_for
 from tests.databases import sql
+
+#: The name a test server's own token records decisions under (who runs it).
+OWNER = who_decides()
+
 
 GATED = """
 name = "gated"
@@ -98,7 +103,7 @@ def test_any_node_shows_and_decides_the_runs_another_drives(
         {"approval_id": approval["approval_id"], "reason": "no"},
     )
     assert again.status_code == 409
-    assert "already decided: approve by ann" in again.text
+    assert f"already decided: approve by {OWNER} (as ann)" in again.text
 
 
 def test_a_killed_node_s_runs_are_taken_over_within_the_lease_and_finish_clean(

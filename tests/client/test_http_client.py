@@ -8,6 +8,7 @@ server that comes back on the same port.
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -35,11 +36,15 @@ from runtui.domain.events import EventEnvelope, RunStatusChanged, WaveCompleted
 from runtui.domain.status import RunStatus
 from runtui.domain.termination import RunTerminationReason
 from runtui.embedded import EmbeddedRuntime
+from runtui.identity import who_decides
 from runtui.server.security import token_path
 from runtui.server.serve import ApiServer, http_api
 from tests.actors.conftest import finish, next_approval, settings_for, wf
 
 pytestmark = pytest.mark.anyio
+
+#: The name a test server's own token records decisions under (who runs it).
+OWNER = who_decides()
 
 TOKEN = "t"
 
@@ -188,13 +193,15 @@ async def test_submit_approve_and_a_second_decision_names_the_first(
     done = await finish(rt, run_id)
     assert done.status is RunStatus.SUCCEEDED
     (decided,) = await client.approvals_of(run_id)
-    assert (decided.decided_by, decided.reason) == ("bob", "looks good")
+    assert (decided.decided_by, decided.reason) == (f"{OWNER} (as bob)", "looks good")
 
-    with pytest.raises(ConflictError, match="already decided: approve by bob") as second:
+    with pytest.raises(
+        ConflictError, match=re.escape(f"already decided: approve by {OWNER} (as bob)")
+    ) as second:
         await client.approve(approval.approval_id)
     assert second.value.status == 409
-    assert second.value.first_decision == "approve by bob"
-    with pytest.raises(ConflictError, match="approve by bob"):
+    assert second.value.first_decision == f"approve by {OWNER} (as bob)"
+    with pytest.raises(ConflictError, match=re.escape(f"approve by {OWNER} (as bob)")):
         await client.reject(approval.approval_id, reason="too late")
 
     bad = tmp_path / "bad.toml"
@@ -215,7 +222,7 @@ async def test_reject_fails_the_run(served: tuple[Runtime, ApiServer], client: H
     assert done.status is RunStatus.FAILED
     assert done.termination_reason is RunTerminationReason.APPROVAL_REJECTED
     (decided,) = await client.approvals_of(run_id)
-    assert (decided.decision, decided.decided_by) == ("reject", "alice")
+    assert (decided.decision, decided.decided_by) == ("reject", f"{OWNER} (as alice)")
 
 
 async def test_cancel_resume_and_rewind(

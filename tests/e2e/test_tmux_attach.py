@@ -29,7 +29,12 @@ from typing import Any
 import httpx
 import pytest
 
+from runtui.identity import who_decides
+
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+#: The name a test server's own token records decisions under (who runs it).
+OWNER = who_decides()
 
 TOKEN = "e2e-attach-token"
 WAIT_S = 30.0
@@ -261,7 +266,7 @@ def test_attached_tui_approves_survives_a_killed_server_and_finishes_the_run(
         decisions = db.execute(
             "SELECT task_id, decision, decided_by FROM approvals ORDER BY requested_at"
         ).fetchall()
-    assert decisions == [("first", "approve", "tui"), ("second", "approve", "tui")]
+    assert decisions == [("first", "approve", OWNER), ("second", "approve", OWNER)]
 
     pane.keys("q")
     wait_until(lambda: pane.status_file.exists(), "the attached UI to quit")

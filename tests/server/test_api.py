@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from runtui.domain.status import RunStatus
+from runtui.identity import who_decides
 from tests.actors.conftest import wf
 from tests.server.conftest import (
     AUTH,
@@ -25,6 +26,9 @@ from tests.server.conftest import (
 )
 
 pytestmark = pytest.mark.anyio
+
+#: The name a test server's own token records decisions under (who runs it).
+OWNER = who_decides()
 
 SUMMARY_FIELDS = {
     "run_id",
@@ -290,9 +294,9 @@ async def test_approve_then_a_second_decision_is_409_naming_the_first(api: Api) 
             await api.client.post(f"/api/runs/{run_id}/{verb}", json=body),
             409,
             pending["approval_id"],
-            "approve by ann",
+            f"approve by {OWNER} (as ann)",
         )
-        assert problem["first_decision"] == "approve by ann"
+        assert problem["first_decision"] == f"approve by {OWNER} (as ann)"
     # nothing pending any more: approving "the oldest" is a conflict, not a crash
     assert_problem(await api.client.post(f"/api/runs/{run_id}/approve", json={}), 409)
 
@@ -325,9 +329,9 @@ async def test_reject_needs_a_reason_and_fails_the_run(api: Api) -> None:
             f"/api/runs/{run_id}/approve", json={"approval_id": pending["approval_id"]}
         ),
         409,
-        "reject by bob",
+        f"reject by {OWNER} (as bob)",
     )
-    assert problem["first_decision"] == "reject by bob"
+    assert problem["first_decision"] == f"reject by {OWNER} (as bob)"
     # plan edits are for plan approvals only, and malformed edits never reach the runtime
     assert_problem(
         await api.client.post(f"/api/runs/{other}/approve", json={"edits": {"skip": ["ship"]}}),

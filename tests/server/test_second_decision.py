@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from runtui.identity import who_decides
 from tests.server.conftest import GATE, Api
 
 pytestmark = pytest.mark.anyio
+
+#: The name a test server's own token records decisions under (who runs it).
+OWNER = who_decides()
 
 
 async def test_a_second_decision_by_run_names_the_first(api: Api) -> None:
@@ -16,4 +20,4 @@ async def test_a_second_decision_by_run_names_the_first(api: Api) -> None:
     assert first.status_code == 200, first.text
     again = await api.client.post(f"/api/runs/{run_id}/reject", json={"by": "bob", "reason": "no"})
     assert again.status_code == 409, again.text
-    assert "already decided: approve by ann" in again.json()["detail"]
+    assert f"already decided: approve by {OWNER} (as ann)" in again.json()["detail"]
