@@ -28,7 +28,7 @@ from runtui.domain.errors import RuntuiError
 from runtui.domain.events import AttemptOutput, EventEnvelope
 from runtui.domain.terminal_text import terminal_safe
 from runtui.tui.commands import RuntuiCommands
-from runtui.tui.messages import ConnectionChanged, EventsArrived
+from runtui.tui.messages import ConnectionChanged, EventsArrived, OpenTask
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,11 @@ class RuntuiApp(App[None]):
         from runtui.tui.screens.run import RunScreen
 
         self.push_screen(RunScreen(run_id))
+
+    def on_open_task(self, message: OpenTask) -> None:
+        from runtui.tui.screens.task import TaskScreen
+
+        self.push_screen(TaskScreen(message.run_id, message.task_id))
 
     def get_client(self) -> Any:
         return self.client

@@ -22,6 +22,7 @@ from tests.tui.snapshot_app import (
     show_rewind,
     show_run,
     show_runs,
+    show_task,
 )
 from tests.tui.snapshot_db import BUDGET, DEMO_WAITING, FAILING, build_snapshot_db_sync
 
@@ -77,3 +78,13 @@ def test_approvals_inbox(snap_compare: SnapCompare, snapshot_db: Path) -> None:
 def test_rewind_dialog(snap_compare: SnapCompare, snapshot_db: Path) -> None:
     """`w` on the failed run: the default wave and the dry-run (kept / re-executed)."""
     check(snap_compare, snapshot_db, show_rewind(FAILING), (120, 40))
+
+
+def test_task_with_its_first_error(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """`enter` on compile in the failed run, then `e`: its stderr line, marked and picked out."""
+    check(snap_compare, snapshot_db, show_task(FAILING, "compile", "e"), (120, 40))
+
+
+def test_task_that_caused_a_violation_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """step-3 of the budget run: the critical token_limit violation it caused, at 80x24."""
+    check(snap_compare, snapshot_db, show_task(BUDGET, "step-3"), (80, 24))
