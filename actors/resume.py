@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtui.domain.approvals import PendingApproval
+from runtui.domain.attempt_end import INTERRUPTED_ERROR, QUARANTINED_PREFIX
 from runtui.domain.audit import AckStatus, AuditExpectation, DomainAck
 from runtui.domain.events import AttemptStatusChanged, EventBody, RunCreated, TaskStatusChanged
 from runtui.domain.phases import RunPhase
@@ -106,7 +107,7 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
             if rec.cut_short.get(t.task_id, 0) + 1 >= QUARANTINE_AFTER:
                 carried[t.task_id] = TaskStatus.FAILED
                 quarantined[t.task_id] = (
-                    f"quarantined: the runtime stopped {rec.cut_short[t.task_id] + 1} times"
+                    f"{QUARANTINED_PREFIX} the runtime stopped {rec.cut_short[t.task_id] + 1} times"
                     " while this task ran (it may be killing the process that drives it);"
                     " not run again"
                 )
@@ -150,7 +151,7 @@ async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:
                         task_id=a.task_id,
                         attempt=a.attempt,
                         status=AttemptStatus.FAILED if why else AttemptStatus.CANCELLED,
-                        error=why or "interrupted: the runtime stopped while it ran",
+                        error=why or INTERRUPTED_ERROR,
                         by_restart=True,
                         ended_at=max(last_seen or a.started_at, a.started_at),
                     ),

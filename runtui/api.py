@@ -36,6 +36,7 @@ from runtui.domain.feed import Delivery
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.rewind import RewindPlan
 from runtui.domain.summary import RunSummary
+from runtui.domain.task_output import DEFAULT_PAGE_LINES, OutputAt
 from runtui.domain.views import (
     ApprovalRow,
     AttemptRow,
@@ -44,6 +45,7 @@ from runtui.domain.views import (
     PhaseRow,
     RunPage,
     RunRow,
+    TaskOutput,
     TaskRow,
     ViolationRow,
 )
@@ -91,6 +93,24 @@ class Port(Protocol):
     async def violations_of(self, run_id: str) -> list[ViolationRow]: ...
     async def phases_of(self, run_id: str) -> list[PhaseRow]:
         """The run's phase changes, oldest first (without reading its events)."""
+        ...
+
+    async def task_output(
+        self,
+        run_id: str,
+        task_id: str,
+        attempt: int,
+        *,
+        after: OutputAt | None = None,
+        before: OutputAt | None = None,
+        stream: str | None = None,
+        limit: int = DEFAULT_PAGE_LINES,
+    ) -> TaskOutput:
+        """One attempt's output lines, oldest first, read through an index (never the whole
+        log): those after the position `after` (seq, index), or the last `limit` before
+        `before`, or (neither) the last `limit` of all; only `stream`'s (stdout, stderr, poll)
+        if given. Bounded as `runtui.domain.task_output` says; `more` says whether lines remain
+        beyond the page."""
         ...
 
     async def incidents_of(self, run_id: str) -> list[IncidentRow]: ...

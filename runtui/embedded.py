@@ -32,6 +32,7 @@ from runtui.domain.health import WorkflowHealth
 from runtui.domain.rewind import RewindPlan
 from runtui.domain.settled import QUIET_S
 from runtui.domain.summary import RunSummary
+from runtui.domain.task_output import DEFAULT_PAGE_LINES, OutputAt
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.views import (
     ApprovalRow,
@@ -41,6 +42,7 @@ from runtui.domain.views import (
     PhaseRow,
     RunPage,
     RunRow,
+    TaskOutput,
     TaskRow,
     ViolationRow,
 )
@@ -222,6 +224,21 @@ class EmbeddedRuntime:
 
     async def violations_of(self, run_id: str) -> list[ViolationRow]:
         return await self.reader.violations_of(run_id)
+
+    async def task_output(
+        self,
+        run_id: str,
+        task_id: str,
+        attempt: int,
+        *,
+        after: OutputAt | None = None,
+        before: OutputAt | None = None,
+        stream: str | None = None,
+        limit: int = DEFAULT_PAGE_LINES,
+    ) -> TaskOutput:
+        return await self.reader.task_output(
+            run_id, task_id, attempt, after=after, before=before, stream=stream, limit=limit
+        )
 
     async def incidents_of(self, run_id: str) -> list[IncidentRow]:
         return await self.reader.incidents_of(run_id)

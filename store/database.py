@@ -25,6 +25,7 @@ from runtui.store.queries import StoreReader
 from runtui.store.replay import ReplayReport, replay_stored_run
 from runtui.store.schema import (
     check_schema_version,
+    data_migrations,
     migrate,
     migrations,
     open_write_connection,
@@ -111,7 +112,9 @@ async def _writing_postgres(
 
     conn = await anyio.to_thread.run_sync(pg.Connection.connect, url)
     try:
-        await anyio.to_thread.run_sync(pg.migrate, conn, migrations(), split_statements)
+        await anyio.to_thread.run_sync(
+            pg.migrate, conn, migrations(), split_statements, data_migrations()
+        )
         writer = EventWriter(
             conn,  # type: ignore[arg-type]
             max_batch=max_batch,

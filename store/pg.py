@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -181,9 +182,14 @@ def schema_version(conn: Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def migrate(conn: Connection, migrations: list[tuple[int, str, str]], split: Any) -> int:
+def migrate(
+    conn: Connection,
+    migrations: list[tuple[int, str, str]],
+    split: Any,
+    data: Mapping[int, Callable[[Any], None]] | None = None,
+) -> int:
     """Bring the schema up to the last of `migrations` (the SQLite ones, mapped), each in its
-    own transaction with its version, one node at a time."""
+    own transaction with its version and its `data` migration, one node at a time."""
     target = migrations[-1][0] if migrations else 0
     with conn.raw.transaction():
         # First the lock: two nodes creating the same tables at once collide even with
@@ -203,6 +209,8 @@ def migrate(conn: Connection, migrations: list[tuple[int, str, str]], split: Any
                 with conn.raw.transaction():  # a savepoint: a failure names its migration
                     for statement in split(sql):
                         conn.raw.execute(ddl_for_pg(statement))
+                    if data and version in data:
+                        data[version](conn)
                     conn.raw.execute("DELETE FROM runtui_schema")
                     conn.raw.execute("INSERT INTO runtui_schema VALUES (%s)", (version,))
             except psycopg.Error as exc:

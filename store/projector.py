@@ -250,7 +250,7 @@ def _approval_decided(c: sqlite3.Cursor, e: EventEnvelope, b: ApprovalDecided) -
 def _violation(c: sqlite3.Cursor, e: EventEnvelope, b: ViolationRecorded) -> None:
     v = b.violation
     c.execute(
-        "INSERT INTO violations VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO violations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             e.run_id,
             e.seq,
@@ -264,6 +264,8 @@ def _violation(c: sqlite3.Cursor, e: EventEnvelope, b: ViolationRecorded) -> Non
             v.actual_value,
             v.reason,
             b.action.value,
+            v.task_id,
+            v.attempt,
         ),
     )
     c.execute(

@@ -25,7 +25,8 @@ from runtui.domain.phases import RunPhase
 from runtui.domain.recall import RunRecall, recall
 from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
-from runtui.domain.views import PhaseRow
+from runtui.domain.task_output import DEFAULT_PAGE_LINES, OutputAt
+from runtui.domain.views import PhaseRow, TaskOutput
 from runtui.domain.violations import SEVERITY_PRIORITY, PolicyViolationType, ViolationSeverity
 from runtui.store.leases import claimable
 from runtui.store.rows import (
@@ -41,6 +42,7 @@ from runtui.store.rows import (
     ViolationRow,
 )
 from runtui.store.schema import read_only_uri
+from runtui.store.task_output import read_task_output
 
 _json = msgspec.json.Decoder()
 
@@ -381,8 +383,8 @@ class StoreReader:
     async def violations_of(self, run_id: str) -> list[ViolationRow]:
         rows = await self._all(
             "SELECT run_id, seq, policy_id, policy_name, violation_type, severity, step_index, at,"
-            " threshold_value, actual_value, reason, action FROM violations WHERE run_id = ?"
-            " ORDER BY seq",
+            " threshold_value, actual_value, reason, action, task_id, attempt FROM violations"
+            " WHERE run_id = ? ORDER BY seq",
             (run_id,),
         )
         return [
@@ -391,6 +393,29 @@ class StoreReader:
             )
             for r in rows
         ]
+
+    async def task_output(
+        self,
+        run_id: str,
+        task_id: str,
+        attempt: int,
+        *,
+        after: OutputAt | None = None,
+        before: OutputAt | None = None,
+        stream: str | None = None,
+        limit: int = DEFAULT_PAGE_LINES,
+    ) -> TaskOutput:
+        """A page of one attempt's output (`store.task_output`)."""
+        return await read_task_output(
+            self._all,
+            run_id,
+            task_id,
+            attempt,
+            after=after,
+            before=before,
+            stream=stream,
+            limit=limit,
+        )
 
     async def incidents_of(self, run_id: str) -> list[IncidentRow]:
         rows = await self._all(

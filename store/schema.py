@@ -1,16 +1,19 @@
 """Opening SQLite the one way runtui does, and bringing the schema up to date.
 
 Migrations are numbered `.sql` files shipped in `store/migrations`; `PRAGMA user_version`
-records the last one applied. Each runs in its own transaction together with the version bump,
-so a crash mid-migration leaves the previous version intact.
+records the last one applied. Each runs in its own transaction together with the version bump
+(and its data migration, if it has one), so a crash mid-migration leaves the previous version
+intact.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from runtui.domain.enums import Durability
@@ -34,6 +37,14 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 SCHEMA_VERSION = len(migrations())
+
+
+def data_migrations() -> dict[int, Callable[[Any], None]]:
+    """Python run right after a migration's statements, in its transaction, with the
+    migrating connection (either store's): for data SQL cannot derive (msgpack payloads)."""
+    from runtui.store.task_output import index_old_output
+
+    return {8: index_old_output}
 
 
 #: How long a write waits for another process's write lock before failing.
@@ -68,6 +79,9 @@ def migrate(conn: sqlite3.Connection) -> int:
                 continue
             for statement in split_statements(sql):
                 conn.execute(statement)
+            data = data_migrations().get(version)
+            if data is not None:
+                data(conn)
             conn.execute(f"PRAGMA user_version={version}")
             conn.execute("COMMIT")
         except sqlite3.Error as exc:

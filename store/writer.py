@@ -50,6 +50,7 @@ from runtui.store.leases import LEASE_TTL_S, Claimed, Owner
 from runtui.store.projector import project
 from runtui.store.schema import BUSY_TIMEOUT_MS
 from runtui.store.sequencer import RequestRejected, Sequencer
+from runtui.store.task_output import output_columns
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,8 +60,8 @@ CommitListener = Callable[[Sequence[EventEnvelope]], None]
 LostListener = Callable[[frozenset[str]], None]
 
 _INSERT_EVENT = (
-    "INSERT INTO events (position, run_id, seq, kind, wave_index, ts, payload, epoch)"
-    " VALUES (?,?,?,?,?,?,?,?)"
+    "INSERT INTO events (position, run_id, seq, kind, wave_index, ts, payload, epoch,"
+    " task_id, attempt, stream) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -658,6 +659,7 @@ class EventWriter:
                         env.ts,
                         payload,
                         held.get(env.run_id),  # the lease epoch it was written under
+                        *output_columns(env.body),  # whose output (`store.task_output`)
                     )
                 )
             position += len(envs)

@@ -92,6 +92,9 @@ class GovernanceFacade(StepActor[Any]):
         step: int,
         reason: str,
         actual: float | None = None,
+        *,
+        task_id: str,
+        attempt: int | None = None,
     ) -> ViolationData:
         v = ViolationData(
             policy_id=policy.id,
@@ -103,6 +106,8 @@ class GovernanceFacade(StepActor[Any]):
             threshold_value=policy.threshold,
             actual_value=actual,
             reason=reason,
+            task_id=task_id,
+            attempt=attempt,
         )
         out.emit(run_id, ViolationRecorded(violation=v, action=policy.action))
         if self.incident is not None:
@@ -123,7 +128,12 @@ class GovernanceFacade(StepActor[Any]):
                     if reason is None:
                         continue
                     v = self._violation(
-                        out, msg.run_id, policy, gov.steps, f"task {task.id}: {reason}"
+                        out,
+                        msg.run_id,
+                        policy,
+                        gov.steps,
+                        f"task {task.id}: {reason}",
+                        task_id=task.id,
                     )
                     if policy.action is ViolationAction.STOP and denial is None:
                         denial = v
@@ -156,7 +166,10 @@ class GovernanceFacade(StepActor[Any]):
             if hit is None:
                 continue
             gov.fired.add(policy.id)
-            v = self._violation(out, msg.run_id, policy, gov.steps, hit[1], hit[0])
+            # the dispatch of this task is the one that went over the rate
+            v = self._violation(
+                out, msg.run_id, policy, gov.steps, hit[1], hit[0], task_id=msg.task_id
+            )
             self._enforce(out, msg.run_id, policy.action, v)
 
     def _attempt_done(self, msg: m.AttemptDone, out: Outbox) -> None:
@@ -178,7 +191,16 @@ class GovernanceFacade(StepActor[Any]):
                     reason, actual = found
                     if policy.type in ONCE_PER_RUN:
                         gov.fired.add(policy.id)
-                    v = self._violation(out, msg.run_id, policy, step, reason, actual)
+                    v = self._violation(
+                        out,
+                        msg.run_id,
+                        policy,
+                        step,
+                        reason,
+                        actual,
+                        task_id=msg.task_id,
+                        attempt=msg.attempt,
+                    )
                     if verdict is None or STRENGTH[policy.action] > STRENGTH[verdict]:
                         verdict, worst = policy.action, v
         if verdict is ViolationAction.STOP and worst is not None:

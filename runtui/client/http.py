@@ -45,6 +45,7 @@ from runtui.client.wire import Position, Resync, Retried, RewindPlan, Submitted
 from runtui.domain.events import ApprovalRequested, EventEnvelope
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.summary import RunSummary
+from runtui.domain.task_output import DEFAULT_PAGE_LINES, OutputAt, format_at
 from runtui.domain.views import (
     ApprovalRow,
     AttemptRow,
@@ -54,6 +55,7 @@ from runtui.domain.views import (
     RunDetail,
     RunPage,
     RunRow,
+    TaskOutput,
     TaskRow,
     ViolationRow,
 )
@@ -350,6 +352,27 @@ class HttpClient:
 
     async def violations_of(self, run_id: str) -> list[ViolationRow]:
         return (await self.detail(run_id)).violations
+
+    async def task_output(
+        self,
+        run_id: str,
+        task_id: str,
+        attempt: int,
+        *,
+        after: OutputAt | None = None,
+        before: OutputAt | None = None,
+        stream: str | None = None,
+        limit: int = DEFAULT_PAGE_LINES,
+    ) -> TaskOutput:
+        params: dict[str, object] = {"task_id": task_id, "attempt": attempt, "limit": limit}
+        if after is not None:
+            params["after"] = format_at(after)
+        if before is not None:
+            params["before"] = format_at(before)
+        if stream is not None:
+            params["stream"] = stream
+        body = await self._get(f"/api/runs/{_seg(run_id)}/output", **params)
+        return self._decode(body, TaskOutput)
 
     async def incidents_of(self, run_id: str) -> list[IncidentRow]:
         return (await self.detail(run_id)).incidents

@@ -82,7 +82,11 @@ class RunStatusChanged(EventBody, frozen=True, tag="run.status"):
 
 
 class ViolationData(msgspec.Struct, frozen=True, kw_only=True):
-    """A violation as carried inside events; `to_info` gives the source's pydantic model."""
+    """A violation as carried inside events; `to_info` gives the source's pydantic model.
+
+    `task_id` (and `attempt`, when one attempt caused it) name what caused it: the attempt
+    whose step found it, the task whose command a safety policy refused, the task whose
+    dispatch went over a rate. None: recorded by a runtui that did not name them."""
 
     policy_id: str
     policy_name: str
@@ -93,6 +97,8 @@ class ViolationData(msgspec.Struct, frozen=True, kw_only=True):
     threshold_value: float | None = None
     actual_value: float | None = None
     reason: str
+    task_id: str | None = None
+    attempt: int | None = None
 
     def to_info(self) -> RunViolationInfo:
         return RunViolationInfo(

@@ -196,6 +196,33 @@ class ViolationRow(msgspec.Struct, frozen=True):
     actual_value: float | None
     reason: str
     action: str
+    task_id: str | None = None  # what caused it (None: recorded before violations named it)
+    attempt: int | None = None
+
+
+class OutputLine(msgspec.Struct, frozen=True):
+    """One line an attempt printed: where it is in the run's log (the `attempt.output` event's
+    `seq`, and the line's `index` in that event's batch), its stream and its text as printed
+    (untrusted: made terminal-safe where shown). `cut`: characters cut off a very long line."""
+
+    seq: int
+    index: int
+    stream: str  # stdout | stderr | poll (an external job's poll output)
+    text: str
+    cut: int = 0
+
+    @property
+    def at(self) -> tuple[int, int]:
+        return (self.seq, self.index)
+
+
+class TaskOutput(msgspec.Struct, frozen=True):
+    """A page of one attempt's output, oldest line first; `more`: lines remain beyond it in
+    the direction it was read (before its first line for a tail or a `before` page, after its
+    last line for an `after` page)."""
+
+    lines: list[OutputLine]
+    more: bool
 
 
 class IncidentRow(msgspec.Struct, frozen=True):

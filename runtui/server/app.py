@@ -47,6 +47,7 @@ from runtui.server.schemas import PROBLEM, install, openapi_responses, problems
 from runtui.server.security import GuardMiddleware, HostRule, Tokens
 from runtui.server.stream_routes import MAX_ID, add_stream_routes
 from runtui.server.streams import StreamHub
+from runtui.server.task_routes import add_task_routes
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +250,7 @@ def build_app(
     )
 
     add_mutation_routes(app, host, idem, links=run_links)
+    add_task_routes(app, reader)
 
     # --- approvals, health, history ------------------------------------------------------------
 

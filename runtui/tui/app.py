@@ -35,7 +35,7 @@ from runtui.tui.approval_watch import (
     desktop_notification,
 )
 from runtui.tui.commands import RuntuiCommands
-from runtui.tui.messages import ApprovalsChanged, ConnectionChanged, EventsArrived
+from runtui.tui.messages import ApprovalsChanged, ConnectionChanged, EventsArrived, OpenTask
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +291,11 @@ class RuntuiApp(App[None]):
         from runtui.tui.screens.run import RunScreen
 
         self.push_screen(RunScreen(run_id))
+
+    def on_open_task(self, message: OpenTask) -> None:
+        from runtui.tui.screens.task import TaskScreen
+
+        self.push_screen(TaskScreen(message.run_id, message.task_id))
 
     def get_client(self) -> Any:
         return self.client

@@ -27,6 +27,16 @@ class OpenRun(Message):
         self.run_id = run_id
 
 
+class OpenTask(Message):
+    """Show one task of a run (its attempts, output, violations): posted by the widget that
+    picked it, handled by the app, which pushes the task screen."""
+
+    def __init__(self, run_id: str, task_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.task_id = task_id
+
+
 class ConnectionChanged(Message):
     """The client's connection to the runtime went down (`connected` False) or came back."""
 

@@ -29,9 +29,12 @@ from runtui.tui.dialogs.rewind import RewindDialog
 from runtui.tui.screens.approvals import ApprovalsScreen
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
+from runtui.tui.screens.task import TaskScreen
 from runtui.tui.screens.timeline import TimelineScreen
 from runtui.tui.widgets.event_log import EventLog
 from runtui.tui.widgets.status_bar import StatusBar
+from runtui.tui.widgets.task_output_view import TaskOutputView
+from runtui.tui.widgets.waves_view import WavesView
 from tests.actors.conftest import settings_for
 from tests.tui.snapshot_db import NOW
 
@@ -146,5 +149,37 @@ def show_timeline(run_id: str) -> Callable[[Pilot[Any]], Any]:
             return isinstance(screen, TimelineScreen) and bool(screen.view.lines)
 
         await wait_for(pilot, ready, f"the timeline of run {run_id}")
+
+    return show
+
+
+def show_task(run_id: str, task_id: str, *keys: str) -> Callable[[Pilot[Any]], Any]:
+    """The run's screen, then its task picked with the waves cursor (`enter`, the arrows,
+    `enter`), then `keys` pressed there."""
+
+    async def show(pilot: Pilot[Any]) -> None:
+        await show_run(run_id)(pilot)
+        app = pilot.app
+        await pilot.press("enter")
+        waves = app.screen.query_one(WavesView)
+        for _ in range(len(waves.cells)):
+            if waves.selected == task_id:
+                break
+            await pilot.press("right")
+        await pilot.press("enter")
+
+        def ready() -> bool:
+            screen = app.screen
+            return (
+                isinstance(screen, TaskScreen)
+                and screen.task_id == task_id
+                and bool(screen.attempts)
+                and screen.query_one("#output", TaskOutputView).attempt is not None
+            )
+
+        await wait_for(pilot, ready, f"task {task_id} with its output")
+        if keys:
+            await pilot.press(*keys)
+            await pilot.pause()
 
     return show

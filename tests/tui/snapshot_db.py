@@ -653,6 +653,8 @@ def budget() -> Script:
         threshold_value=10000.0,
         actual_value=12000.0,
         reason="12000 tokens used, budget 10000",
+        task_id="step-3",
+        attempt=0,
     )
     s.task(
         "step-3",

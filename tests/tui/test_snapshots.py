@@ -22,6 +22,7 @@ from tests.tui.snapshot_app import (
     show_rewind,
     show_run,
     show_runs,
+    show_task,
     show_timeline,
 )
 from tests.tui.snapshot_db import BUDGET, DEMO_WAITING, FAILING, build_snapshot_db_sync
@@ -88,3 +89,13 @@ def test_timeline_of_a_run_at_its_gate(snap_compare: SnapCompare, snapshot_db: P
 def test_timeline_of_a_failed_run_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
     """At 80x24: failed attempts end in ✗, the phase the run failed from too, skipped tasks."""
     check(snap_compare, snapshot_db, show_timeline(FAILING), (80, 24))
+
+
+def test_task_with_its_first_error(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """`enter` on compile in the failed run, then `e`: its stderr line, marked and picked out."""
+    check(snap_compare, snapshot_db, show_task(FAILING, "compile", "e"), (120, 40))
+
+
+def test_task_that_caused_a_violation_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """step-3 of the budget run: the critical token_limit violation it caused, at 80x24."""
+    check(snap_compare, snapshot_db, show_task(BUDGET, "step-3"), (80, 24))

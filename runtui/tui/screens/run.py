@@ -108,6 +108,14 @@ class RunScreen(RuntuiScreen):
             tooltip="phases, waves and every attempt as bars over time",
         ),
         Binding("T", "time", "Time", id="run.time", show=False, tooltip="relative or wall clock"),
+        Binding(
+            "enter",
+            "pick_task",
+            "Task",
+            id="run.task",
+            show=False,  # the footer is full; `?` and the palette list it
+            tooltip="pick a task in the waves panel (arrows), enter again opens it",
+        ),
     ]
     DEFAULT_CSS = """
     RunScreen #middle { height: auto; max-height: 16; }
@@ -538,6 +546,10 @@ class RunScreen(RuntuiScreen):
         focused = self.focused
         target = focused if isinstance(focused, WavesView | ViolationsPanel) else self.log_view
         self.maximize(target, container=False)
+
+    def action_pick_task(self) -> None:
+        """The waves panel takes the keys (its cursor shows); its own `enter` opens the task."""
+        self.query_one("#waves", WavesView).focus()
 
     def action_back(self) -> None:
         box = self.query_one("#log-filter", Input)
