@@ -268,7 +268,20 @@ async def outcome_lines(c: Context, reader: RunReads, run: RunRow) -> list[str]:
         if reason is not None and reason is not RunTerminationReason.COMPLETED:
             head += f" · {reason.value}"
             if run.stopped_at_step is not None:
-                head += f" at step {run.stopped_at_step}"
+                stop = next(
+                    (
+                        v
+                        for v in await reader.violations_of(rid)
+                        if v.action == "stop" and v.step_index == run.stopped_at_step
+                    ),
+                    None,
+                )
+                from runtui.domain.why import place
+
+                if stop is not None and stop.task_id is not None:
+                    head += f" at {place(stop.task_id, stop.attempt, None)}"
+                else:
+                    head += f" {place(None, None, run.stopped_at_step)}"
         if run.error_message and run.status is not RunStatus.SUCCEEDED:
             head += f": {run.error_message}"
     lines = [head]

@@ -37,11 +37,13 @@ from runtui.domain.events import (
     SpanStarted,
     TaskDeclared,
     TaskStatusChanged,
+    ViolationData,
     ViolationRecorded,
     WaveCompleted,
     claimed_text,
 )
 from runtui.domain.terminal_text import safe_fields, terminal_safe
+from runtui.domain.why import place
 
 DASH = "—"
 
@@ -154,14 +156,9 @@ def summarize(env: EventEnvelope) -> str:
         case RunStatusChanged():
             return _with(b.status.value, b.reason, " · ")
         case RunTerminated():
-            text = b.reason.value
-            if b.stopped_at_step is not None:
-                text += f" at step {b.stopped_at_step}"
-            return _with(text, b.error_message)
+            return _with(b.reason.value + _where(b.violation, b.stopped_at_step), b.error_message)
         case RunStopping():
-            text = f"stopping: {b.reason.value}"
-            if b.stopped_at_step is not None:
-                text += f" at step {b.stopped_at_step}"
+            text = f"stopping: {b.reason.value}" + _where(b.violation, b.stopped_at_step)
             return _with(text, b.error)
         case RunClaimed():
             return claimed_text(b)
@@ -223,3 +220,11 @@ def event_lines(env: EventEnvelope) -> list[str]:
         task = one_line(b.task_id)
         return [f"  {task}{mark} {one_line(line)}" for line in b.lines]
     return [f"{fmt_clock(env.ts)} #{env.seq:<5} {env.kind:<18} {summarize(env)}".rstrip()]
+
+
+def _where(v: ViolationData | None, step: int | None) -> str:
+    """` at task step-3 (attempt 0)`, or ` after 2 finished attempts` for an old record."""
+    where = place(v.task_id if v else None, v.attempt if v else None, step)
+    if not where:
+        return ""
+    return f" at {where}" if v is not None and v.task_id else f" {where}"

@@ -23,6 +23,7 @@ from runtui.cli.render import (
     to_json,
 )
 from runtui.domain.terminal_text import safe_fields
+from runtui.domain.why import place
 
 if TYPE_CHECKING:
     from runtui.api import Port
@@ -230,7 +231,8 @@ def details_lines(d: dict[str, Any]) -> list[str]:
     out += ["", "violations" + ("" if d["violations"] else "  none")]
     for v in d["violations"]:
         out.append(
-            f"  #{v.seq} step {v.step_index}  {v.violation_type.value} ({v.severity.value})"
+            f"  #{v.seq} {place(v.task_id, v.attempt, v.step_index)}"
+            f"  {v.violation_type.value} ({v.severity.value})"
             f" -> {v.action}  {v.policy_name}: {v.reason}"
         )
     out += ["", "incidents" + ("" if d["incidents"] else "  none")]

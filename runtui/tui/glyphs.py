@@ -83,6 +83,15 @@ def clock_time(ts: float | None) -> str:
     return "—" if ts is None else time.strftime("%H:%M:%S", time.localtime(ts))
 
 
+def started_time(ts: float, now: float) -> str:
+    """`10:02:11` today; `12-04 10:02` (month-day) on another day, so yesterday's 10:02 is
+    not read as today's."""
+    when, today = time.localtime(ts), time.localtime(now)
+    if (when.tm_year, when.tm_yday) == (today.tm_year, today.tm_yday):
+        return time.strftime("%H:%M:%S", when)
+    return time.strftime("%m-%d %H:%M" if when.tm_year == today.tm_year else "%Y-%m-%d", when)
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"

@@ -9,7 +9,7 @@ in the same order, with the same reasons), only with fixed times and ids:
     demo     awaiting_approval  waiting at its publish gate (wave 3), a medium PII warning
     demo     succeeded          a fork: rewound from wave 3 of the first demo
     triage   failed_policy      a critical PII violation stopped it (policy_block)
-    budget   failed             the critical 10k token budget stopped it at step 2
+    budget   failed             the critical 10k token budget stopped it at step-3
     failing  failed             compile exited 3; docs failed too, but that one is allowed
     demo     succeeded          approved by ann after four minutes at the gate
 

@@ -212,10 +212,10 @@ async def test_token_limit_stop_shows_the_violation_and_termination(
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_run(app, pilot, run_id)
         text = violations_text(app)
-        assert '▲ critical  token_limit  "10k token budget"  step 2' in text
+        assert '▲ critical  token_limit  "10k token budget"  task step-3 (attempt 0)' in text
         assert "threshold 10,000 tokens · actual 12,000 tokens" in text
         assert "→ stopped the run" in text
-        assert "Ended  budget_exceeded at step 2" in text
+        assert "Ended  budget_exceeded at task step-3 (attempt 0)" in text
         assert "12000 tokens used, budget 10000" in text
         assert "Audit  4/4 acked" in text
         assert "critical token_limit: 10k token budget" in text  # the incident

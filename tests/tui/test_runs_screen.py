@@ -48,7 +48,7 @@ async def test_lists_runs_newest_first_and_updates_live(
         second = await runtime.submit(wf(BAD))
         await until(pilot, lambda: len(rows(app)) == 2 and rows(app)[0][3] == "failed")
         assert rows(app)[0][0] == "✗"
-        assert rows(app)[0][4] == "FAILED"
+        assert rows(app)[0][4] == "a (exit code 2)"  # a failed run says why, not FAILED
         gated = await runtime.submit(wf(GATE))
         await until(pilot, lambda: len(rows(app)) == 3 and rows(app)[0][3] == "awaiting_approval")
         assert rows(app)[0][0] == "⏸"
@@ -152,12 +152,12 @@ async def test_took_runs_on_while_a_run_waits(runtime: Runtime, client: Embedded
     app = RuntuiApp(client, clock=lambda: now[0])
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, RunsScreen) and len(rows(app)) == 2)
-        took = {r[1]: r[7] for r in rows(app)}
+        took = {r[1]: r[6] for r in rows(app)}
         assert took[short_id(gated)] == "5.0s"
         now[0] += 120
         waiting, finished = short_id(gated), short_id(done)
-        await until(pilot, lambda: {r[1]: r[7] for r in rows(app)}[waiting] == "2m05s")
-        assert {r[1]: r[7] for r in rows(app)}[finished] == took[finished]
+        await until(pilot, lambda: {r[1]: r[6] for r in rows(app)}[waiting] == "2m05s")
+        assert {r[1]: r[6] for r in rows(app)}[finished] == took[finished]
 
 
 async def new_run_dialog(app: RuntuiApp, pilot: Any) -> NewRunDialog:

@@ -23,6 +23,7 @@ from runtui.domain.errors import RuntuiError
 from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated, RunStopping
 from runtui.domain.phases import RunPhase
 from runtui.domain.views import ApprovalRow, AuditRows, IncidentRow, RunRow, TaskRow, ViolationRow
+from runtui.domain.why import ENDED_BADLY, TaskCause, cause_of
 from runtui.tui.glyphs import RUN_STYLE, run_glyph
 from runtui.tui.messages import ApprovalsChanged, ConnectionChanged, EventsArrived
 from runtui.tui.safe_text import safe_fields
@@ -32,6 +33,7 @@ from runtui.tui.widgets.phase_diagram import PhaseDiagram, PhaseState, PhaseStep
 from runtui.tui.widgets.run_header import RunHeader
 from runtui.tui.widgets.violations_panel import ViolationsPanel
 from runtui.tui.widgets.waves_view import WavesView
+from runtui.tui.widgets.why_panel import WhyPanel, why_text
 
 TAIL = 2000  # events rendered on open
 HEAD = 200  # first events read on open, for the early phase changes
@@ -133,6 +135,7 @@ class RunScreen(RuntuiScreen):
     RunScreen.short WavesView:focus, RunScreen.short ViolationsPanel:focus,
     RunScreen.short EventLog:focus { border: none; border-top: round $accent; }
     RunScreen .-maximized { height: 1fr !important; max-height: 100% !important; }
+    RunScreen.short WhyPanel { max-height: 4; }
     """
 
     def __init__(self, run_id: str) -> None:
@@ -148,10 +151,12 @@ class RunScreen(RuntuiScreen):
         self.driven: dict[str, int] = {}  # the runs this process drives (resume is moot there)
         self.steps: dict[int, PhaseStep] = {}
         self.stopping_seq: int | None = None  # the first `run.stopping` read: where it failed
+        self._explained_at = -1  # the run's last seq when its WhyPanel was drawn
         self.reloads = 0  # data re-reads (tests check that output alone causes none)
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
+        yield WhyPanel(id="why")
         yield PhaseDiagram(clock=self.rt_app.clock, id="phases")
         with Horizontal(id="middle"):
             yield WavesView(id="waves")
@@ -244,6 +249,8 @@ class RunScreen(RuntuiScreen):
             self.notify(str(exc), severity="warning", markup=False)
             return
         self._show(tasks=tasks, governance=governance or run)
+        if self.run is not None and self.run.last_seq != self._explained_at:
+            await self._explain()
         self.refresh_bindings()  # the footer follows what applies now
 
     def _note_phases(self, events: list[EventEnvelope]) -> None:
@@ -288,6 +295,33 @@ class RunScreen(RuntuiScreen):
             self.query_one("#violations", ViolationsPanel).show(
                 run, self.violations, self.incidents, self.audit, now=self.rt_app.clock()
             )
+
+    async def _explain(self) -> None:
+        """A run that ended badly says why first (`WhyPanel`): re-read when the run moved."""
+        run = self.run
+        panel = self.query_one(WhyPanel)
+        if run is None or run.status not in ENDED_BADLY:
+            panel.show(None)
+            return
+        rid, client = self.run_id, self.client
+        try:
+            attempts = await client.attempts_of(rid)
+            approvals = await client.approvals_of(rid)
+            cause = cause_of(run, self.tasks, attempts, self.violations, approvals)
+            stderr: list[str] = []
+            if isinstance(cause, TaskCause) and cause.attempt is not None:
+                page = await client.task_output(
+                    rid, cause.task.task_id, cause.attempt.attempt, stream="stderr", limit=3
+                )
+                stderr = [line.text for line in page.lines]
+        except RuntuiError as exc:  # a remote runtime went away meanwhile
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        if cause is None:
+            panel.show(None)
+            return
+        self._explained_at = run.last_seq
+        panel.show(why_text(run, cause, stopped_in=self._stopped_in(), stderr=stderr))
 
     def _show_header(self) -> None:
         if self.run is not None:

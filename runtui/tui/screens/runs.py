@@ -18,14 +18,15 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from runtui.domain.errors import RuntuiError
 from runtui.domain.views import RunRow
+from runtui.domain.why import ENDED_BADLY, short_reason
 from runtui.tui.glyphs import (
     RUN_STYLE,
     SEVERITY_STYLE,
     SHORT_ID,
-    clock_time,
     duration,
     run_glyph,
     short_id,
+    started_time,
     unique_length,
 )
 from runtui.tui.messages import EventsArrived
@@ -52,14 +53,16 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("run", "run", 9),
     ("workflow", "workflow", 18),
     ("status", "status", 17),
-    ("phase", "phase", 16),
+    ("phase", "phase · why", 20),
     ("wave", "wave", 5),
-    ("started", "started", 8),
+    ("started", "started", 11),
     ("took", "took", 6),
     ("worst", "worst", None),
 )
-#: Below this many columns the secondary ones go, so that the worst violation stays in view.
+#: Below this many columns the secondary ones go, so that the worst violation stays in view;
+#: below `WIDE`, the wave (the run screen says it).
 NARROW_BELOW = 100
+WIDE = 130
 NARROW_COLUMNS = frozenset({"glyph", "run", "workflow", "status", "worst"})
 NARROW_WORKFLOW = 17
 
@@ -188,6 +191,8 @@ class RunsScreen(RuntuiScreen):
         """Lay out the columns for `width`; True when they changed (the rows must be re-added)."""
         narrow = 0 < width < NARROW_BELOW
         keys = [k for k, _, _ in COLUMNS if not narrow or k in NARROW_COLUMNS]
+        if 0 < width < WIDE:
+            keys = [k for k in keys if k != "wave"]
         if keys == self._keys:
             return False
         table = self.query_one("#runs", DataTable)
@@ -239,9 +244,10 @@ class RunsScreen(RuntuiScreen):
             "run": plain(short_id(run.run_id, self._id_len)),
             "workflow": plain(name),
             "status": Text(run.status.value, style=style),
-            "phase": run.phase.value,
+            # an ended run's phase says little (COMPLETED, FAILED): a failed one says why
+            "phase": plain(short_reason(run)) if run.status in ENDED_BADLY else run.phase.value,
             "wave": run.wave_progress,
-            "started": clock_time(run.created_at),
+            "started": started_time(run.created_at, self.rt_app.clock()),
             "took": duration(None if end is None else end - run.created_at),
             "worst": worst,
         }

@@ -38,6 +38,7 @@ from runtui.domain.events import (
 )
 from runtui.domain.terminal_text import PLAIN, Sgr, safe_fields, terminal_safe, terminal_styled
 from runtui.domain.violations import PolicyViolationType
+from runtui.domain.why import place
 
 KIND_WIDTH = 18  # "approval.requested"
 
@@ -136,8 +137,10 @@ def summary(env: EventEnvelope) -> str:
             return b.status.value + (f"  ({b.reason})" if b.reason else "")
         case RunTerminated() | RunStopping():
             text = ("stopping: " if isinstance(b, RunStopping) else "") + b.reason.value
-            if b.stopped_at_step is not None:
-                text += f"  at step {b.stopped_at_step}"
+            v = b.violation
+            where = place(v.task_id if v else None, v.attempt if v else None, b.stopped_at_step)
+            if where:
+                text += f"  at {where}" if v and v.task_id else f"  {where}"
             error = b.error if isinstance(b, RunStopping) else b.error_message
             if error:
                 text += f"  {error}"
@@ -180,7 +183,8 @@ def summary(env: EventEnvelope) -> str:
             return text + (f": {b.reason}" if b.reason else "")
         case ViolationRecorded():
             v = b.violation
-            text = f"{v.violation_type.value} {v.severity.value} step {v.step_index}"
+            text = f"{v.violation_type.value} {v.severity.value}"
+            text += f" {place(v.task_id, v.attempt, v.step_index)}"
             if v.actual_value is not None and v.threshold_value is not None:
                 text += (
                     f" ({quantity(v.violation_type, v.actual_value)}"

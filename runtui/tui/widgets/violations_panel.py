@@ -1,10 +1,10 @@
 """What governance saw: violations, how the run was stopped, the audit reconciliation, incidents.
 
-▲ critical  token_limit  "10k token budget"  step 2
+▲ critical  token_limit  "10k token budget"  task step-3 (attempt 0)
   threshold 10,000 tokens · actual 12,000 tokens
   12000 tokens used, budget 10000
   → stopped the run
-Stopped  budget_exceeded at step 2
+Ended  budget_exceeded at task step-3 (attempt 0)
   10k token budget: 12000 tokens used, budget 10000
 Audit  4/4 acked · missing — · drift — · stale no
 Incidents (2) ...
@@ -22,6 +22,7 @@ from textual.widgets import Static
 from runtui.domain.audit import AckStatus, AuditExpectation, DomainAck, Reconciliation, reconcile
 from runtui.domain.termination import RunTerminationReason
 from runtui.domain.views import AuditRows, IncidentRow, RunRow, ViolationRow
+from runtui.domain.why import place
 from runtui.tui.glyphs import SEVERITY_STYLE
 from runtui.tui.safe_text import one_line, safe_fields
 from runtui.tui.widgets.event_lines import quantity
@@ -78,7 +79,7 @@ def violation_text(v: ViolationRow) -> Text:
     text.append("▲ ", style=style)
     text.append(f"{v.severity.value}", style=style)
     text.append(f"  {v.violation_type.value}", style="bold")
-    text.append(f'  "{v.policy_name}"  step {v.step_index}')
+    text.append(f'  "{v.policy_name}"  {place(v.task_id, v.attempt, v.step_index)}')
     if v.threshold_value is not None or v.actual_value is not None:
         text.append(
             f"\n  threshold {quantity(v.violation_type, v.threshold_value)}"
@@ -90,7 +91,8 @@ def violation_text(v: ViolationRow) -> Text:
     return text
 
 
-def termination_text(run: RunRow) -> Text | None:
+def termination_text(run: RunRow, violations: Sequence[ViolationRow] = ()) -> Text | None:
+    """How the run ended; where a violation stopped it, the task and attempt that fired it."""
     reason = run.termination_reason
     if reason is None or reason is RunTerminationReason.COMPLETED:
         return None
@@ -98,7 +100,12 @@ def termination_text(run: RunRow) -> Text | None:
     text.append("Stopped  " if run.status.value == "cancelled" else "Ended  ", style="bold")
     text.append(reason.value, style="bold red")
     if run.stopped_at_step is not None:
-        text.append(f" at step {run.stopped_at_step}")
+        stop = next(
+            (v for v in violations if v.action == "stop" and v.step_index == run.stopped_at_step),
+            None,
+        )
+        where = place(stop.task_id, stop.attempt, run.stopped_at_step) if stop else ""
+        text.append(f" at {one_line(where)}" if stop and stop.task_id else f" {where}")
     if run.error_message:
         text.append(f"\n  {one_line(run.error_message)}")
     return text
@@ -133,7 +140,7 @@ class ViolationsPanel(VerticalScroll):
         now: float,
     ) -> None:
         parts: list[Text] = []
-        ended = termination_text(run)
+        ended = termination_text(run, violations)
         if ended is not None:  # first: it is why the run is over
             parts.append(ended)
         if violations:
