@@ -23,9 +23,9 @@ from runtui.domain.errors import RuntuiError
 from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated, RunStopping
 from runtui.domain.phases import RunPhase
 from runtui.domain.views import ApprovalRow, AuditRows, IncidentRow, RunRow, TaskRow, ViolationRow
-from runtui.domain.why import ENDED_BADLY, TaskCause, cause_of
 from runtui.tui.glyphs import RUN_STYLE, run_glyph
 from runtui.tui.messages import ApprovalsChanged, ConnectionChanged, EventsArrived
+from runtui.tui.run_reads import carried_violations, explanation
 from runtui.tui.safe_text import safe_fields
 from runtui.tui.screens.base import RuntuiScreen
 from runtui.tui.widgets.event_log import EventLog
@@ -33,7 +33,7 @@ from runtui.tui.widgets.phase_diagram import PhaseDiagram, PhaseState, PhaseStep
 from runtui.tui.widgets.run_header import RunHeader
 from runtui.tui.widgets.violations_panel import ViolationsPanel
 from runtui.tui.widgets.waves_view import WavesView
-from runtui.tui.widgets.why_panel import WhyPanel, why_text
+from runtui.tui.widgets.why_panel import WhyPanel
 
 TAIL = 2000  # events rendered on open
 HEAD = 200  # first events read on open, for the early phase changes
@@ -144,6 +144,7 @@ class RunScreen(RuntuiScreen):
         self.run: RunRow | None = None
         self.tasks: list[TaskRow] = []
         self.violations: list[ViolationRow] = []
+        self.carried: list[ViolationRow] = []  # a fork's, from the results it carried over
         self.incidents: list[IncidentRow] = []
         self.audit = AuditRows(expectations=[], acks=[])
         self.approvals: list[ApprovalRow] = []
@@ -237,6 +238,8 @@ class RunScreen(RuntuiScreen):
                 self.violations = await client.violations_of(rid)
                 self.incidents = await client.incidents_of(rid)
                 self.audit = await client.audit_of(rid)
+                if self.run is not None and self.run.parent_run_id is not None:
+                    self.carried = await carried_violations(client, self.run, self.tasks)
             if approvals:
                 self.approvals = sorted(
                     (a for a in await client.approvals_of(rid) if a.pending),
@@ -293,35 +296,28 @@ class RunScreen(RuntuiScreen):
             self.query_one("#waves", WavesView).show(self.tasks)
         if governance:
             self.query_one("#violations", ViolationsPanel).show(
-                run, self.violations, self.incidents, self.audit, now=self.rt_app.clock()
+                run,
+                self.violations,
+                self.incidents,
+                self.audit,
+                now=self.rt_app.clock(),
+                carried=self.carried,
             )
 
     async def _explain(self) -> None:
         """A run that ended badly says why first (`WhyPanel`): re-read when the run moved."""
         run = self.run
-        panel = self.query_one(WhyPanel)
-        if run is None or run.status not in ENDED_BADLY:
-            panel.show(None)
+        if run is None:
             return
-        rid, client = self.run_id, self.client
         try:
-            attempts = await client.attempts_of(rid)
-            approvals = await client.approvals_of(rid)
-            cause = cause_of(run, self.tasks, attempts, self.violations, approvals)
-            stderr: list[str] = []
-            if isinstance(cause, TaskCause) and cause.attempt is not None:
-                page = await client.task_output(
-                    rid, cause.task.task_id, cause.attempt.attempt, stream="stderr", limit=3
-                )
-                stderr = [line.text for line in page.lines]
+            text = await explanation(
+                self.client, run, self.tasks, self.violations, self._stopped_in()
+            )
         except RuntuiError as exc:  # a remote runtime went away meanwhile
             self.notify(str(exc), severity="warning", markup=False)
             return
-        if cause is None:
-            panel.show(None)
-            return
         self._explained_at = run.last_seq
-        panel.show(why_text(run, cause, stopped_in=self._stopped_in(), stderr=stderr))
+        self.query_one(WhyPanel).show(text)
 
     def _show_header(self) -> None:
         if self.run is not None:

@@ -72,11 +72,12 @@ def audit_line(audit: AuditRows, *, now: float, live: bool) -> Text:
     return text
 
 
-def violation_text(v: ViolationRow) -> Text:
+def violation_text(v: ViolationRow, *, carried: bool = False) -> Text:
+    """One violation; `carried`: from a result a fork took over, placed in its own run."""
     v = safe_fields(v)  # its policy's name and reason come from the workflow and the output
     style = SEVERITY_STYLE[v.severity]
     text = Text(end="")
-    text.append("▲ ", style=style)
+    text.append("↳ ▲ " if carried else "▲ ", style=style)
     text.append(f"{v.severity.value}", style=style)
     text.append(f"  {v.violation_type.value}", style="bold")
     text.append(f'  "{v.policy_name}"  {place(v.task_id, v.attempt, v.step_index)}')
@@ -88,6 +89,8 @@ def violation_text(v: ViolationRow) -> Text:
     if v.reason:
         text.append(f"\n  {v.reason}", style="italic")
     text.append(f"\n  {ACTION_TEXT.get(v.action, '→ ' + v.action)}", style=style)
+    if carried:
+        text.append(f"  (in run …{v.run_id[-6:]})", style="dim")
     return text
 
 
@@ -138,15 +141,22 @@ class ViolationsPanel(VerticalScroll):
         audit: AuditRows,
         *,
         now: float,
+        carried: Sequence[ViolationRow] = (),
     ) -> None:
+        """`carried`: a fork's violations from the results it took from its parent (recorded
+        in the run that made them), shown apart so that a fork does not look cleaner than its
+        results are."""
         parts: list[Text] = []
         ended = termination_text(run, violations)
         if ended is not None:  # first: it is why the run is over
             parts.append(ended)
         if violations:
             parts += [violation_text(v) for v in violations]
-        else:
+        elif not carried:
             parts.append(Text("✓ no violations", style="green"))
+        if carried:
+            head = Text(f"Carried over with the parent's results ({len(carried)})", style="bold")
+            parts += [head, *(violation_text(v, carried=True) for v in carried)]
         parts.append(audit_line(audit, now=now, live=not run.status.is_terminal))
         incident_text = Text(end="")
         incident_text.append("Incidents  ", style="bold")
@@ -157,6 +167,8 @@ class ViolationsPanel(VerticalScroll):
             incident_text.append(f"{inc.severity.value:<8}", style=SEVERITY_STYLE[inc.severity])
             incident_text.append(f" {one_line(inc.title)}")
         parts.append(incident_text)
-        self.border_title = f"Violations ({len(violations)})"
+        self.border_title = f"Violations ({len(violations)}" + (
+            f" + {len(carried)} carried)" if carried else ")"
+        )
         self.text = Text("\n", end="").join(parts)
         self.query_one("#violations-body", Static).update(self.text)
