@@ -30,7 +30,7 @@ TASK_GLYPH: dict[str, tuple[str, str]] = {
     TaskStatus.WAITING_EXTERNAL.value: ("◌", "cyan"),
     TaskStatus.DONE.value: ("✓", "green"),
     TaskStatus.FAILED.value: ("✗", "red"),
-    TaskStatus.SKIPPED.value: ("⊘", "dim"),
+    TaskStatus.SKIPPED.value: ("↷", "dim"),  # passed over: not ⊘, which means cancelled
     TaskStatus.CANCELLED.value: ("⊘", "dim"),
 }
 
@@ -46,6 +46,24 @@ RUN_STYLE: dict[RunStatus, str] = {
     RunStatus.FAILED_POLICY: "red",
     RunStatus.CANCELLED: "dim",
 }
+
+#: Every symbol the screens draw and its one meaning, for `?` (glyph, meaning).
+LEGEND: tuple[tuple[str, str], ...] = (
+    ("●", "running"),
+    ("◌", "waiting on an external job"),
+    ("⏸", "waiting for a human (an approval, a pause)"),
+    ("✓", "done, succeeded"),
+    ("✗", "failed"),
+    ("⊘", "cancelled (a run or a task stopped before it finished)"),
+    ("↷", "skipped (a task passed over: what it needs failed)"),
+    ("↺", "interrupted, or waiting to be retried"),
+    ("·", "pending, not started yet"),
+    ("▲", "a policy violation (its severity: low, medium, high, critical)"),
+    ("↳", "a fork (rewound or retried from another run), or what it carried over"),
+    ("…", "cut short: more than fits, or still going"),
+    ("○", "disconnected from the server: what is shown may be stale"),
+    ("×N", "a task's attempts, when more than one"),
+)
 
 SEVERITY_STYLE: dict[ViolationSeverity, str] = {
     ViolationSeverity.CRITICAL: "bold red",

@@ -197,7 +197,7 @@ async def test_failed_run_draws_the_failed_branch(
         assert "✗ docs (allowed)" in waves
         assert "✗ compile " in waves
         assert "compile (allowed)" not in waves
-        assert "⊘ test" in waves
+        assert "↷ test" in waves  # skipped: not ⊘, which means cancelled
         assert "Ended  task_failed" in violations_text(app)
         assert "run failed: task_failed" in violations_text(app)  # the incident
 

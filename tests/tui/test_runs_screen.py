@@ -138,6 +138,14 @@ async def test_help_lists_the_screen_keys(runtime: Runtime, client: EmbeddedRunt
         body = " ".join(f"{k} {w}" for k, w in app.screen.rows)
         for text in ("n New run", "/ Filter", "q Quit", "i Inbox", "command palette"):
             assert text in body
+        assert "y Copy id: copy the full id" in body  # the full description, not the label
+        drawn = app.screen.query_one("#help-body")
+        assert drawn.border_title == "Keys — Runs"  # a title, not a class name
+        await pilot.press("end")  # the legend is last: it scrolls into view
+        await pilot.pause()
+        shown = app.export_screenshot()  # what the terminal draws (SVG text, spaces as &#160;)
+        for words in ("cancelled (a run or a task", "skipped (a task passed over", "a policy"):
+            assert words.replace(" ", "&#160;") in shown, words
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, RunsScreen)
@@ -210,3 +218,33 @@ async def test_new_run_dialog_keeps_its_error_and_the_last_path(
             again = await new_run_dialog(app, pilot)
             assert again.query_one("#path", Input).value == str(good)
             assert not again.problem
+
+
+async def test_lists_move_like_other_terminal_tools_and_sort(
+    runtime: Runtime, client: EmbeddedRuntime
+) -> None:
+    """j/k, g/G, ctrl+d/ctrl+u on the runs list (every list is a `ListTable`); `s` sorts."""
+    for text in (OK, BAD, OK, BAD, OK, OK):
+        await finish(runtime, await runtime.submit(wf(text)))
+    app = RuntuiApp(client)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen) and len(rows(app)) == 6)
+        table = app.screen.query_one("#runs", DataTable)
+        for key, row in (("j", 1), ("j", 2), ("k", 1), ("G", 5), ("g", 0)):
+            await pilot.press(key)
+            assert table.cursor_row == row, key
+        await pilot.press("ctrl+d")
+        down = table.cursor_row
+        assert down > 1
+        await pilot.press("ctrl+u")
+        assert table.cursor_row == 0
+        await pilot.press("s")  # by time taken
+        await until(pilot, lambda: "took ▼" in [str(c.label) for c in table.columns.values()])
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        ordered = [str(k.value) for k in table.rows]
+        took = {r.run_id: (r.ended_at or 0) - r.created_at for r in screen.rows.values()}
+        assert [took[r] for r in ordered] == sorted(took.values(), reverse=True)
+        await pilot.press("s")  # by status: failed before succeeded
+        await until(pilot, lambda: "status ▼" in [str(c.label) for c in table.columns.values()])
+        assert [r[3] for r in rows(app)] == ["failed"] * 2 + ["succeeded"] * 4

@@ -147,12 +147,12 @@ async def test_the_waves_cursor_opens_a_task_with_everything_about_it(
         await pilot.press("question_mark")  # its keys, with what they do
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)
-        assert ("e", "First error") in help_screen.rows
-        assert ("[", "Older") in help_screen.rows
+        assert any(k == "e" and w.startswith("First error") for k, w in help_screen.rows)
+        assert any(k == "[" and w.startswith("Older") for k, w in help_screen.rows)
         await pilot.press("escape", "escape")
         assert isinstance(app.screen, RunScreen)
         await pilot.press("question_mark")
-        assert ("enter", "Task") in app.screen.rows  # type: ignore[attr-defined]
+        assert any(k == "enter" and w.startswith("Task") for k, w in app.screen.rows)  # type: ignore[attr-defined]
 
 
 async def test_the_violations_a_task_caused_are_on_its_screen(

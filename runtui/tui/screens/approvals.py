@@ -23,6 +23,7 @@ from runtui.tui.glyphs import SHORT_ID, age, if_undecided, short_id, unique_leng
 from runtui.tui.messages import EventsArrived
 from runtui.tui.safe_text import one_line, plain, safe_fields
 from runtui.tui.screens.base import RuntuiScreen
+from runtui.tui.widgets.list_table import ListTable
 from runtui.tui.widgets.status_bar import StatusBar
 
 # Events after which the list of pending approvals may differ (a cancelled or stopped run
@@ -53,6 +54,7 @@ def unblocks_text(ids: list[str], limit: int = MAX_UNBLOCKS) -> str:
 
 
 class ApprovalsScreen(RuntuiScreen):
+    HELP_TITLE = "Approvals inbox"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve", id="approvals.approve", tooltip="approve as asked"),
         Binding(
@@ -102,7 +104,7 @@ class ApprovalsScreen(RuntuiScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
         yield Static(id="approvals-title")
-        table: DataTable[Any] = DataTable(id="approvals", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Any] = ListTable(id="approvals", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static(id="approval-detail")
         yield Static(id="approvals-empty")

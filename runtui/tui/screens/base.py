@@ -25,6 +25,7 @@ class RuntuiScreen(Screen[None]):
         Binding("i", "app.inbox", "Inbox", id="inbox"),
     ]
     _status_health: list[WorkflowHealth] | None = None
+    HELP_TITLE = ""  # what `?` calls the screen (a title, not a class name)
 
     @property
     def rt_app(self) -> RuntuiApp:

@@ -73,6 +73,7 @@ MUTATING_KEYS = {
 
 
 class RunScreen(RuntuiScreen):
+    HELP_TITLE = "Run"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="run.back", tooltip="back to the previous screen"),
         Binding("a", "approve", "Approve", id="run.approve", tooltip="approve the oldest pending"),

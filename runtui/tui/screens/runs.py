@@ -8,6 +8,7 @@ over run id, workflow, status and phase); 1–5 pick a result bucket.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -18,6 +19,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from runtui.domain.errors import RuntuiError
 from runtui.domain.views import RunRow
+from runtui.domain.violations import SEVERITY_PRIORITY
 from runtui.domain.why import ENDED_BADLY, short_reason
 from runtui.tui.glyphs import (
     RUN_STYLE,
@@ -32,6 +34,7 @@ from runtui.tui.glyphs import (
 from runtui.tui.messages import EventsArrived
 from runtui.tui.safe_text import markup, plain
 from runtui.tui.screens.base import RuntuiScreen
+from runtui.tui.widgets.list_table import ListTable
 from runtui.tui.widgets.status_bar import StatusBar
 
 PAGE = 200
@@ -75,11 +78,39 @@ FILTERS: dict[str, dict[str, Any]] = {
 }
 
 
+def _took(now: float) -> Callable[[RunRow], Any]:
+    return lambda r: -((r.ended_at if r.ended_at is not None else now) - r.created_at)
+
+
+#: `s` cycles through these (the column each sorts is marked ▼); keys for `sorted`, given now.
+SORTS: dict[str, Callable[[float], Callable[[RunRow], Any]]] = {
+    "started": lambda now: lambda r: 0,  # the store's order (newest first) is kept
+    "took": _took,
+    "status": lambda now: lambda r: (r.status.value, -r.created_at),
+    "workflow": lambda now: lambda r: (r.workflow, -r.created_at),
+    "worst": lambda now: (
+        lambda r: (
+            -SEVERITY_PRIORITY.get(r.worst_severity, 0) if r.worst_severity else 0,
+            -r.created_at,
+        )
+    ),
+}
+SORT_LABEL = {
+    "started": "start, newest first",
+    "took": "time taken, longest first",
+    "status": "status",
+    "workflow": "workflow",
+    "worst": "worst violation, most severe first",
+}
+
+
 class RunsScreen(RuntuiScreen):
+    HELP_TITLE = "Runs"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open", id="runs.open"),
         Binding("n", "new_run", "New run", id="runs.new"),
         Binding("slash", "filter", "Filter", id="runs.filter", key_display="/"),
+        Binding("s", "sort", "Sort", id="runs.sort", tooltip="sort the loaded runs: next order"),
         Binding("1", "bucket('all')", "All", id="runs.all", show=False),
         Binding("2", "bucket('live')", "Live", id="runs.live", show=False),
         Binding("3", "bucket('success')", "Succeeded", id="runs.success", show=False),
@@ -99,12 +130,13 @@ class RunsScreen(RuntuiScreen):
         self._loading = False
         self._keys: list[str] = []  # the columns shown, by key
         self._id_len = SHORT_ID  # short ids' length: unique among the rows shown
+        self.sort_by = "started"
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
         yield Static(id="filter-line")
         yield Input(placeholder="filter: run id, workflow, status or phase", id="filter")
-        table: DataTable[Any] = DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Any] = ListTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static(id="empty")
         yield Footer()
@@ -155,11 +187,7 @@ class RunsScreen(RuntuiScreen):
         self.next_cursor = cursor
         self.rows = {r.run_id: r for r in runs}
         self._id_len = unique_length(self.rows)
-        table.clear()
-        for run in runs:
-            self._add_row(table, run)
-        if keep in self.rows:
-            table.move_cursor(row=table.get_row_index(keep))
+        self._refill(table, keep)
         self._show_filter_line()
         self._show_empty_state()
 
@@ -175,7 +203,10 @@ class RunsScreen(RuntuiScreen):
             for run in page.runs:
                 if run.run_id not in self.rows:
                     self.rows[run.run_id] = run
-                    self._add_row(table, run)
+                    if self.sort_by == "started":  # newest first: a page goes below
+                        self._add_row(table, run)
+            if self.sort_by != "started":
+                self._refill(table, self._cursor_run())
             self.next_cursor = page.next_cursor
             if (length := unique_length(self.rows)) != self._id_len:  # two tails now collide
                 self._id_len = length
@@ -201,18 +232,34 @@ class RunsScreen(RuntuiScreen):
             if key in keys:
                 if narrow and key == "workflow":
                     size = NARROW_WORKFLOW
-                table.add_column(label, key=key, width=size)
+                shown = f"{label} ▼" if key == self.sort_by and key != "started" else label
+                table.add_column(shown, key=key, width=size)
         self._keys = keys
         return True
 
     def on_resize(self, event: events.Resize) -> None:
         if self.is_mounted and self._set_columns(event.size.width):
-            keep = self._cursor_run()
-            table = self.query_one("#runs", DataTable)
-            for run in self.rows.values():
-                self._add_row(table, run)
-            if keep in self.rows:
-                table.move_cursor(row=table.get_row_index(keep))
+            self._refill(self.query_one("#runs", DataTable), self._cursor_run())
+
+    def _refill(self, table: DataTable[Any], keep: str | None) -> None:
+        """Every loaded run again, in the order chosen with `s` (the cursor stays on its run)."""
+        table.clear()
+        runs = list(self.rows.values())  # as the store pages them: newest first
+        if self.sort_by != "started":  # a stable sort: ties stay newest first
+            runs.sort(key=SORTS[self.sort_by](self.rt_app.clock()))
+        for run in runs:
+            self._add_row(table, run)
+        if keep in self.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+
+    def action_sort(self) -> None:
+        """Next sort order (of the runs loaded: the store pages them newest first)."""
+        order = list(SORTS)
+        self.sort_by = order[(order.index(self.sort_by) + 1) % len(order)]
+        self._keys = []  # the headers change: the ▼ moves
+        self._set_columns(self.size.width)
+        self._refill(self.query_one("#runs", DataTable), self._cursor_run())
+        self.notify(f"sorted by {SORT_LABEL[self.sort_by]}", timeout=2)
 
     def _add_row(self, table: DataTable[Any], run: RunRow) -> None:
         cells = self._cells(run)

@@ -36,6 +36,7 @@ from runtui.domain.views import AttemptRow, RunRow, TaskRow, ViolationRow
 from runtui.tui.messages import ConnectionChanged, EventsArrived
 from runtui.tui.safe_text import one_line
 from runtui.tui.screens.base import RuntuiScreen
+from runtui.tui.widgets.list_table import ListTable
 from runtui.tui.widgets.task_output_view import TaskOutputView
 from runtui.tui.widgets.task_summary import (
     ATTEMPT_COLUMNS,
@@ -53,6 +54,7 @@ RUN_KINDS = frozenset({"run.status", "run.terminated"})
 
 
 class TaskScreen(RuntuiScreen):
+    HELP_TITLE = "Task"
     AUTO_FOCUS = "#output"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="task.back", tooltip="back to the run"),
@@ -114,7 +116,7 @@ class TaskScreen(RuntuiScreen):
     def compose(self) -> ComposeResult:
         yield Static(Text("loading…", style="dim"), id="task-title")
         yield Static(id="task-spec")
-        table: DataTable[Text] = DataTable(id="attempts", cursor_type="row", zebra_stripes=False)
+        table: DataTable[Text] = ListTable(id="attempts", cursor_type="row", zebra_stripes=False)
         yield table
         yield Static(id="attempt-error")
         yield TaskOutputView(id="output")

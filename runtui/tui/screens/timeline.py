@@ -44,6 +44,7 @@ EVERYTHING = frozenset({"run", "phases", "tasks", "attempts", "approvals"})
 
 
 class TimelineScreen(RuntuiScreen):
+    HELP_TITLE = "Timeline"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "s",
