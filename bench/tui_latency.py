@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/tui_latency.py [--events N] [--rate R] [--presses P]
                                           [--seconds S] [--durability fast|full]
-                                          [--tasks T] [--only all|timeline]
+                                          [--tasks T] [--only all|timeline|diff]
 
 The real `RuntuiApp` runs headless (`app.run_test(size=(120, 40))`) over the real runtime on a
 temporary database, in one event loop with it, as `runtui` does. Headless, Textual still lays
@@ -43,6 +43,16 @@ one call of `App._display`, which receives each rendered frame (a compositor upd
     per read, JSON). Each `esc` then `t` again opens a fresh screen that reads everything anew:
     R (5) rounds, median and worst. For information: the 1 s tick of a live run (every bar
     re-placed, the screen repainted) from the tick to its paint.
+
+(e) The diff of two runs of T (1,000) tasks: two finished runs of one workflow, every task with
+    an attempt and three lines of output (every 10th task printed another second line, every
+    50th failed in the newer run), written with the store. On the newer run's screen (loaded),
+    `d` is put in the app's queue as in (b) (the diff of the run against the one before it);
+    time to first paint = until the first paint in which the diff has drawn a task's line from
+    the data it read (both runs, their tasks, attempts, violations and approvals through the
+    port). Measured embedded and attached, R (5) rounds, median and worst. For information:
+    until the rows in view also show where their output first differs (read lazily, a page of
+    each output per row, at most 4 rows at a time).
 
 Figures are printed with their targets and ratios against the no-UI baseline measured in the
 same run. `--gc tuned` (the default) sets up the garbage collector as `runtui` does for its UI
@@ -96,9 +106,11 @@ from runtui.gc_tuning import tune_gc
 from runtui.server.serve import http_api
 from runtui.store import open_store
 from runtui.tui.app import RuntuiApp
+from runtui.tui.screens.diff import DiffScreen
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
 from runtui.tui.screens.timeline import TimelineScreen
+from runtui.tui.widgets.diff_view import DiffView
 from runtui.tui.widgets.event_log import EventLog
 from runtui.tui.widgets.timeline_view import TimelineView
 from runtui.workflows import parse_workflow
@@ -108,6 +120,7 @@ TARGET_RSS_MIB = 150.0
 TARGET_P95_MS = 100.0
 TARGET_THROUGHPUT = 0.90
 TARGET_TIMELINE_S = 0.5
+TARGET_DIFF_S = 0.5
 
 BUILD_BATCH = 5_000
 INGEST_BATCH = 100
@@ -118,6 +131,7 @@ KEY_TIMEOUT_S = 5.0
 SIZE = (120, 40)
 TIMELINE_ROUNDS = 5
 TIMELINE_WAVES = 10
+DIFF_ROUNDS = 5
 
 STREAM = """
 name = "bench-stream"
@@ -572,6 +586,146 @@ def report_timeline(d: dict[str, Any], n_tasks: int) -> None:
         )
 
 
+# --- (e) the diff of two 1,000-task runs -------------------------------------------------------
+
+
+async def build_diff_runs(db: Path, n_tasks: int, durability: str) -> str:
+    """Two finished runs of one workflow, `n_tasks` tasks in waves, each task run once with
+    three lines of output; returns the newer run (its default other run is the older one)."""
+    per_wave = max(1, n_tasks // TIMELINE_WAVES)
+    ids = [f"w{i // per_wave}-task-{i:04d}" for i in range(n_tasks)]
+    events: list[PendingEvent] = []
+    newer = ""
+    for n, rid in enumerate(("0190000000005eeddf01", "0190000000005eeddf02")):
+        t0 = time.time() - 3600 + n * 1200
+
+        def ev(body: Any, at: float, wave: int | None = None) -> None:
+            events.append(PendingEvent(rid, body, t0 + at, wave))  # noqa: B023
+
+        ev(RunCreated(workflow="bench-diff"), 0)
+        for i, task_id in enumerate(ids):
+            ev(TaskDeclared(task_id=task_id, task_kind=TaskKind.SHELL, wave=i // per_wave), 0)
+        ev(PhaseChanged(from_phase=RunPhase.CREATED, to_phase=RunPhase.AUTHORIZED), 0.05)
+        ev(PhaseChanged(from_phase=RunPhase.AUTHORIZED, to_phase=RunPhase.EXECUTING), 0.1)
+        ev(RunStatusChanged(status=RunStatus.RUNNING), 0.1)
+        for i, task_id in enumerate(ids):
+            wave, start = i // per_wave, 1 + i * 0.5
+            ok = not (n == 1 and i % 50 == 0)
+            second = f"built {i} files" if n == 0 or i % 10 else f"built {i + 1} files"
+            lines = [f"starting {task_id}", second, "done" if ok else "FAILED"]
+            key = f"{rid}:{task_id}:0"
+            ev(TaskStatusChanged(task_id=task_id, status=TaskStatus.RUNNING), start, wave)
+            ev(AttemptStarted(task_id=task_id, attempt=0, idempotency_key=key), start, wave)
+            ev(AttemptOutput(task_id=task_id, attempt=0, lines=lines), start + 0.1, wave)
+            status = AttemptStatus.COMPLETED if ok else AttemptStatus.FAILED
+            ev(
+                AttemptStatusChanged(
+                    task_id=task_id, attempt=0, status=status, exit_code=0 if ok else 1
+                ),
+                start + 0.4,
+                wave,
+            )
+            done = TaskStatus.DONE if ok else TaskStatus.FAILED
+            ev(TaskStatusChanged(task_id=task_id, status=done), start + 0.4, wave)
+        ev(RunStatusChanged(status=RunStatus.SUCCEEDED), 1 + n_tasks * 0.5)
+        newer = rid
+    async with open_store(db, durability=settings_for(db, durability).durability) as store:
+        for at in range(0, len(events), BUILD_BATCH):
+            await store.writer.append_many(events[at : at + BUILD_BATCH])
+    return newer
+
+
+async def time_diff(app: RuntuiApp, rid: str, rounds: int) -> dict[str, Any]:
+    """Open the run, then `d` → first paint of the diff's rows; then until the rows in view
+    show where their output differs; `rounds` times."""
+    drawn = {"task": False}
+    original = DiffView.render_line
+
+    def render_line(view: DiffView, y: int) -> Any:
+        strip = original(view, y)
+        if y > 0 and view.rows and int(view.scroll_y) + y - 1 < len(view.rows):
+            drawn["task"] = True
+        return strip
+
+    def compared() -> bool:
+        screen = app.screen
+        return (
+            isinstance(screen, DiffScreen)
+            and bool(screen.rows)
+            and not screen._reading
+            and all(
+                screen.outputs.get(r.task_id) is not None
+                for r in screen.view.in_view()
+                if r.output_key is not None
+            )
+        )
+
+    DiffView.render_line = render_line  # type: ignore[method-assign,assignment]
+    try:
+        await until(lambda: isinstance(app.screen, RunsScreen))
+        app.open_run(rid)
+        await until(lambda: isinstance(app.screen, RunScreen) and app.screen.run is not None)
+        await anyio.sleep(0.5)  # the run screen has settled
+        driver = app._driver
+        assert driver is not None
+        paints = Paints(app)
+        opened: list[float] = []
+        outputs: list[float] = []
+        rows = 0
+        for _ in range(rounds):
+            drawn["task"] = False
+            paints.arm(lambda: isinstance(app.screen, DiffScreen) and drawn["task"])
+            started = time.perf_counter()
+            driver.send_message(events.Key("d", "d"))
+            opened.append(await paints.wait(limit_s=30.0) - started)
+            paints.arm(compared)
+            outputs.append(await paints.wait(limit_s=30.0) - started)
+            screen = app.screen
+            assert isinstance(screen, DiffScreen)
+            rows = len(screen.rows)
+            await anyio.sleep(0.2)
+            driver.send_message(events.Key("escape", None))
+            await until(lambda: isinstance(app.screen, RunScreen))
+            await anyio.sleep(0.2)
+    finally:
+        DiffView.render_line = original  # type: ignore[method-assign]
+    return {"open_s": opened, "outputs_s": statistics.median(outputs), "rows": rows}
+
+
+async def diff(db: Path, rid: str, durability: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    async with Runtime.open(settings_for(db, durability), resume=False) as rt:
+        local = EmbeddedRuntime(rt)
+        app = RuntuiApp(local, demo_path=None)
+        async with app.run_test(size=SIZE):
+            out["embedded"] = await time_diff(app, rid, DIFF_ROUNDS)
+        async with (
+            http_api(local, port=0, token="bench") as api,
+            HttpClient(api.url, "bench") as remote,
+        ):
+            app = RuntuiApp(remote, demo_path=None)
+            async with app.run_test(size=SIZE):
+                out["attached"] = await time_diff(app, rid, DIFF_ROUNDS)
+    return out
+
+
+def report_diff(d: dict[str, Any], n_tasks: int) -> None:
+    for where in ("embedded", "attached"):
+        opened = d[where]["open_s"]
+        row(
+            f"(e) diff of two {n_tasks:,}-task runs, {where}: d → paint p50/max",
+            f"{statistics.median(opened) * 1e3:.0f} / {max(opened) * 1e3:.0f} ms",
+            f"<= {TARGET_DIFF_S * 1e3:.0f} ms",
+            max(opened) <= TARGET_DIFF_S,
+        )
+        row(
+            f"(e)   {where}: d → output compared in view (p50)",
+            f"{d[where]['outputs_s'] * 1e3:.0f} ms ({d[where]['rows']:,} rows)",
+            "(information)",
+            None,
+        )
+
+
 # --- the report --------------------------------------------------------------------------------
 
 
@@ -595,7 +749,10 @@ async def main() -> None:
     )
     parser.add_argument("--tasks", type=int, default=1_000, help="tasks in the timeline's run")
     parser.add_argument(
-        "--only", choices=["all", "timeline"], default="all", help="timeline: (d) alone"
+        "--only",
+        choices=["all", "timeline", "diff"],
+        default="all",
+        help="timeline: (d) alone; diff: (e) alone",
     )
     parser.add_argument("--open-child", nargs=3, metavar=("DB", "RUN", "LAST_SEQ"))
     args = parser.parse_args()
@@ -621,6 +778,16 @@ async def main() -> None:
         print()
         print(f"  {'measurement':<52} {'figure':>22}  {'target':<14}")
         report_timeline(d, args.tasks)
+        return
+    if args.only == "diff":
+        with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
+            pair = Path(tmp) / "diff.db"
+            e = await diff(
+                pair, await build_diff_runs(pair, args.tasks, args.durability), args.durability
+            )
+        print()
+        print(f"  {'measurement':<52} {'figure':>22}  {'target':<14}")
+        report_diff(e, args.tasks)
         return
     with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
         big = Path(tmp) / "big.db"
@@ -654,6 +821,10 @@ async def main() -> None:
         wide = Path(tmp) / "wide.db"
         rid_wide = await build_wide_run(wide, args.tasks, args.durability)
         d = await timeline(wide, rid_wide, args.durability)
+        pair = Path(tmp) / "diff.db"
+        e = await diff(
+            pair, await build_diff_runs(pair, args.tasks, args.durability), args.durability
+        )
 
     base = statistics.mean(b["base_rates"])
     flat_base = statistics.mean(b["flat_rates"])
@@ -717,6 +888,7 @@ async def main() -> None:
         None,
     )
     report_timeline(d, args.tasks)
+    report_diff(e, args.tasks)
 
 
 if __name__ == "__main__":

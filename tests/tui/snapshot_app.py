@@ -27,6 +27,7 @@ from runtui.embedded import EmbeddedRuntime
 from runtui.tui.app import RuntuiApp
 from runtui.tui.dialogs.rewind import RewindDialog
 from runtui.tui.screens.approvals import ApprovalsScreen
+from runtui.tui.screens.diff import DiffScreen
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
 from runtui.tui.screens.task import TaskScreen
@@ -181,5 +182,28 @@ def show_task(run_id: str, task_id: str, *keys: str) -> Callable[[Pilot[Any]], A
         if keys:
             await pilot.press(*keys)
             await pilot.pause()
+
+    return show
+
+
+def show_diff(run_id: str) -> Callable[[Pilot[Any]], Any]:
+    """The run's screen, then `d`: the run beside its parent (or the run before it), with the
+    output of every row in view compared."""
+
+    async def show(pilot: Pilot[Any]) -> None:
+        await show_run(run_id)(pilot)
+        await pilot.press("d")
+
+        def ready() -> bool:
+            screen = pilot.app.screen
+            if not isinstance(screen, DiffScreen) or not screen.rows or not screen.governance:
+                return False
+            return not screen._reading and all(
+                screen.outputs.get(r.task_id) is not None
+                for r in screen.view.in_view()
+                if r.output_key is not None
+            )
+
+        await wait_for(pilot, ready, f"the diff of run {run_id}")
 
     return show

@@ -19,13 +19,14 @@ import pytest
 from tests.tui.snapshot_app import (
     SnapshotApp,
     show_approvals,
+    show_diff,
     show_rewind,
     show_run,
     show_runs,
     show_task,
     show_timeline,
 )
-from tests.tui.snapshot_db import BUDGET, DEMO_WAITING, FAILING, build_snapshot_db_sync
+from tests.tui.snapshot_db import BUDGET, DEMO_WAITING, FAILING, FORK, build_snapshot_db_sync
 
 SnapCompare = Callable[..., bool]
 
@@ -99,3 +100,13 @@ def test_task_with_its_first_error(snap_compare: SnapCompare, snapshot_db: Path)
 def test_task_that_caused_a_violation_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
     """step-3 of the budget run: the critical token_limit violation it caused, at 80x24."""
     check(snap_compare, snapshot_db, show_task(BUDGET, "step-3"), (80, 24))
+
+
+def test_diff_of_a_fork_and_its_parent(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """`d` on the fork: seven tasks carried over, two run again with the same output, the
+    parent's PII warning and ann's approval against none."""
+    check(snap_compare, snapshot_db, show_diff(FORK), (120, 40))
+
+
+def test_diff_of_a_fork_and_its_parent_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    check(snap_compare, snapshot_db, show_diff(FORK), (80, 24))

@@ -112,6 +112,14 @@ class RunScreen(RuntuiScreen):
         ),
         Binding("T", "time", "Time", id="run.time", show=False, tooltip="relative or wall clock"),
         Binding(
+            "d",
+            "diff",
+            "Diff",
+            id="run.diff",
+            show=False,  # the footer is full; `?` and the palette list it
+            tooltip="side by side with its parent (a fork) or the run of its workflow before it",
+        ),
+        Binding(
             "enter",
             "pick_task",
             "Task",
@@ -544,6 +552,11 @@ class RunScreen(RuntuiScreen):
         from runtui.tui.screens.timeline import TimelineScreen
 
         self.app.push_screen(TimelineScreen(self.run_id))
+
+    async def action_diff(self) -> None:
+        from runtui.tui.screens.diff import open_default_diff
+
+        await open_default_diff(self, self.run_id)
 
     def action_time(self) -> None:
         log = self.log_view

@@ -111,6 +111,13 @@ class RunsScreen(RuntuiScreen):
         Binding("n", "new_run", "New run", id="runs.new"),
         Binding("slash", "filter", "Filter", id="runs.filter", key_display="/"),
         Binding("s", "sort", "Sort", id="runs.sort", tooltip="sort the loaded runs: next order"),
+        Binding(
+            "d",
+            "diff",
+            "Diff",
+            id="runs.diff",
+            tooltip="mark this run; d on a second run shows the two side by side",
+        ),
         Binding("1", "bucket('all')", "All", id="runs.all", show=False),
         Binding("2", "bucket('live')", "Live", id="runs.live", show=False),
         Binding("3", "bucket('success')", "Succeeded", id="runs.success", show=False),
@@ -131,6 +138,7 @@ class RunsScreen(RuntuiScreen):
         self._keys: list[str] = []  # the columns shown, by key
         self._id_len = SHORT_ID  # short ids' length: unique among the rows shown
         self.sort_by = "started"
+        self.diff_mark: str | None = None  # the run `d` marked, to diff with the next one
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
@@ -286,8 +294,9 @@ class RunsScreen(RuntuiScreen):
             if run.ended_at is not None
             else (None if run.status.is_terminal else self.rt_app.clock())
         )
+        glyph = Text("⇄", style="bold") if run.run_id == self.diff_mark else None
         return {
-            "glyph": Text(run_glyph(run.status), style=style),
+            "glyph": glyph or Text(run_glyph(run.status), style=style),
             "run": plain(short_id(run.run_id, self._id_len)),
             "workflow": plain(name),
             "status": Text(run.status.value, style=style),
@@ -317,8 +326,11 @@ class RunsScreen(RuntuiScreen):
         parts = [f"[b]{b}[/b]" if b == self.bucket else b for b in FILTERS]
         label = f"Filter: /{markup(self.text)}" if self.text else "Filter: (none)"
         more = "  more below ↓" if self.next_cursor else ""
+        mark = ""
+        if self.diff_mark is not None:
+            mark = f"    ⇄ {short_id(self.diff_mark, self._id_len)} marked: d on another run diffs"
         self.query_one("#filter-line", Static).update(
-            f"{label}    {'  '.join(parts)}    {len(self.rows)} shown{more}"
+            f"{label}    {'  '.join(parts)}    {len(self.rows)} shown{more}{markup(mark)}"
         )
 
     def _show_empty_state(self) -> None:
@@ -387,6 +399,24 @@ class RunsScreen(RuntuiScreen):
         run_id = self._cursor_run()
         if run_id is not None:
             self.rt_app.open_run(run_id)
+
+    def action_diff(self) -> None:
+        """The first `d` marks the run under the cursor, the second (on another run) shows the
+        two side by side; `d` on the marked run again forgets it."""
+        run_id = self._cursor_run()
+        if run_id is None:
+            return
+        marked = self.diff_mark
+        self.diff_mark = run_id if marked is None else None
+        for rid in (marked, run_id):
+            if rid in self.rows and "glyph" in self._keys:
+                cell = self._cells(self.rows[rid])["glyph"]
+                self.query_one("#runs", DataTable).update_cell(rid, "glyph", cell)
+        self._show_filter_line()
+        if marked is not None and marked != run_id:
+            from runtui.tui.screens.diff import DiffScreen
+
+            self.app.push_screen(DiffScreen(marked, run_id))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
