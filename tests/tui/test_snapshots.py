@@ -19,13 +19,14 @@ import pytest
 from tests.tui.snapshot_app import (
     SnapshotApp,
     show_approvals,
+    show_graph,
     show_rewind,
     show_run,
     show_runs,
     show_task,
     show_timeline,
 )
-from tests.tui.snapshot_db import BUDGET, DEMO_WAITING, FAILING, build_snapshot_db_sync
+from tests.tui.snapshot_db import BUDGET, DEMO_WAITING, FAILING, FORK, build_snapshot_db_sync
 
 SnapCompare = Callable[..., bool]
 
@@ -99,3 +100,13 @@ def test_task_with_its_first_error(snap_compare: SnapCompare, snapshot_db: Path)
 def test_task_that_caused_a_violation_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
     """step-3 of the budget run: the critical token_limit violation it caused, at 80x24."""
     check(snap_compare, snapshot_db, show_task(BUDGET, "step-3"), (80, 24))
+
+
+def test_graph_of_a_run_at_its_gate(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """`v`: the demo's tasks by wave, their needs as lanes, the gate waiting."""
+    check(snap_compare, snapshot_db, show_graph(DEMO_WAITING), (120, 40))
+
+
+def test_lineage_of_a_fork_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """`v 2` on the fork: the first demo run, and this fork of it (rewound from wave 3)."""
+    check(snap_compare, snapshot_db, show_graph(FORK, "2"), (80, 24))

@@ -109,6 +109,14 @@ class RunScreen(RuntuiScreen):
         ),
         Binding("T", "time", "Time", id="run.time", show=False, tooltip="relative or wall clock"),
         Binding(
+            "v",
+            "graph",
+            "Graph, lineage, source",
+            id="run.graph",
+            show=False,  # the footer is full; `?` and the palette list it
+            tooltip="the tasks' needs as a graph, the run's parent and forks, its workflow text",
+        ),
+        Binding(
             "enter",
             "pick_task",
             "Task",
@@ -513,6 +521,11 @@ class RunScreen(RuntuiScreen):
         from runtui.tui.screens.timeline import TimelineScreen
 
         self.app.push_screen(TimelineScreen(self.run_id))
+
+    def action_graph(self) -> None:
+        from runtui.tui.screens.graph import GraphScreen
+
+        self.app.push_screen(GraphScreen(self.run_id))
 
     def action_time(self) -> None:
         log = self.log_view
