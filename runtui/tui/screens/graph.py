@@ -107,7 +107,8 @@ class GraphScreen(RuntuiScreen):
         await self.reload({"run", "tasks"})
 
     def on_resize(self, event: events.Resize) -> None:
-        self._show_graph(self.selected_task())  # lanes or a tree depends on the width
+        if self.graph is not None:  # drawn already: lanes or a tree depends on the width
+            self._show_graph(self.selected_task())
 
     # --- reading -------------------------------------------------------------------------------
 

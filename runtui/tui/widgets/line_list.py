@@ -63,7 +63,9 @@ class LineList(ScrollView, can_focus=True):
     def show(self, count: int, width: int, draw: Draw, *, cursor: int | None = None) -> None:
         """`count` lines, the widest `width` cells, drawn by `draw`; the cursor on line
         `cursor` (kept where it was, within the lines, if None)."""
+        first = not self.count
         self.count, self._draw = count, draw
+        before = self.cursor
         if cursor is not None:
             self.cursor = cursor
         self.cursor = max(0, min(self.cursor, count - 1))
@@ -72,8 +74,8 @@ class LineList(ScrollView, can_focus=True):
         if size != self.virtual_size:
             self.virtual_size = size
         self.refresh()
-        if self.has_cursor:
-            self.call_after_refresh(self.reveal)
+        if self.has_cursor and (first or self.cursor != before):
+            self.call_after_refresh(self.reveal)  # else the view stays where it was scrolled
 
     def segments(self, index: int) -> list[Segment]:
         return self._draw(index, self.has_cursor and index == self.cursor)
