@@ -193,6 +193,7 @@ class Kernel(KernelResume, HumanGates, RunClock, StepActor[Any]):
                 retry_count=msg.retry_count,
                 metadata=msg.metadata,
                 run_env=msg.run_env,
+                source=wf.source,
             ),
         )
         waves = wf.waves()

@@ -70,13 +70,15 @@ async def rewind_plan_of(reader: StoreReader, run_id: str, wave: int) -> RewindP
 
 
 async def load_run_created(reader: StoreReader, run_id: str) -> tuple[Workflow, Any, RunCreated]:
-    """A run's workflow, its row and its `run.created` event (what it was submitted with)."""
+    """A run's workflow (with the source it was read from: a fork keeps it), its row and its
+    `run.created` event (what it was submitted with)."""
     run = await reader.get_run(run_id)
     first = await reader.events_after(run_id, 0, limit=1)
     body = first[0].body if first else None
     if not isinstance(body, RunCreated) or not body.workflow_spec:
         raise ValueError(f"run {run_id} has no stored workflow to resume from")
-    return Workflow.model_validate(body.workflow_spec), run, body
+    workflow = Workflow.model_validate(body.workflow_spec).with_source(body.source)
+    return workflow, run, body
 
 
 async def plan_resume(reader: StoreReader, run_id: str) -> ResumePlan:

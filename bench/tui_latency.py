@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/tui_latency.py [--events N] [--rate R] [--presses P]
                                           [--seconds S] [--durability fast|full]
-                                          [--tasks T] [--only all|timeline|diff]
+                                          [--tasks T] [--only all|timeline|diff|graph]
 
 The real `RuntuiApp` runs headless (`app.run_test(size=(120, 40))`) over the real runtime on a
 temporary database, in one event loop with it, as `runtui` does. Headless, Textual still lays
@@ -53,6 +53,12 @@ one call of `App._display`, which receives each rendered frame (a compositor upd
     port). Measured embedded and attached, R (5) rounds, median and worst. For information:
     until the rows in view also show where their output first differs (read lazily, a page of
     each output per row, at most 4 rows at a time).
+(f) The graph of a run of T (1,000) tasks in 10 waves, written with the store, in two shapes:
+    "lanes" (each task needs the first of the wave before: a few lanes) and "tree" (each needs
+    two of the wave before: too many lanes for the screen, drawn as an indented tree). On its
+    run screen (loaded), `v` is put in the app's queue as in (b); time to first paint = until
+    the first paint in which the graph has drawn a task's line from what it read (the run and
+    its tasks through the port). Embedded and attached, as (d); R (5) rounds, median and worst.
 
 Figures are printed with their targets and ratios against the no-UI baseline measured in the
 same run. `--gc tuned` (the default) sets up the garbage collector as `runtui` does for its UI
@@ -107,11 +113,13 @@ from runtui.server.serve import http_api
 from runtui.store import open_store
 from runtui.tui.app import RuntuiApp
 from runtui.tui.screens.diff import DiffScreen
+from runtui.tui.screens.graph import GraphScreen
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
 from runtui.tui.screens.timeline import TimelineScreen
 from runtui.tui.widgets.diff_view import DiffView
 from runtui.tui.widgets.event_log import EventLog
+from runtui.tui.widgets.line_list import LineList
 from runtui.tui.widgets.timeline_view import TimelineView
 from runtui.workflows import parse_workflow
 
@@ -121,6 +129,7 @@ TARGET_P95_MS = 100.0
 TARGET_THROUGHPUT = 0.90
 TARGET_TIMELINE_S = 0.5
 TARGET_DIFF_S = 0.5
+TARGET_GRAPH_S = 0.5
 
 BUILD_BATCH = 5_000
 INGEST_BATCH = 100
@@ -726,6 +735,122 @@ def report_diff(d: dict[str, Any], n_tasks: int) -> None:
         )
 
 
+# --- (f) the graph of a 1,000-task run ----------------------------------------------------------
+
+
+async def build_graph_run(db: Path, n_tasks: int, shape: str, durability: str) -> str:
+    """A live run of `n_tasks` tasks in 10 waves whose needs make `shape`: "lanes" (each task
+    needs the first of the wave before) or "tree" (each needs two of the wave before); the
+    first half done, the rest pending."""
+    rid = f"0190000000006eed{shape}"
+    t0 = time.time() - 600
+    per_wave = max(1, n_tasks // TIMELINE_WAVES)
+    events = [PendingEvent(rid, RunCreated(workflow=f"bench-graph-{shape}"), t0)]
+    ids = [f"w{i // per_wave}-task-{i:04d}" for i in range(n_tasks)]
+    for i, task_id in enumerate(ids):
+        wave = i // per_wave
+        if wave == 0:
+            needs = []
+        elif shape == "lanes":
+            needs = [ids[(wave - 1) * per_wave]]
+        else:
+            needs = [ids[i - per_wave], ids[min(i - per_wave + 1, wave * per_wave - 1)]]
+        events.append(
+            PendingEvent(
+                rid,
+                TaskDeclared(task_id=task_id, task_kind=TaskKind.SHELL, wave=wave, needs=needs),
+                t0,
+                wave,
+            )
+        )
+    events.append(PendingEvent(rid, RunStatusChanged(status=RunStatus.RUNNING), t0 + 1))
+    for i, task_id in enumerate(ids[: n_tasks // 2]):
+        done = TaskStatusChanged(task_id=task_id, status=TaskStatus.DONE)
+        events.append(PendingEvent(rid, done, t0 + 2 + i * 0.01, i // per_wave))
+    async with open_store(db, durability=settings_for(db, durability).durability) as store:
+        for at in range(0, len(events), BUILD_BATCH):
+            await store.writer.append_many(events[at : at + BUILD_BATCH])
+    return rid
+
+
+async def time_graph(app: RuntuiApp, rid: str, rounds: int) -> dict[str, Any]:
+    """Open the run, then `v` → first paint of the graph's lines, `rounds` times."""
+    drawn = {"task": False}
+    original = LineList.render_line
+
+    def render_line(view: LineList, y: int) -> Any:
+        strip = original(view, y)
+        if view.id == "graph" and view.count > 1 and view.scroll_offset.y + y < view.count:
+            drawn["task"] = True
+        return strip
+
+    LineList.render_line = render_line  # type: ignore[method-assign,assignment]
+    try:
+        await until(lambda: isinstance(app.screen, RunsScreen))
+        app.open_run(rid)
+        await until(lambda: isinstance(app.screen, RunScreen) and app.screen.run is not None)
+        await anyio.sleep(0.5)  # the run screen has settled
+        driver = app._driver
+        assert driver is not None
+        paints = Paints(app)
+        opened: list[float] = []
+        mode = ""
+        for _ in range(rounds):
+            drawn["task"] = False
+            paints.arm(lambda: isinstance(app.screen, GraphScreen) and drawn["task"])
+            started = time.perf_counter()
+            driver.send_message(events.Key("v", "v"))
+            opened.append(await paints.wait(limit_s=30.0) - started)
+            screen = app.screen
+            assert isinstance(screen, GraphScreen)
+            assert screen.graph is not None
+            mode = screen.graph.mode.value
+            await anyio.sleep(0.3)
+            driver.send_message(events.Key("escape", None))
+            await until(lambda: isinstance(app.screen, RunScreen))
+            await anyio.sleep(0.2)
+    finally:
+        LineList.render_line = original  # type: ignore[method-assign]
+    return {"open_s": opened, "mode": mode}
+
+
+async def graph(db: Path, rids: dict[str, str], durability: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    async with Runtime.open(settings_for(db, durability), resume=False) as rt:
+        local = EmbeddedRuntime(rt)
+        for shape, rid in rids.items():
+            app = RuntuiApp(local, demo_path=None)
+            async with app.run_test(size=SIZE):
+                out[f"{shape}, embedded"] = await time_graph(app, rid, TIMELINE_ROUNDS)
+        async with (
+            http_api(local, port=0, token="bench") as api,
+            HttpClient(api.url, "bench") as remote,
+        ):
+            for shape, rid in rids.items():
+                app = RuntuiApp(remote, demo_path=None)
+                async with app.run_test(size=SIZE):
+                    out[f"{shape}, attached"] = await time_graph(app, rid, TIMELINE_ROUNDS)
+    return out
+
+
+async def measure_graph(db: Path, n_tasks: int, durability: str) -> dict[str, Any]:
+    rids = {
+        shape: await build_graph_run(db, n_tasks, shape, durability) for shape in ("lanes", "tree")
+    }
+    return await graph(db, rids, durability)
+
+
+def report_graph(e: dict[str, Any], n_tasks: int) -> None:
+    for key, figures in e.items():
+        opened, where = figures["open_s"], key.split(", ")[1]
+        row(
+            f"(f) graph, {n_tasks:,} tasks as {figures['mode']}, {where}: v → paint",
+            f"{statistics.median(opened) * 1e3:.0f} / {max(opened) * 1e3:.0f} ms",
+            f"<= {TARGET_GRAPH_S * 1e3:.0f} ms",
+            max(opened) <= TARGET_GRAPH_S,
+        )
+
+
 # --- the report --------------------------------------------------------------------------------
 
 
@@ -750,9 +875,9 @@ async def main() -> None:
     parser.add_argument("--tasks", type=int, default=1_000, help="tasks in the timeline's run")
     parser.add_argument(
         "--only",
-        choices=["all", "timeline", "diff"],
+        choices=["all", "timeline", "diff", "graph"],
         default="all",
-        help="timeline: (d) alone; diff: (e) alone",
+        help="timeline: (d) alone; diff: (e) alone; graph: (f) alone",
     )
     parser.add_argument("--open-child", nargs=3, metavar=("DB", "RUN", "LAST_SEQ"))
     args = parser.parse_args()
@@ -778,6 +903,13 @@ async def main() -> None:
         print()
         print(f"  {'measurement':<52} {'figure':>22}  {'target':<14}")
         report_timeline(d, args.tasks)
+        return
+    if args.only == "graph":
+        with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
+            f = await measure_graph(Path(tmp) / "graph.db", args.tasks, args.durability)
+        print()
+        print(f"  {'measurement':<52} {'figure':>22}  {'target':<14}")
+        report_graph(f, args.tasks)
         return
     if args.only == "diff":
         with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
@@ -825,6 +957,7 @@ async def main() -> None:
         e = await diff(
             pair, await build_diff_runs(pair, args.tasks, args.durability), args.durability
         )
+        f = await measure_graph(Path(tmp) / "graph.db", args.tasks, args.durability)
 
     base = statistics.mean(b["base_rates"])
     flat_base = statistics.mean(b["flat_rates"])
@@ -889,6 +1022,7 @@ async def main() -> None:
     )
     report_timeline(d, args.tasks)
     report_diff(e, args.tasks)
+    report_graph(f, args.tasks)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from runtui.actors.runtime import Runtime
 from runtui.api import RuntimeMetrics
 from runtui.config import Settings
 from runtui.domain.errors import ConflictError, StoreError
-from runtui.domain.events import EventEnvelope
+from runtui.domain.events import EventEnvelope, RunCreated
 from runtui.domain.feed import Delivery, Lagged
 from runtui.domain.health import WorkflowHealth
 from runtui.domain.rewind import RewindPlan
@@ -47,6 +47,7 @@ from runtui.domain.views import (
     ViolationRow,
 )
 from runtui.domain.workflow import Workflow
+from runtui.domain.workflow_source import WorkflowSource, rendered
 from runtui.following import follow_run, wait_settled
 from runtui.identity import who_decides
 from runtui.store.idempotency import IdempotencyKeys
@@ -251,6 +252,16 @@ class EmbeddedRuntime:
 
     async def forks_of(self, run_id: str) -> list[RunRow]:
         return await self.reader.forks_of(run_id)
+
+    async def workflow_source(self, run_id: str) -> WorkflowSource:
+        await self.reader.get_run(run_id)  # an unknown run is not found, not "no source"
+        first = await self.reader.events_after(run_id, 0, limit=1)
+        created = first[0].body if first else None
+        if not isinstance(created, RunCreated):
+            return rendered({})
+        if created.source is not None:
+            return created.source
+        return rendered(created.workflow_spec, str(created.metadata.get("file", "")))
 
     async def pending_approvals(self) -> list[ApprovalRow]:
         return await self.reader.pending_approvals()

@@ -25,13 +25,17 @@ TOML file.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
+import msgspec
+
 from runtui.domain.errors import InvalidInputError
 from runtui.domain.workflow import Workflow
+from runtui.domain.workflow_source import MAX_SOURCE_BYTES, SourceFormat, WorkflowSource, kept
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,6 +101,9 @@ class Flow:
         self._tasks: list[dict[str, Any]] = []
         self._policies: list[dict[str, Any]] = []
         self._by_function: dict[Callable[..., Any], str] = {}
+        # the module whose code made this flow: its text is kept with the runs it starts
+        caller = sys._getframe(1).f_globals
+        self._module = (str(caller.get("__name__") or ""), caller.get("__file__"))
 
     # --- tasks ----------------------------------------------------------------------------------
 
@@ -250,9 +257,31 @@ class Flow:
         return {**self._top, "tasks": list(self._tasks), "policies": list(self._policies)}
 
     def build(self) -> Workflow:
+        """The validated workflow, with the source of the module that made this flow (its
+        runs show it), when that module is a Python file that can be read."""
         from runtui.workflows import workflow_from_data
 
-        return workflow_from_data(self.data(), source=f"flow {self.name!r}")
+        workflow = workflow_from_data(self.data(), source=f"flow {self.name!r}")
+        return workflow.with_source(self._module_source())
+
+    def _module_source(self) -> WorkflowSource | None:
+        name, file = self._module
+        if not isinstance(file, str) or not file.endswith(".py"):
+            return None  # an interactive session, a notebook, compiled code
+        try:
+            with open(file, "rb") as f:
+                data = f.read(MAX_SOURCE_BYTES + 4)
+                size = os.fstat(f.fileno()).st_size
+        except OSError:
+            return None
+        # past the cap, `kept` cuts what was read (a character split at its end falls there)
+        source = kept(SourceFormat.PYTHON, data.decode("utf-8", "replace"), _origin(name, file))
+        return msgspec.structs.replace(source, size=size) if source.truncated else source
+
+
+def _origin(module: str, file: str) -> str:
+    """`pkg.mod (path/to/mod.py)`, or the path alone for a script run as `__main__`."""
+    return file if module in ("", "__main__") else f"{module} ({file})"
 
 
 __all__ = ["Flow", "function_ref"]

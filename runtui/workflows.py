@@ -34,6 +34,7 @@ from runtui.domain.workflow import (
     Workflow,
 )
 from runtui.domain.workflow_fields import ID_PATTERN, MAX_NESTING
+from runtui.domain.workflow_source import SourceFormat, kept
 
 #: The kinds a workflow file or submission may use (a driven task belongs to its program).
 _KINDS = {k.value for k in TaskKind if k is not TaskKind.DRIVEN}
@@ -71,8 +72,10 @@ def load_workflow(path: Path) -> Workflow:
 
 
 def parse_workflow(text: str, source: str = "<string>") -> Workflow:
-    """Validate workflow TOML text; `source` names it in error messages."""
-    return workflow_from_data(_parse_toml(text, source), source, text=text)
+    """Validate workflow TOML text; `source` names it in error messages, and as where the
+    text came from in the source a run of it keeps (`Workflow.source`)."""
+    workflow = workflow_from_data(_parse_toml(text, source), source, text=text)
+    return workflow.with_source(kept(SourceFormat.TOML, text, source))
 
 
 _DRIVEN = (

@@ -60,6 +60,7 @@ from runtui.domain.views import (
     ViolationRow,
 )
 from runtui.domain.workflow import Workflow
+from runtui.domain.workflow_source import SourceFormat, WorkflowSource
 from runtui.following import wait_settled
 
 log = logging.getLogger(__name__)
@@ -386,6 +387,10 @@ class HttpClient:
     async def forks_of(self, run_id: str) -> list[RunRow]:
         return (await self.detail(run_id)).forks
 
+    async def workflow_source(self, run_id: str) -> WorkflowSource:
+        body = await self._get(f"/api/runs/{_seg(run_id)}/source")
+        return self._decode(body, WorkflowSource)
+
     async def pending_approvals(self) -> list[ApprovalRow]:
         rows = self._decode(await self._get("/api/approvals"), list[ApprovalRow])
         return self._note_approvals(rows)
@@ -424,22 +429,44 @@ class HttpClient:
     # --- mutations -----------------------------------------------------------------------------
 
     async def submit_toml(
-        self, text: str, *, force: bool = False, base_dir: str | None = None
+        self,
+        text: str,
+        *,
+        force: bool = False,
+        base_dir: str | None = None,
+        origin: str | None = None,
     ) -> str:
+        """Submit a workflow file's text; `origin` (its path) is shown with the run's source."""
         payload: dict[str, Any] = {"toml": text, "force": force}
         if base_dir is not None:
             payload["base_dir"] = base_dir
+        if origin:
+            payload["origin"] = origin[:4096]
         body = await self._post("/api/runs", payload)
         return self._decode(body, Submitted).run_id
 
     async def submit(
         self, workflow: Workflow, *, force: bool = False, base_dir: Path | None = None
     ) -> str:
-        """Send a workflow defined in Python as data; its tasks run in `base_dir` (absolute,
-        on the server's machine), else in the server's working directory."""
+        """Send a workflow defined in Python as data, with the text that defined it (kept as
+        the run's source: a `Flow`'s module); its tasks run in `base_dir` (absolute, on the
+        server's machine), else in the server's working directory. A workflow read from a
+        whole TOML text is sent as that text."""
+        source = workflow.source
+        where = None if base_dir is None else str(await anyio.Path(base_dir).absolute())
+        if source is not None and source.format is SourceFormat.TOML and not source.truncated:
+            return await self.submit_toml(
+                source.text, force=force, base_dir=where, origin=source.origin
+            )
         payload: dict[str, Any] = {"workflow": workflow.model_dump(mode="json"), "force": force}
-        if base_dir is not None:
-            payload["base_dir"] = str(await anyio.Path(base_dir).absolute())
+        if where is not None:
+            payload["base_dir"] = where
+        if source is not None and source.original:
+            payload["source"] = {"format": source.format.value, "text": source.text}
+            if source.truncated:
+                payload["source"]["size"] = source.size
+            if source.origin:
+                payload["origin"] = source.origin[:4096]
         body = await self._post("/api/runs", payload)
         return self._decode(body, Submitted).run_id
 
@@ -454,7 +481,10 @@ class HttpClient:
         data = await anyio.to_thread.run_sync(path.read_bytes)
         base_dir = str(await anyio.Path(path).parent.absolute())
         return await self.submit_toml(
-            data.removeprefix(b"\xef\xbb\xbf").decode(), force=force, base_dir=base_dir
+            data.removeprefix(b"\xef\xbb\xbf").decode(),
+            force=force,
+            base_dir=base_dir,
+            origin=str(path),
         )
 
     async def run_of_approval(self, approval_id: str) -> str:

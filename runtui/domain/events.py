@@ -30,6 +30,7 @@ from runtui.domain.violations import (
     ViolationAction,
     ViolationSeverity,
 )
+from runtui.domain.workflow_source import WorkflowSource
 
 
 class EventBody(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", omit_defaults=True):
@@ -58,6 +59,9 @@ class RunCreated(EventBody, frozen=True, tag="run.created"):
     # where the tasks run and what they inherit (`runtui.domain.task_env`); None: recorded by
     # an older runtui, the driving process's own
     run_env: RunEnvironment | None = None
+    # the text the workflow was read from (`runtui.domain.workflow_source`); None: not known
+    # (an older runtui, or a program whose module could not be read)
+    source: WorkflowSource | None = None
 
 
 class PhaseChanged(EventBody, frozen=True, tag="phase.changed"):

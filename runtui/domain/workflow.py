@@ -71,6 +71,7 @@ from runtui.domain.workflow_fields import (
     Text,
     WorkDir,
 )
+from runtui.domain.workflow_source import WorkflowSource
 
 # Strict: a file says `retries = 3`, not `retries = "3"`; a silently coerced string hides typos.
 # Enum fields opt back out (below), because TOML can only spell them as strings.
@@ -348,6 +349,25 @@ class Workflow(BaseModel):
     _index: dict[str, int] = PrivateAttr(default_factory=dict)
     _waves: dict[str, int] = PrivateAttr(default_factory=dict)
     _dependents: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+    # the text it was read from (a TOML file, a Flow's module), kept with a run it starts
+    _source: WorkflowSource | None = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal fields: where a workflow was read from (`source`) is not part of it."""
+        if not isinstance(other, Workflow):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    @property
+    def source(self) -> WorkflowSource | None:
+        """The text this workflow was read from, if known (`runtui.domain.workflow_source`)."""
+        return self._source
+
+    def with_source(self, source: WorkflowSource | None) -> Workflow:
+        """This workflow, read from `source`."""
+        copy = self.model_copy()
+        copy._source = source
+        return copy
 
     @model_validator(mode="after")
     def _check_graph(self) -> Workflow:

@@ -31,6 +31,7 @@ from runtui.domain.views import (
     RunPage,
     RunRow,
 )
+from runtui.domain.workflow_source import WorkflowSource
 from runtui.server.bodies import (
     Liveness,
     PipelineRuns,
@@ -209,6 +210,19 @@ def build_app(
                 events=await reader.count_events(run_id),
             )
         )
+
+    @app.get(
+        "/api/runs/{run_id}/source",
+        tags=["runs"],
+        operation_id="getRunSource",
+        summary="The text the run was started from: its TOML file, or the module of the Python"
+        " Flow that built it (cut at 256 KiB); else its workflow rendered as TOML",
+        responses=openapi_responses(
+            "The run's workflow source", WorkflowSource, errors=(401, 403, 404)
+        ),
+    )
+    async def run_source(run_id: str) -> Response:
+        return js(await reader.workflow_source(run_id))
 
     @app.get(
         "/api/runs/{run_id}/phases",

@@ -3,7 +3,7 @@ OpenAPI document and the 422s come from one declaration) and small answers (msgs
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -23,6 +23,20 @@ kind = "gate"
 needs = ["build"]
 prompt = "Release?"
 """
+
+
+class SourceBody(BaseModel):
+    """The text a workflow given as data was defined in (`runtui.domain.workflow_source`)."""
+
+    model_config = ConfigDict(strict=True)
+
+    format: Literal["python", "toml"] = Field(
+        description="python: the module that built it; toml: the workflow file's text"
+    )
+    text: str = Field(max_length=1_000_000)
+    size: int | None = Field(
+        None, ge=0, description="The original's size in UTF-8 bytes, when `text` was cut"
+    )
 
 
 class SubmitBody(BaseModel):
@@ -50,11 +64,26 @@ class SubmitBody(BaseModel):
         min_length=1,
         max_length=4096,
     )
+    origin: str | None = Field(
+        None,
+        description="Where the workflow was read from (a file path, a Python module), shown with"
+        " the run's source (`GET /api/runs/{run_id}/source`).",
+        min_length=1,
+        max_length=4096,
+    )
+    source: SourceBody | None = Field(
+        None,
+        description="With `workflow`: the text that defined it (the Python module that built a"
+        " `Flow`), kept with the run as its source (its first 256 KiB). Without it, the run's"
+        " source is its workflow rendered as TOML.",
+    )
 
     @model_validator(mode="after")
     def _one_workflow(self) -> SubmitBody:
         if (self.toml is None) == (self.workflow is None):
             raise ValueError("give the workflow as `toml` or as `workflow`, exactly one")
+        if self.source is not None and self.workflow is None:
+            raise ValueError("`source` goes with `workflow` (a `toml` is its own source)")
         return self
 
 

@@ -19,6 +19,7 @@ from runtui.domain.idempotency import SUBMITTED_WITH, KeyRecord
 from runtui.domain.rewind import RewindPlan
 from runtui.domain.submission_rules import check_submission
 from runtui.domain.termination import RunTerminationReason
+from runtui.domain.workflow_source import SourceFormat, WorkflowSource, kept
 from runtui.server.bodies import (
     Cancelled,
     ClearBody,
@@ -84,11 +85,15 @@ def add_mutation_routes(
             return js(Submitted(run_id), 201, {"Location": f"/api/runs/{run_id}"})
 
         async def act(claim: Claim) -> Response:
+            source: WorkflowSource | None
             if body.toml is not None:
                 workflow = parse_workflow(body.toml, source="request body")
+                source = kept(SourceFormat.TOML, body.toml, body.origin or "request body")
             else:
                 assert body.workflow is not None  # the body's validator: exactly one
                 workflow = workflow_from_data(body.workflow, source="request body: workflow")
+                source = _source(body)
+            workflow = workflow.with_source(source)
             check_submission(workflow, rules, source="request body")
             base_dir = await _base_dir(body.base_dir)
             metadata: dict[str, Any] = {"via": "api"}
@@ -371,3 +376,14 @@ async def _base_dir(given: str | None) -> str | None:
             field="base_dir",
         )
     return given
+
+
+def _source(body: SubmitBody) -> WorkflowSource | None:
+    """What a submission of a workflow as data says it was defined in, as the run keeps it."""
+    given = body.source
+    if given is None:
+        return None
+    source = kept(SourceFormat(given.format), given.text, body.origin or "")
+    if given.size is not None and given.size > source.size:  # cut by the client already
+        return msgspec.structs.replace(source, size=given.size, truncated=True)
+    return source

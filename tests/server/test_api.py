@@ -216,6 +216,38 @@ async def test_submit_answers_201_with_location_and_refuses_bad_workflows(api: A
     await api.finish(run_id)
 
 
+async def test_a_run_keeps_the_source_it_was_submitted_with(api: Api) -> None:
+    r = await api.client.post("/api/runs", json={"toml": NOOP, "origin": "ci/noop.toml"})
+    source = (await api.client.get(f"/api/runs/{r.json()['run_id']}/source")).json()
+    assert source == {
+        "format": "toml",
+        "text": NOOP,
+        "origin": "ci/noop.toml",
+        "size": len(NOOP),
+        "truncated": False,
+    }
+    await api.finish(r.json()["run_id"])
+    data = {"name": "as-data", "tasks": [{"id": "a", "kind": "noop"}]}
+    module = "import runtui\nflow = runtui.Flow('as-data')\n"
+    r = await api.client.post(
+        "/api/runs",
+        json={"workflow": data, "source": {"format": "python", "text": module, "size": 9000}},
+    )
+    source = (await api.client.get(f"/api/runs/{r.json()['run_id']}/source")).json()
+    assert (source["format"], source["text"]) == ("python", module)
+    assert (source["size"], source["truncated"]) == (9000, True)  # the client had cut it
+    await api.finish(r.json()["run_id"])
+    r = await api.client.post("/api/runs", json={"workflow": data})
+    source = (await api.client.get(f"/api/runs/{r.json()['run_id']}/source")).json()
+    assert source["format"] == "rendered"
+    assert source["text"] == 'name = "as-data"\n\n[[tasks]]\nid = "a"\nkind = "noop"\n'
+    await api.finish(r.json()["run_id"])
+
+    both = {"toml": NOOP, "source": {"format": "toml", "text": NOOP}}
+    assert_problem(await api.client.post("/api/runs", json=both), 422, "source")
+    assert_problem(await api.client.get("/api/runs/nope/source"), 404)
+
+
 UNSAFE = {
     "lookaround": (
         '[[policies]]\nid = "words"\ntype = "content_policy"\nseverity = "low"\n'

@@ -28,6 +28,7 @@ from runtui.tui.app import RuntuiApp
 from runtui.tui.dialogs.rewind import RewindDialog
 from runtui.tui.screens.approvals import ApprovalsScreen
 from runtui.tui.screens.diff import DiffScreen
+from runtui.tui.screens.graph import GraphScreen
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
 from runtui.tui.screens.task import TaskScreen
@@ -205,5 +206,24 @@ def show_diff(run_id: str) -> Callable[[Pilot[Any]], Any]:
             )
 
         await wait_for(pilot, ready, f"the diff of run {run_id}")
+
+    return show
+
+
+def show_graph(run_id: str, view: str = "1") -> Callable[[Pilot[Any]], Any]:
+    """The run's screen, then `v`, then the view picked by its key (`1` graph, `2` lineage,
+    `3` source), once it has read what it shows."""
+
+    async def show(pilot: Pilot[Any]) -> None:
+        await show_run(run_id)(pilot)
+        await pilot.press("v", view)
+
+        def ready() -> bool:
+            screen = pilot.app.screen
+            if not isinstance(screen, GraphScreen) or not screen.tasks:
+                return False
+            return {"1": True, "2": bool(screen.lineage), "3": screen.source is not None}[view]
+
+        await wait_for(pilot, ready, f"view {view} of the graph screen of run {run_id}")
 
     return show

@@ -20,6 +20,7 @@ from tests.tui.snapshot_app import (
     SnapshotApp,
     show_approvals,
     show_diff,
+    show_graph,
     show_rewind,
     show_run,
     show_runs,
@@ -110,3 +111,13 @@ def test_diff_of_a_fork_and_its_parent(snap_compare: SnapCompare, snapshot_db: P
 
 def test_diff_of_a_fork_and_its_parent_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
     check(snap_compare, snapshot_db, show_diff(FORK), (80, 24))
+
+
+def test_graph_of_a_run_at_its_gate(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """`v`: the demo's tasks by wave, their needs as lanes, the gate waiting."""
+    check(snap_compare, snapshot_db, show_graph(DEMO_WAITING), (120, 40))
+
+
+def test_lineage_of_a_fork_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """`v 2` on the fork: the first demo run, and this fork of it (rewound from wave 3)."""
+    check(snap_compare, snapshot_db, show_graph(FORK, "2"), (80, 24))

@@ -120,6 +120,14 @@ class RunScreen(RuntuiScreen):
             tooltip="side by side with its parent (a fork) or the run of its workflow before it",
         ),
         Binding(
+            "v",
+            "graph",
+            "Graph, lineage, source",
+            id="run.graph",
+            show=False,  # the footer is full; `?` and the palette list it
+            tooltip="the tasks' needs as a graph, the run's parent and forks, its workflow text",
+        ),
+        Binding(
             "enter",
             "pick_task",
             "Task",
@@ -557,6 +565,11 @@ class RunScreen(RuntuiScreen):
         from runtui.tui.screens.diff import open_default_diff
 
         await open_default_diff(self, self.run_id)
+
+    def action_graph(self) -> None:
+        from runtui.tui.screens.graph import GraphScreen
+
+        self.app.push_screen(GraphScreen(self.run_id))
 
     def action_time(self) -> None:
         log = self.log_view
