@@ -59,6 +59,7 @@ LEGEND: tuple[tuple[str, str], ...] = (
     ("↺", "interrupted, or waiting to be retried"),
     ("·", "pending, not started yet"),
     ("▲", "a policy violation (its severity: low, medium, high, critical)"),
+    ("◐", "a workflow whose recent runs failed (degraded, unstable); ✗ there: blocked"),
     ("↳", "a fork (rewound or retried from another run), or what it carried over"),
     ("…", "cut short: more than fits, or still going"),
     ("○", "disconnected from the server: what is shown may be stale"),

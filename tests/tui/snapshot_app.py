@@ -29,6 +29,7 @@ from runtui.tui.dialogs.rewind import RewindDialog
 from runtui.tui.screens.approvals import ApprovalsScreen
 from runtui.tui.screens.diff import DiffScreen
 from runtui.tui.screens.graph import GraphScreen
+from runtui.tui.screens.health import HealthScreen
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
 from runtui.tui.screens.task import TaskScreen
@@ -227,3 +228,15 @@ def show_graph(run_id: str, view: str = "1") -> Callable[[Pilot[Any]], Any]:
         await wait_for(pilot, ready, f"view {view} of the graph screen of run {run_id}")
 
     return show
+
+
+async def show_health(pilot: Pilot[Any]) -> None:
+    """The runs screen, then `h`: every workflow's health, worst first."""
+    await show_runs(pilot)
+    await pilot.press("h")
+
+    def ready() -> bool:
+        screen = pilot.app.screen
+        return isinstance(screen, HealthScreen) and bool(screen.workflows)
+
+    await wait_for(pilot, ready, "the workflow health screen")

@@ -21,6 +21,7 @@ from tests.tui.snapshot_app import (
     show_approvals,
     show_diff,
     show_graph,
+    show_health,
     show_rewind,
     show_run,
     show_runs,
@@ -121,3 +122,8 @@ def test_graph_of_a_run_at_its_gate(snap_compare: SnapCompare, snapshot_db: Path
 def test_lineage_of_a_fork_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
     """`v 2` on the fork: the first demo run, and this fork of it (rewound from wave 3)."""
     check(snap_compare, snapshot_db, show_graph(FORK, "2"), (80, 24))
+
+
+def test_workflow_health(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """`h` on the runs: the degraded workflows first, with why."""
+    check(snap_compare, snapshot_db, show_health, (120, 40))

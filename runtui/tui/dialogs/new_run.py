@@ -3,7 +3,8 @@
 The dialog submits the file itself and stays open when the runtime refuses it: the error
 (the file, the line, the field) stays in the dialog under the path, which can be fixed and
 run again, instead of vanishing with a toast. It opens on the last path tried in this session,
-else on the demo workflow.
+else on the demo workflow. A workflow blocked by its failures is refused with a "Run anyway"
+button beside the error (the CLI's `--force`).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from runtui.domain.errors import RuntuiError
+from runtui.domain.errors import ConflictError, RuntuiError
 from runtui.domain.terminal_text import terminal_safe
 
 log = logging.getLogger(__name__)
 
-#: Starts a run from a workflow file: the new run's id, or a `RuntuiError` saying why not.
-Submit = Callable[[str], Awaitable[str]]
+#: Starts a run from a workflow file (`force`: even though its workflow is blocked): the new
+#: run's id, or a `RuntuiError` saying why not.
+Submit = Callable[[str, bool], Awaitable[str]]
 
 
 class NewRunDialog(ModalScreen[str | None]):
@@ -56,27 +58,33 @@ class NewRunDialog(ModalScreen[str | None]):
             yield Static(id="problem")
             with Horizontal():
                 yield Button("Run", variant="primary", id="run")
+                yield Button("Run anyway", variant="warning", id="force")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
+        self.query_one("#force", Button).display = False  # offered when a conflict refuses
         self.query_one("#path", Input).focus()
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         await self._run(event.value)
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "run":
-            await self._run(self.query_one("#path", Input).value)
+        if event.button.id in ("run", "force"):
+            await self._run(self.query_one("#path", Input).value, force=event.button.id == "force")
         else:
             self.dismiss(None)
 
-    async def _run(self, value: str) -> None:
+    async def _run(self, value: str, *, force: bool = False) -> None:
         path = value.strip()
         if not path:
             self._say("give the path of a workflow file")
             return
         try:
-            run_id = await self.submit(path)
+            run_id = await self.submit(path, force)
+        except ConflictError as exc:  # its workflow is blocked: say so, and offer the way past
+            self._say(f"{exc}\n(Run anyway starts it all the same; h on the runs list clears it)")
+            self.query_one("#force", Button).display = True
+            return
         except RuntuiError as exc:
             self._say(str(exc))
             return

@@ -23,6 +23,7 @@ from runtui.domain.errors import RuntuiError
 from runtui.domain.events import EventEnvelope, PhaseChanged, RunCreated, RunStopping
 from runtui.domain.phases import RunPhase
 from runtui.domain.views import ApprovalRow, AuditRows, IncidentRow, RunRow, TaskRow, ViolationRow
+from runtui.domain.why import ENDED_BADLY
 from runtui.tui.glyphs import RUN_STYLE, run_glyph
 from runtui.tui.messages import ApprovalsChanged, ConnectionChanged, EventsArrived
 from runtui.tui.run_reads import carried_violations, explanation
@@ -60,7 +61,7 @@ GOVERNANCE_KINDS = frozenset(
 )
 APPROVAL_KINDS = frozenset({"approval.requested", "approval.decided", "run.terminated"})
 MUTATING_ACTIONS = frozenset(
-    {"approve", "approve_with_comment", "reject", "rewind", "cancel", "resume"}
+    {"approve", "approve_with_comment", "reject", "rewind", "cancel", "resume", "retry"}
 )
 MUTATING_KEYS = {
     "a": "approve",
@@ -69,6 +70,7 @@ MUTATING_KEYS = {
     "w": "rewind",
     "c": "cancel",
     "R": "resume",
+    "r": "retry",
 }
 
 
@@ -89,6 +91,13 @@ class RunScreen(RuntuiScreen):
         Binding("w", "rewind", "Rewind", id="run.rewind", tooltip="fork the run from a wave"),
         Binding("c", "cancel", "Cancel", id="run.cancel", tooltip="stop the run"),
         Binding("R", "resume", "Resume", id="run.resume", tooltip="resume an interrupted run"),
+        Binding(
+            "r",
+            "retry",
+            "Retry",
+            id="run.retry",
+            tooltip="a failed run again, as a fork from just before its first failed wave",
+        ),
         Binding(
             "f",
             "follow",
@@ -448,6 +457,8 @@ class RunScreen(RuntuiScreen):
             return f"nothing to {verb}: this run has no pending approval"
         if action in ("cancel", "resume") and run.status.is_terminal:
             return f"the run already ended ({run.status.value})"
+        if action == "retry" and run.status not in ENDED_BADLY:
+            return f"retry is for a run that failed or was stopped ({run.status.value})"
         if action == "resume" and self.run_id in self.driven:
             return "this runtui drives the run already: nothing to resume"
         return None
@@ -544,6 +555,14 @@ class RunScreen(RuntuiScreen):
                 )
 
         self.app.push_screen(ConfirmDialog("Cancel the run?", question, yes="Cancel run"), answered)
+
+    async def action_retry(self) -> None:
+        if self.rt_app.refuse_read_only() or self._explain_if_not_applicable("retry"):
+            return
+        new_run = await self.rt_app.attempt(self.client.retry(self.run_id))
+        if new_run is not None:
+            self.notify(f"retrying as run {new_run}", timeout=4, markup=False)
+            self.rt_app.open_run(new_run)
 
     async def action_resume(self) -> None:
         if self.rt_app.refuse_read_only():

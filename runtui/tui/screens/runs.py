@@ -112,6 +112,13 @@ class RunsScreen(RuntuiScreen):
         Binding("slash", "filter", "Filter", id="runs.filter", key_display="/"),
         Binding("s", "sort", "Sort", id="runs.sort", tooltip="sort the loaded runs: next order"),
         Binding(
+            "h",
+            "health",
+            "Health",
+            id="runs.health",
+            tooltip="every workflow's health and why; clear a blocked one",
+        ),
+        Binding(
             "d",
             "diff",
             "Diff",
@@ -418,6 +425,11 @@ class RunsScreen(RuntuiScreen):
 
             self.app.push_screen(DiffScreen(marked, run_id))
 
+    def action_health(self) -> None:
+        from runtui.tui.screens.health import HealthScreen
+
+        self.app.push_screen(HealthScreen())
+
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
@@ -455,9 +467,9 @@ class RunsScreen(RuntuiScreen):
 
         app = self.rt_app
 
-        async def submit(path: str) -> str:
+        async def submit(path: str, force: bool) -> str:
             app.last_workflow_path = path  # offered again next time, even when refused
-            return await self.client.submit_file(Path(path))
+            return await self.client.submit_file(Path(path), force=force)
 
         async def started(run_id: str | None) -> None:
             if run_id is not None:
