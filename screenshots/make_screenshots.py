@@ -9,6 +9,9 @@ its gate. Then it opens the app headless at 120x40 (the real `RuntuiApp` on that
 `runtui` does) and saves one SVG per screen with `app.save_screenshot`:
 
     runs.svg  runs-80x24.svg  run-waiting.svg  run-stopped.svg  approvals.svg  rewind.svg
+    run-failed.svg (why it ended, first)  task.svg (task detail, at its first error)
+    timeline.svg  graph.svg  diff.svg (the fork beside its parent)  health.svg
+    approval-toast.svg (a new approval arriving: the toast, the count and the oldest's age)
 
 and, through the HTTP API (a real uvicorn on 127.0.0.1, as `runtui attach` sees it), the waiting
 run after the server went away: `attached-disconnected.svg`.
@@ -39,9 +42,15 @@ from runtui.server.serve import http_api
 from runtui.tui.app import RuntuiApp
 from runtui.tui.dialogs.rewind import RewindDialog
 from runtui.tui.screens.approvals import ApprovalsScreen
+from runtui.tui.screens.diff import DiffScreen
+from runtui.tui.screens.graph import GraphScreen
+from runtui.tui.screens.health import HealthScreen
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
+from runtui.tui.screens.task import TaskScreen
+from runtui.tui.screens.timeline import TimelineScreen
 from runtui.tui.widgets.event_log import EventLog
+from runtui.tui.widgets.why_panel import WhyPanel
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parent / "examples"
@@ -167,6 +176,8 @@ async def main() -> None:
                 app.screen.query_one("#wave", Input).cursor_blink = False
                 await pilot.pause()
                 save(app, "rewind.svg")
+                await pilot.press("escape", "escape")
+                await more_screens(pilot, ids)
 
             small = RuntuiApp(EmbeddedRuntime(rt), demo_path=EXAMPLES / "demo.toml")
             async with small.run_test(size=(80, 24)) as pilot:
@@ -174,6 +185,72 @@ async def main() -> None:
                 save(small, "runs-80x24.svg")
 
             await attached_then_disconnected(rt, ids["waiting"])
+            await approval_arrives(rt, count)
+
+
+async def until_screen(
+    pilot: Pilot[Any], kind: type, ready: Callable[[Any], bool], what: str
+) -> None:
+    await wait_for(
+        pilot, lambda: isinstance(pilot.app.screen, kind) and ready(pilot.app.screen), what
+    )
+
+
+async def more_screens(pilot: Pilot[Any], ids: dict[str, str]) -> None:
+    """The screens an operator opens a run for: why it failed, a task, time, needs, a diff."""
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), "the runs again")
+    screen = await show_run(pilot, ids["failing"])
+    await wait_for(pilot, lambda: screen.query_one(WhyPanel).display, "why it ended")
+    save(app, "run-failed.svg")
+    await pilot.press("enter", "enter")  # the waves cursor (on the failed task), then open it
+    await until_screen(pilot, TaskScreen, lambda s: bool(s.attempts), "the task screen")
+    await pilot.press("e")
+    await pilot.pause(0.3)
+    save(app, "task.svg")
+    await pilot.press("escape", "escape")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), "the runs again")
+    await show_run(pilot, ids["waiting"])
+    await pilot.press("t")
+    await until_screen(pilot, TimelineScreen, lambda s: bool(s.view.lines), "the timeline")
+    save(app, "timeline.svg")
+    await pilot.press("escape", "v")
+    await until_screen(pilot, GraphScreen, lambda s: bool(s.tasks), "the graph")
+    await pilot.pause(0.2)
+    save(app, "graph.svg")
+    await pilot.press("escape", "escape")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), "the runs again")
+    await show_run(pilot, ids["fork"])
+    await pilot.press("d")
+    await until_screen(
+        pilot,
+        DiffScreen,
+        lambda s: bool(s.rows) and not s._reading and s.governance is not None,
+        "the diff",
+    )
+    await pilot.pause(0.5)
+    save(app, "diff.svg")
+    await pilot.press("escape", "escape")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), "the runs again")
+    await pilot.press("h")
+    await until_screen(pilot, HealthScreen, lambda s: bool(s.workflows), "workflow health")
+    save(app, "health.svg")
+    await pilot.press("escape")
+
+
+async def approval_arrives(rt: Runtime, count: int) -> None:
+    """A new approval while the UI shows the runs: its toast, and the count in the bar."""
+    app = RuntuiApp(EmbeddedRuntime(rt), demo_path=EXAMPLES / "demo.toml")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await show_runs(pilot, count)
+        await rt.submit_file(EXAMPLES / "demo.toml")
+        await wait_for(
+            pilot,
+            lambda: any(n.title == "approval waiting" for n in app._notifications),
+            "the new approval's toast",
+        )
+        await pilot.pause(0.3)
+        save(app, "approval-toast.svg")
 
 
 async def attached_then_disconnected(rt: Runtime, run_id: str) -> None:

@@ -326,3 +326,20 @@ async def test_the_waves_cursor_follows_the_mouse(
         assert waves.selected == "build"
         await pilot.double_click(WavesView, offset=where)
         await until(pilot, lambda: loaded(app, "build", 1))
+
+
+def test_the_waves_cursor_starts_on_the_task_that_failed_the_run() -> None:
+    """Not on one allowed to fail, drawn before it (docs in wave 0, compile in wave 1)."""
+    from runtui.domain.views import TaskRow
+    from runtui.tui.widgets.waves_view import first_choice
+
+    def task(task_id: str, wave: int, status: str, allowed: bool = False) -> TaskRow:
+        return TaskRow(
+            run_id="r", task_id=task_id, kind="shell", wave=wave, needs=[],
+            allow_failure=allowed, retries=0, spec={}, status=status, attempts=1, updated_at=0,
+        )  # fmt: skip
+
+    tasks = [task("docs", 0, "failed", allowed=True), task("compile", 1, "failed")]
+    assert first_choice(tasks) == "compile"
+    assert first_choice(tasks[:1]) == "docs"
+    assert first_choice([task("a", 0, "done"), task("b", 1, "running")]) == "b"

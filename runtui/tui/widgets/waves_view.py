@@ -9,7 +9,8 @@ more than one. Rows wrap under their wave number when a wave has more tasks than
 
 Focused, it has a cursor on one task (shown reversed; unfocused it looks as it always did): the
 arrows (or h j k l) move it, `enter` (or a double click) posts `OpenTask` for the task under
-it. It starts on the first failed task, else the first running one, else the first.
+it. It starts on the task that failed the run (not one allowed to fail), else the first
+running one, else the first.
 """
 
 from __future__ import annotations
@@ -96,12 +97,18 @@ def wave_lines(tasks: list[TaskRow], width: int) -> list[Text]:
 
 
 def first_choice(tasks: list[TaskRow]) -> str | None:
-    """Where the cursor starts: the first failed task, else the first running, else the first
-    (in the order the view draws them)."""
+    """Where the cursor starts: the first task whose failure failed the run (one allowed to
+    fail did not), else the first failed, else the first running, else the first (in the order
+    the view draws them)."""
     ordered = sorted(tasks, key=lambda t: t.wave)
-    for status in ("failed", "running"):
+    tests = (
+        lambda t: t.status == "failed" and not t.allow_failure,
+        lambda t: t.status == "failed",
+        lambda t: t.status == "running",
+    )
+    for test in tests:
         for task in ordered:
-            if task.status == status:
+            if test(task):
                 return task.task_id
     return ordered[0].task_id if ordered else None
 
