@@ -183,3 +183,15 @@ def show_task(run_id: str, task_id: str, *keys: str) -> Callable[[Pilot[Any]], A
             await pilot.pause()
 
     return show
+
+
+def show_log_search(run_id: str, text: str) -> Callable[[Pilot[Any]], Any]:
+    """The run screen with `/` and `text` typed: the whole log searched, the match shown."""
+
+    async def show(pilot: Pilot[Any]) -> None:
+        await show_run(run_id)(pilot)
+        await pilot.press("slash", *text)
+        log = pilot.app.screen.query_one("#events", EventLog)
+        await wait_for(pilot, lambda: log.current_seq is not None, f"a match of {text!r}")
+
+    return show

@@ -19,6 +19,7 @@ import pytest
 from tests.tui.snapshot_app import (
     SnapshotApp,
     show_approvals,
+    show_log_search,
     show_rewind,
     show_run,
     show_runs,
@@ -99,3 +100,8 @@ def test_task_with_its_first_error(snap_compare: SnapCompare, snapshot_db: Path)
 def test_task_that_caused_a_violation_80x24(snap_compare: SnapCompare, snapshot_db: Path) -> None:
     """step-3 of the budget run: the critical token_limit violation it caused, at 80x24."""
     check(snap_compare, snapshot_db, show_task(BUDGET, "step-3"), (80, 24))
+
+
+def test_run_log_searched(snap_compare: SnapCompare, snapshot_db: Path) -> None:
+    """`/exit` on the failed run: the bar says which match of how many, the matches marked."""
+    check(snap_compare, snapshot_db, show_log_search(FAILING, "exit"), (120, 40))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from runtui.domain.event_text import output_prefix, quantity, summary
+from runtui.domain.event_text import output_prefix, quantity, summary, task_of
 from runtui.domain.events import AttemptOutput, EventEnvelope
 from runtui.domain.terminal_text import PLAIN, Sgr, terminal_styled
 
@@ -51,6 +51,7 @@ class LogLine:
     first: bool = True
     stderr: bool = False
     spans: tuple[tuple[int, int, Sgr], ...] = ()
+    task: str | None = None  # the task the event is about ("this task only")
     _search: str = field(default="", repr=False)
 
     @property
@@ -69,7 +70,7 @@ def event_lines(env: EventEnvelope) -> list[LogLine]:
             output_line(env, prefix, line, first=i == 0, stderr=stderr)
             for i, line in enumerate(b.lines or [""])
         ]
-    return [LogLine(env.seq, env.ts, env.kind, summary(env))]
+    return [LogLine(env.seq, env.ts, env.kind, summary(env), task=task_of(b))]
 
 
 def output_line(env: EventEnvelope, prefix: str, raw: str, *, first: bool, stderr: bool) -> LogLine:
@@ -81,7 +82,8 @@ def output_line(env: EventEnvelope, prefix: str, raw: str, *, first: bool, stder
         if style != PLAIN:
             spans.append((at, at + len(text), style))
         at += len(text)
-    return LogLine(env.seq, env.ts, env.kind, "".join(parts), first, stderr, tuple(spans))
+    task = env.body.task_id if isinstance(env.body, AttemptOutput) else task_of(env.body)
+    return LogLine(env.seq, env.ts, env.kind, "".join(parts), first, stderr, tuple(spans), task)
 
 
 def stamp(ts: float, origin: float, relative: bool) -> str:
