@@ -1,9 +1,12 @@
 """Searching a run's whole log in the store, without decoding its events.
 
 Each event's searchable text (`runtui.domain.event_text.search_text`: what the log shows of it,
-in lower case) is kept in `event_text`, keyed by (run, seq), with its kind and task: written by
-the projector in the event's own transaction, and by `index_old_events` for events written
-before migration 0009. A search is a `LIKE` over that text with the user's words escaped, so
+in lower case) and the task it is about are kept in columns of the event's own row
+(`search_text`, `search_task`): written by the writer with the event, and by `index_old_events`
+for events written before migration 0009. (Columns, not a table beside `events`: a second
+table's inserts cost the writer a quarter of its throughput, a wider row nothing measurable;
+a search reads them through the (run_id, seq) index, about as fast as a bare scan of the run.)
+A search is a `LIKE` over that text with the user's words escaped, so
 `%`, `_` and `\\` match themselves; the same statements run on SQLite and PostgreSQL (both sides
 are lower-cased in Python: the stores never need to agree on case folding).
 
@@ -19,24 +22,23 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from runtui.domain.event_text import search_text, task_of
-from runtui.domain.events import EventEnvelope, decode_event, kind_of
+from runtui.domain.events import EventEnvelope, decode_event
 from runtui.domain.log_search import MAX_COUNTED, LogMatches, LogQuery
 
 Rows = Callable[[str, tuple[Any, ...]], Awaitable[list[tuple[Any, ...]]]]
 
 WINDOW = 65_536  # seqs one query looks at
 BACKFILL_CHUNK = 5000
-INSERT_TEXT = "INSERT INTO event_text (run_id, seq, kind, task_id, text) VALUES (?,?,?,?,?)"
 
 
-def text_row(env: EventEnvelope) -> tuple[str, int, str, str | None, str]:
-    """The `event_text` row of an event."""
-    return (env.run_id, env.seq, kind_of(env.body), task_of(env.body), search_text(env))
+def search_columns(env: EventEnvelope) -> tuple[str, str | None]:
+    """What the writer puts in an event's search columns (`search_text`, `search_task`)."""
+    return (search_text(env), task_of(env.body))
 
 
 def index_old_events(conn: Any) -> None:
-    """Fill `event_text` for events written before migration 0009 (a data migration: called
-    with the migrating connection, inside its transaction)."""
+    """Fill the search columns of events written before migration 0009 (a data migration:
+    called with the migrating connection, inside its transaction)."""
     after = -1
     while True:
         rows = conn.execute(
@@ -46,11 +48,13 @@ def index_old_events(conn: Any) -> None:
         ).fetchall()
         if not rows:
             return
-        envs = [
-            EventEnvelope(run_id=r, seq=s, ts=ts, body=decode_event(bytes(p)))
-            for _, r, s, ts, p in rows
+        updates = [
+            (*search_columns(EventEnvelope(run_id=r, seq=q, ts=ts, body=decode_event(bytes(p)))), n)
+            for n, r, q, ts, p in rows
         ]
-        conn.cursor().executemany(INSERT_TEXT, [text_row(env) for env in envs])
+        conn.cursor().executemany(
+            "UPDATE events SET search_text = ?, search_task = ? WHERE position = ?", updates
+        )
         after = rows[-1][0]
 
 
@@ -68,7 +72,7 @@ class _Scan:
         self.deadline = deadline
         clauses, params = ["run_id = ?"], [run_id]
         if query.text:
-            clauses.append("text LIKE ? ESCAPE '\\'")
+            clauses.append("search_text LIKE ? ESCAPE '\\'")
             params.append(like_pattern(query.text))
         if query.kinds is not None:
             clauses.append(f"kind IN ({', '.join('?' * len(query.kinds))})")
@@ -77,11 +81,9 @@ class _Scan:
             clauses.append(f"kind NOT IN ({', '.join('?' * len(query.exclude_kinds))})")
             params += sorted(query.exclude_kinds)
         if query.task_id is not None:
-            clauses.append("task_id = ?")
+            clauses.append("search_task = ?")
             params.append(query.task_id)
-        self.sql = (
-            f"SELECT seq FROM event_text WHERE {' AND '.join(clauses)} AND seq BETWEEN ? AND ?"
-        )
+        self.sql = f"SELECT seq FROM events WHERE {' AND '.join(clauses)} AND seq BETWEEN ? AND ?"
         self.params = tuple(params)
 
     def out_of_time(self) -> bool:

@@ -3,8 +3,7 @@
 `project` applies committed-to-be events to the projection tables inside the caller's
 transaction. It is the only code that writes projections, and it uses nothing but the events,
 which is what makes `replay` (projecting a run's events into an empty database) a faithful
-rebuild. `attempt.output` has no projection: the events table is already the log. Every event
-also gets its row of `event_text`, the words a search of the log matches (`store.log_search`).
+rebuild. `attempt.output` has no projection: the events table is already the log.
 """
 
 from __future__ import annotations
@@ -42,7 +41,6 @@ from runtui.domain.events import (
 from runtui.domain.spans import EXECUTING_SPAN, attempt_span_id, attempt_span_name
 from runtui.domain.tasks import TaskStatus
 from runtui.domain.violations import SEVERITY_PRIORITY
-from runtui.store.log_search import INSERT_TEXT, text_row
 
 _json = msgspec.json.Encoder()
 
@@ -367,9 +365,7 @@ def project(cur: sqlite3.Cursor, events: Iterable[EventEnvelope]) -> None:
     on almost every event, so they are written once per run per batch instead of per event.
     """
     latest: dict[str, tuple[int, float, int | None]] = {}
-    texts = []  # what a search of the log matches (`store.log_search`)
     for env in events:
-        texts.append(text_row(env))
         body_type = type(env.body)
         if body_type not in NO_PROJECTION:
             HANDLERS[body_type](cur, env, env.body)
@@ -378,7 +374,6 @@ def project(cur: sqlite3.Cursor, events: Iterable[EventEnvelope]) -> None:
         if prev is not None and prev[2] is not None and (wave is None or prev[2] > wave):
             wave = prev[2]
         latest[env.run_id] = (env.seq, env.ts, wave)
-    cur.executemany(INSERT_TEXT, texts)
     cur.executemany(
         "UPDATE runs SET last_seq=?, updated_at=?, wave_index=CASE"
         " WHEN CAST(? AS BIGINT) IS NULL THEN wave_index"

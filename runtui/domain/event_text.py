@@ -35,8 +35,12 @@ from runtui.domain.events import (
     claimed_text,
     kind_of,
 )
-from runtui.domain.task_output import MAX_LINE_CHARS
-from runtui.domain.terminal_text import safe_fields, terminal_safe, terminal_styled
+from runtui.domain.terminal_text import (
+    is_one_plain_line,
+    safe_fields,
+    terminal_safe,
+    terminal_styled,
+)
 from runtui.domain.violations import PolicyViolationType
 
 #: The most characters of one event's text the store keeps for search (a batch of output can
@@ -164,15 +168,24 @@ def search_text(env: EventEnvelope) -> str:
     body = env.body
     if isinstance(body, AttemptOutput):
         prefix = output_prefix(body)
-        parts: list[str] = []
-        size = 0
-        for raw in body.lines or [""]:
-            line = prefix + plain_line(raw[:MAX_LINE_CHARS])
-            parts.append(line)
-            size += len(line) + 1
-            if size >= MAX_SEARCH_TEXT:
-                break
-        text = "\n".join(parts)
+        lines = body.lines or [""]
+        if sum(map(len, lines)) < MAX_SEARCH_TEXT and is_one_plain_line("".join(lines)):
+            text = prefix + ("\n" + prefix).join(lines)  # the common case: nothing to remove
+        else:
+            text = "\n".join(_capped(prefix, lines))
     else:
         text = summary(env)
     return f"{kind_of(body)} {text}"[:MAX_SEARCH_TEXT].lower()
+
+
+def _capped(prefix: str, lines: list[str]) -> list[str]:
+    """`prefix` + each line as shown, until `MAX_SEARCH_TEXT` characters."""
+    parts: list[str] = []
+    size = 0
+    for raw in lines:
+        line = prefix + plain_line(raw[:MAX_SEARCH_TEXT])
+        parts.append(line)
+        size += len(line) + 1
+        if size >= MAX_SEARCH_TEXT:
+            break
+    return parts

@@ -5,8 +5,10 @@ written before migration 0009 found after it."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import anyio
 import pytest
 
 from runtui.domain.errors import InvalidInputError, NotFoundError
@@ -20,7 +22,13 @@ from runtui.domain.events import (
     TaskStatusChanged,
     WaveCompleted,
 )
-from runtui.domain.log_search import MAX_MATCHES_PAGE, MAX_QUERY_CHARS, LogMatches
+from runtui.domain.log_search import (
+    MAX_MATCHES_PAGE,
+    MAX_QUERY_CHARS,
+    NOISE_KINDS,
+    LogMatches,
+    check_query,
+)
 from runtui.domain.tasks import TaskStatus
 from runtui.store import log_search, open_store, pg, queries
 from runtui.store.queries import StoreReader
@@ -247,8 +255,9 @@ async def test_events_written_before_migration_9_are_found_after_it(database: Pa
     async with open_store(database) as store:
         envs = await store.writer.append_many(long_run(80))
     want = expected(envs, "needle")
-    # back to version 8: as if these events were written before event_text existed
-    sql(database, "DROP TABLE event_text")
+    # back to version 8: as if these events were written before their search columns existed
+    sql(database, "ALTER TABLE events DROP COLUMN search_text")
+    sql(database, "ALTER TABLE events DROP COLUMN search_task")
     if pg.is_postgres(database):
         sql(database, "UPDATE runtui_schema SET version = 8")
     else:
@@ -258,3 +267,47 @@ async def test_events_written_before_migration_9_are_found_after_it(database: Pa
         got = await store.reader.search_events(RID, "needle", limit=100)
         assert got.seqs == want
         assert got.total == len(want)
+
+
+async def test_sqlite_reads_a_window_of_seqs_through_the_run_index(db_path: Path) -> None:
+    """A search reads only the run's rows in the window it asks for (the (run_id, seq) index),
+    never the whole events table."""
+    async with open_store(db_path) as store:
+        await store.writer.append_many(long_run(20))
+    query = check_query(
+        "needle", after_seq=None, before_seq=None, limit=5, kinds=["attempt.output"],
+        exclude_kinds=sorted(NOISE_KINDS), task_id="lint",
+    )  # fmt: skip
+    scan = log_search._Scan(None, RID, query, 0.0)  # type: ignore[arg-type]
+    conn = sqlite3.connect(db_path)
+    try:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN " + scan.sql + " ORDER BY seq DESC LIMIT ?", (*scan.params, 1, 9, 5)
+        ).fetchall()
+    finally:
+        conn.close()
+    detail = " ".join(str(row[-1]) for row in plan)
+    assert "USING INDEX sqlite_autoindex_events_1 (run_id=? AND seq>? AND seq<?)" in detail, plan
+
+
+async def test_searches_beyond_those_under_way_wait_no_longer_than_their_time(
+    database: Path | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood of searches costs the store no more than `SEARCHES_AT_ONCE` at a time: one that
+    gets no turn within its time answers empty, saying it is incomplete."""
+    async with open_store(database) as store:
+        await store.writer.append_many(long_run(50))
+        r = store.reader
+        await r.search_events(RID, "needle")  # the reader's gate exists from the first search
+        gate: anyio.Semaphore = r.__dict__["_search_gate"]
+        for _ in range(queries.SEARCHES_AT_ONCE):  # searches under way, holding every turn
+            await gate.acquire()
+        monkeypatch.setattr(queries, "SEARCH_SECONDS", 0.0)
+        late = await r.search_events(RID, "needle")
+        assert late.seqs == []
+        assert not late.complete
+        assert late.more
+        for _ in range(queries.SEARCHES_AT_ONCE):
+            gate.release()
+        monkeypatch.setattr(queries, "SEARCH_SECONDS", 3.0)
+        assert (await r.search_events(RID, "needle")).complete

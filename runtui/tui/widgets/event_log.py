@@ -192,7 +192,6 @@ class EventLog(ScrollView, can_focus=True):
         if not self.follow:
             self.scroll_to(y=self.scroll_y + self._height() - before, animate=False)
         self.refresh()
-        self._update_titles()
         return len(older)
 
     @property
@@ -207,15 +206,7 @@ class EventLog(ScrollView, can_focus=True):
             return
         self._hidden_kinds, self._only_task = hidden_kinds, task
         self._shown = [line for line in self._all if self._keeps(line)]
-        self._recount()
-        self._set_virtual_size(Size(self._width, self._height()))
-        self._cache.clear()
-        if self.follow:
-            self._to_end()
-        elif self._current is not None:
-            self.show_seq(self._current)
-        self.refresh()
-        self._update_titles()
+        self._relayout()
 
     def mark(self, needle: str, current: int | None) -> None:
         """Mark `needle` (any case) wherever it shows, and the lines of event `current`."""
@@ -257,6 +248,11 @@ class EventLog(ScrollView, can_focus=True):
         self._update_titles()
 
     def watch_wrap(self) -> None:
+        self._relayout()
+
+    def _relayout(self) -> None:
+        """Shown lines or wrapping changed: recount the rows, keep the newest line or the
+        event a search went to in view."""
         self._recount()
         self._set_virtual_size(Size(self._width, self._height()))
         self._cache.clear()
