@@ -13,8 +13,6 @@ lines. `esc` closes the bar, then clears the search.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import Input
@@ -33,31 +31,36 @@ TAIL = 2000  # events loaded when the tail comes back
 DEBOUNCE_S = 0.25  # a pause in the typing this long searches
 
 
+#: The log keys; the run screen lists them in its own bindings (so `?` shows them).
+SEARCH_BINDINGS: list[BindingType] = [
+    Binding("n", "next_match", "Next match (newer)", id="log.next", show=False),
+    Binding("N", "previous_match", "Previous match (older)", id="log.previous", show=False),
+    Binding(
+        "colon", "goto", "Go to an event by its #", id="log.goto", key_display=":", show=False,
+        tooltip="go to an event by its seq",
+    ),
+    Binding(
+        "number_sign", "goto", "Go to an event by its #", id="log.goto_hash", key_display="#",
+        show=False,
+    ),
+    Binding(
+        "o", "task_only", "This task only (on/off)", id="log.task_only", show=False,
+        tooltip="only the lines of the task of the match (or in view); again: all tasks",
+    ),
+    Binding(
+        "h", "hide_noise", "Hide noise (on/off)", id="log.noise", show=False,
+        tooltip="hide spans, audit records, lease changes and task declarations",
+    ),
+    Binding("W", "wrap", "Wrap long lines (on/off)", id="log.wrap", show=False),
+    Binding(
+        "right_square_bracket", "newer", "Load newer events", id="log.newer", key_display="]",
+        show=False, tooltip="load newer events (a window away from the newest)",
+    ),
+]  # fmt: skip
+
+
 class SearchableLogScreen(RuntuiScreen):
     """A screen with an `EventLog` (#events) of run `run_id` and a `SearchBar` (#search)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "next_match", "Next match", id="log.next", show=False),
-        Binding("N", "previous_match", "Previous match", id="log.previous", show=False),
-        Binding(
-            "colon", "goto", "Go to #", id="log.goto", key_display=":", show=False,
-            tooltip="go to an event by its seq",
-        ),
-        Binding("number_sign", "goto", "Go to #", id="log.goto_hash", key_display="#", show=False),
-        Binding(
-            "o", "task_only", "This task only", id="log.task_only", show=False,
-            tooltip="only the lines of the task of the match (or in view); again: all tasks",
-        ),
-        Binding(
-            "h", "hide_noise", "Hide noise", id="log.noise", show=False,
-            tooltip="hide spans, audit records, lease changes and task declarations",
-        ),
-        Binding("W", "wrap", "Wrap", id="log.wrap", show=False, tooltip="wrap long lines"),
-        Binding(
-            "right_square_bracket", "newer", "Newer", id="log.newer", key_display="]",
-            show=False, tooltip="load newer events (a window away from the newest)",
-        ),
-    ]  # fmt: skip
 
     run_id: str
     run: RunRow | None

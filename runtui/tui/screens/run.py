@@ -26,7 +26,7 @@ from runtui.domain.views import ApprovalRow, AuditRows, IncidentRow, RunRow, Tas
 from runtui.tui.glyphs import RUN_STYLE, run_glyph
 from runtui.tui.messages import ApprovalsChanged, ConnectionChanged, EventsArrived
 from runtui.tui.safe_text import safe_fields
-from runtui.tui.screens.log_search import SearchableLogScreen
+from runtui.tui.screens.log_search import SEARCH_BINDINGS, SearchableLogScreen
 from runtui.tui.widgets.event_log import EventLog
 from runtui.tui.widgets.phase_diagram import PhaseDiagram, PhaseState, PhaseStep
 from runtui.tui.widgets.run_header import RunHeader
@@ -124,6 +124,7 @@ class RunScreen(SearchableLogScreen):
             show=False,  # the footer is full; `?` and the palette list it
             tooltip="pick a task in the waves panel (arrows), enter again opens it",
         ),
+        *SEARCH_BINDINGS,  # n N : # o h W ]
     ]
     DEFAULT_CSS = """
     RunScreen #middle { height: auto; max-height: 16; }
