@@ -87,6 +87,8 @@ def check_query(
         raise InvalidInputError(f"limit: must be between 1 and {MAX_MATCHES_PAGE}, got {limit}")
     if task_id is not None and not 0 < len(task_id) <= MAX_TASK_ID_CHARS:
         raise InvalidInputError(f"task_id: 1 to {MAX_TASK_ID_CHARS} characters")
+    if "\x00" in text or (task_id is not None and "\x00" in task_id):
+        raise InvalidInputError("text, task_id: no NUL characters")  # PostgreSQL takes none
     return LogQuery(
         text=text.lower(),
         kinds=None if kinds is None else _kinds("kinds", kinds),

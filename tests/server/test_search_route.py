@@ -76,6 +76,7 @@ async def test_problems(api: Api) -> None:
         {"after_seq": -1},
         {"kinds": "run.status;DROP"},
         {"task_id": "t" * 1001},
+        {"q": "nul\x00"},
     ):
         assert (await api.client.get(url, params=bad)).status_code == 422, bad
 

@@ -225,6 +225,8 @@ async def test_what_a_caller_sends_is_bounded(database: Path | str) -> None:
             {"exclude_kinds": ["%"]},
             {"task_id": ""},
             {"task_id": "t" * 1001},
+            {"text": "nul\x00"},
+            {"task_id": "t\x00"},
         ]
         for case in bad:
             text = str(case.pop("text", "needle"))

@@ -406,8 +406,10 @@ class EventLog(ScrollView, can_focus=True):
         self.scroll_home(animate=False, immediate=True, x_axis=False)
 
     def action_bottom(self) -> None:
-        if self.detached:
-            self.follow = True  # asks for the tail
+        if self.detached:  # ask for the tail (following asks for it too)
+            if self.follow:
+                self.post_message(self.TailWanted())
+            self.follow = True
             return
         self.follow = True
         self.scroll_end(animate=False, immediate=True, x_axis=False)
