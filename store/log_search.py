@@ -21,6 +21,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
+
 from runtui.domain.event_text import search_text, task_of
 from runtui.domain.events import EventEnvelope, decode_event
 from runtui.domain.log_search import MAX_COUNTED, LogMatches, LogQuery
@@ -169,3 +171,48 @@ async def search_log(
     if page and page[0] in counted[:MAX_COUNTED]:  # every match up to counted[-1] is counted
         rank = counted.index(page[0]) + 1
     return LogMatches(page, more, total, exact, rank, complete, last_seq)
+
+
+async def search_in_turn(
+    gate: anyio.Semaphore,
+    rows: Rows,
+    run_id: str,
+    query: LogQuery,
+    *,
+    after_seq: int | None,
+    before_seq: int | None,
+    limit: int,
+    last_seq: int,
+    deadline: float,
+) -> LogMatches:
+    """`search_log` once one of the `gate`'s places is free; without one by `deadline`, no
+    matches and `complete` False (a flood of searches waits its turn, within its own time,
+    instead of piling up on the database)."""
+    if not await _turn(gate, deadline):
+        return LogMatches([], True, 0, False, None, False, last_seq)
+    try:
+        return await search_log(
+            rows,
+            run_id,
+            query,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            limit=limit,
+            last_seq=last_seq,
+            deadline=deadline,
+        )
+    finally:
+        gate.release()
+
+
+async def _turn(gate: anyio.Semaphore, deadline: float) -> bool:
+    """Take a place among the searches under way, waiting no later than `deadline`."""
+    try:
+        gate.acquire_nowait()
+        return True
+    except anyio.WouldBlock:
+        pass
+    with anyio.move_on_after(max(0.0, deadline - time.monotonic())):
+        await gate.acquire()
+        return True
+    return False

@@ -37,7 +37,7 @@ from runtui.domain.task_output import DEFAULT_PAGE_LINES, OutputAt
 from runtui.domain.views import PhaseRow, TaskOutput
 from runtui.domain.violations import SEVERITY_PRIORITY, PolicyViolationType, ViolationSeverity
 from runtui.store.leases import claimable
-from runtui.store.log_search import search_log
+from runtui.store.log_search import search_in_turn
 from runtui.store.rows import (
     APPROVAL_COLUMNS,
     RUN_COLUMNS,
@@ -453,21 +453,17 @@ class StoreReader:
         deadline = time.monotonic() + SEARCH_SECONDS
         last_seq = (await self.get_run(run_id)).last_seq
         gate = self.__dict__.setdefault("_search_gate", anyio.Semaphore(SEARCHES_AT_ONCE))
-        if not await _turn(gate, deadline):
-            return LogMatches([], True, 0, False, None, False, last_seq)
-        try:
-            return await search_log(
-                self._all,
-                run_id,
-                query,
-                after_seq=after_seq,
-                before_seq=before_seq,
-                limit=limit,
-                last_seq=last_seq,
-                deadline=deadline,
-            )
-        finally:
-            gate.release()
+        return await search_in_turn(
+            gate,
+            self._all,
+            run_id,
+            query,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            limit=limit,
+            last_seq=last_seq,
+            deadline=deadline,
+        )
 
     async def incidents_of(self, run_id: str) -> list[IncidentRow]:
         rows = await self._all(
@@ -544,19 +540,6 @@ class StoreReader:
     async def integrity_check(self) -> str:
         rows = await self._all("PRAGMA integrity_check")
         return "; ".join(str(r[0]) for r in rows)
-
-
-async def _turn(gate: anyio.Semaphore, deadline: float) -> bool:
-    """Take a place among the searches under way, waiting no later than `deadline`."""
-    try:
-        gate.acquire_nowait()
-        return True
-    except anyio.WouldBlock:
-        pass
-    with anyio.move_on_after(max(0.0, deadline - time.monotonic())):
-        await gate.acquire()
-        return True
-    return False
 
 
 def _envelope(r: tuple[Any, ...]) -> EventEnvelope:
