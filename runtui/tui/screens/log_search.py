@@ -24,7 +24,7 @@ from runtui.tui.log_finder import LogFinder
 from runtui.tui.safe_text import markup
 from runtui.tui.screens.base import RuntuiScreen
 from runtui.tui.widgets.event_log import EventLog
-from runtui.tui.widgets.search_bar import SearchBar, parse_seq
+from runtui.tui.widgets.search_bar import Mode, SearchBar, parse_seq
 
 LOG_PAGE = 1000  # events loaded around a match the window does not hold
 TAIL = 2000  # events loaded when the tail comes back
@@ -84,10 +84,15 @@ class SearchableLogScreen(RuntuiScreen):
     # --- the bar -------------------------------------------------------------------------------
 
     def action_search(self) -> None:
-        self.search_bar.open("search")
+        self._open_bar("search")
 
     def action_goto(self) -> None:
-        self.search_bar.open("goto")
+        self._open_bar("goto")
+
+    def _open_bar(self, mode: Mode) -> None:
+        if self.maximized is not None:  # a zoomed panel would hide the bar
+            self.minimize()
+        self.search_bar.open(mode)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "log-search" or self.search_bar.mode != "search":
@@ -144,7 +149,7 @@ class SearchableLogScreen(RuntuiScreen):
 
     async def _first(self) -> None:
         finder = self.finder
-        if not finder.active:
+        if not finder.text:  # nothing typed: nothing to go to (n / N still step the filters)
             finder.forget()
             self._show_search(self.log_view.current_seq)
             return

@@ -101,7 +101,7 @@ class RunScreen(SearchableLogScreen):
             "Search",
             id="run.search",
             key_display="/",
-            tooltip="search the whole log (n/N: next/previous match, :: go to an event)",
+            tooltip="search the whole log (then n / N: the next / previous match)",
         ),
         Binding("z", "zoom", "Zoom", id="run.zoom", tooltip="fill the screen with a panel"),
         # a log key like home/end: in the help and the palette, kept out of a full footer
