@@ -25,7 +25,7 @@ lags instead of catching up event by event (the terminal UI).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -34,6 +34,7 @@ import msgspec
 from runtui.domain.events import EventEnvelope
 from runtui.domain.feed import Delivery
 from runtui.domain.health import WorkflowHealth
+from runtui.domain.log_search import DEFAULT_MATCHES_PAGE, LogMatches
 from runtui.domain.rewind import RewindPlan
 from runtui.domain.summary import RunSummary
 from runtui.domain.task_output import DEFAULT_PAGE_LINES, OutputAt
@@ -112,6 +113,26 @@ class Port(Protocol):
         `before`, or (neither) the last `limit` of all; only `stream`'s (stdout, stderr, poll)
         if given. Bounded as `runtui.domain.task_output` says; `more` says whether lines remain
         beyond the page."""
+        ...
+
+    async def search_events(
+        self,
+        run_id: str,
+        text: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = DEFAULT_MATCHES_PAGE,
+        kinds: Sequence[str] | None = None,
+        exclude_kinds: Sequence[str] | None = None,
+        task_id: str | None = None,
+    ) -> LogMatches:
+        """Search the run's whole log (not only what a screen has loaded): the seqs of events
+        whose shown text holds `text` (case-insensitive, a plain substring; empty: every event
+        the filters keep), only of `kinds`, none of `exclude_kinds`, only about `task_id`. The
+        `limit` matches after `after_seq`, or before `before_seq`, or (neither) the newest;
+        with a bounded count of all of them. Bounded in text, page and time as
+        `runtui.domain.log_search` says."""
         ...
 
     async def incidents_of(self, run_id: str) -> list[IncidentRow]: ...

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from runtui.domain.errors import ConflictError, StoreError
 from runtui.domain.events import EventEnvelope, RunCreated
 from runtui.domain.feed import Delivery, Lagged
 from runtui.domain.health import WorkflowHealth
+from runtui.domain.log_search import DEFAULT_MATCHES_PAGE, LogMatches
 from runtui.domain.rewind import RewindPlan
 from runtui.domain.settled import QUIET_S
 from runtui.domain.summary import RunSummary
@@ -239,6 +240,29 @@ class EmbeddedRuntime:
     ) -> TaskOutput:
         return await self.reader.task_output(
             run_id, task_id, attempt, after=after, before=before, stream=stream, limit=limit
+        )
+
+    async def search_events(
+        self,
+        run_id: str,
+        text: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = DEFAULT_MATCHES_PAGE,
+        kinds: Sequence[str] | None = None,
+        exclude_kinds: Sequence[str] | None = None,
+        task_id: str | None = None,
+    ) -> LogMatches:
+        return await self.reader.search_events(
+            run_id,
+            text,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            limit=limit,
+            kinds=kinds,
+            exclude_kinds=exclude_kinds,
+            task_id=task_id,
         )
 
     async def incidents_of(self, run_id: str) -> list[IncidentRow]:

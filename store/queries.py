@@ -10,17 +10,25 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import anyio
 import msgspec
 
 from runtui.domain.enums import parse_enum
 from runtui.domain.errors import InvalidInputError, NotFoundError
 from runtui.domain.events import EventEnvelope, decode_event
+from runtui.domain.log_search import (
+    DEFAULT_MATCHES_PAGE,
+    SEARCH_SECONDS,
+    LogMatches,
+    check_query,
+)
 from runtui.domain.phases import RunPhase
 from runtui.domain.recall import RunRecall, recall
 from runtui.domain.status import RunStatus
@@ -29,6 +37,7 @@ from runtui.domain.task_output import DEFAULT_PAGE_LINES, OutputAt
 from runtui.domain.views import PhaseRow, TaskOutput
 from runtui.domain.violations import SEVERITY_PRIORITY, PolicyViolationType, ViolationSeverity
 from runtui.store.leases import claimable
+from runtui.store.log_search import search_in_turn
 from runtui.store.rows import (
     APPROVAL_COLUMNS,
     RUN_COLUMNS,
@@ -47,6 +56,7 @@ from runtui.store.task_output import read_task_output
 _json = msgspec.json.Decoder()
 
 MAX_PAGE = 1000
+SEARCHES_AT_ONCE = 2  # per reader (its one connection): more wait, within their own time
 
 
 class InvalidCursorError(InvalidInputError):
@@ -415,6 +425,44 @@ class StoreReader:
             before=before,
             stream=stream,
             limit=limit,
+        )
+
+    async def search_events(
+        self,
+        run_id: str,
+        text: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = DEFAULT_MATCHES_PAGE,
+        kinds: Sequence[str] | None = None,
+        exclude_kinds: Sequence[str] | None = None,
+        task_id: str | None = None,
+    ) -> LogMatches:
+        """Search the run's whole log (`store.log_search`); a few searches at once per reader,
+        the others wait their turn within their own time."""
+        query = check_query(
+            text,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            limit=limit,
+            kinds=kinds,
+            exclude_kinds=exclude_kinds,
+            task_id=task_id,
+        )
+        deadline = time.monotonic() + SEARCH_SECONDS
+        last_seq = (await self.get_run(run_id)).last_seq
+        gate = self.__dict__.setdefault("_search_gate", anyio.Semaphore(SEARCHES_AT_ONCE))
+        return await search_in_turn(
+            gate,
+            self._all,
+            run_id,
+            query,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            limit=limit,
+            last_seq=last_seq,
+            deadline=deadline,
         )
 
     async def incidents_of(self, run_id: str) -> list[IncidentRow]:

@@ -42,9 +42,10 @@ SCHEMA_VERSION = len(migrations())
 def data_migrations() -> dict[int, Callable[[Any], None]]:
     """Python run right after a migration's statements, in its transaction, with the
     migrating connection (either store's): for data SQL cannot derive (msgpack payloads)."""
+    from runtui.store.log_search import index_old_events
     from runtui.store.task_output import index_old_output
 
-    return {8: index_old_output}
+    return {8: index_old_output, 9: index_old_events}
 
 
 #: How long a write waits for another process's write lock before failing.

@@ -47,6 +47,7 @@ from runtui.domain.events import (
 from runtui.store import leases
 from runtui.store.file_identity import FileIdentity, rescue
 from runtui.store.leases import LEASE_TTL_S, Claimed, Owner
+from runtui.store.log_search import search_columns
 from runtui.store.projector import project
 from runtui.store.schema import BUSY_TIMEOUT_MS
 from runtui.store.sequencer import RequestRejected, Sequencer
@@ -61,7 +62,7 @@ LostListener = Callable[[frozenset[str]], None]
 
 _INSERT_EVENT = (
     "INSERT INTO events (position, run_id, seq, kind, wave_index, ts, payload, epoch,"
-    " task_id, attempt, stream) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    " task_id, attempt, stream, search_text, search_task) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -660,6 +661,7 @@ class EventWriter:
                         payload,
                         held.get(env.run_id),  # the lease epoch it was written under
                         *output_columns(env.body),  # whose output (`store.task_output`)
+                        *search_columns(env),  # what a search finds (`store.log_search`)
                     )
                 )
             position += len(envs)

@@ -20,7 +20,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,6 +44,7 @@ from runtui.client.sse import SseParser, sse_lines
 from runtui.client.wire import Position, Resync, Retried, RewindPlan, Submitted
 from runtui.domain.events import ApprovalRequested, EventEnvelope
 from runtui.domain.health import WorkflowHealth
+from runtui.domain.log_search import DEFAULT_MATCHES_PAGE, LogMatches
 from runtui.domain.summary import RunSummary
 from runtui.domain.task_output import DEFAULT_PAGE_LINES, OutputAt, format_at
 from runtui.domain.views import (
@@ -374,6 +375,30 @@ class HttpClient:
             params["stream"] = stream
         body = await self._get(f"/api/runs/{_seg(run_id)}/output", **params)
         return self._decode(body, TaskOutput)
+
+    async def search_events(
+        self,
+        run_id: str,
+        text: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = DEFAULT_MATCHES_PAGE,
+        kinds: Sequence[str] | None = None,
+        exclude_kinds: Sequence[str] | None = None,
+        task_id: str | None = None,
+    ) -> LogMatches:
+        body = await self._get(
+            f"/api/runs/{_seg(run_id)}/search",
+            q=text,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            limit=limit,
+            kinds=None if kinds is None else ",".join(kinds),
+            exclude_kinds=",".join(exclude_kinds) if exclude_kinds else None,
+            task_id=task_id,
+        )
+        return self._decode(body, LogMatches)
 
     async def incidents_of(self, run_id: str) -> list[IncidentRow]:
         return (await self.detail(run_id)).incidents

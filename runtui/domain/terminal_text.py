@@ -106,6 +106,11 @@ def terminal_safe(text: str, *, one_line: bool = False) -> str:
     return (NEWLINE_MARK if one_line else "\n").join("".join(cells) for cells, _ in lines)
 
 
+def is_one_plain_line(text: str) -> bool:
+    """Whether `terminal_safe(text, one_line=True)` is `text` as it is (nothing to remove)."""
+    return _SPECIAL.search(text) is None
+
+
 def terminal_styled(text: str, *, one_line: bool = False) -> list[tuple[str, Sgr]]:
     """`terminal_safe(text)` cut into runs of one SGR style each (lines joined by `\\n`, or by
     `↵` with `one_line`); runs never hold an escape sequence."""

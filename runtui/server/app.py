@@ -45,6 +45,7 @@ from runtui.server.metrics import Metrics
 from runtui.server.mutation_routes import add_mutation_routes
 from runtui.server.respond import js
 from runtui.server.schemas import PROBLEM, install, openapi_responses, problems
+from runtui.server.search_routes import add_search_routes
 from runtui.server.security import GuardMiddleware, HostRule, Tokens
 from runtui.server.stream_routes import MAX_ID, add_stream_routes
 from runtui.server.streams import StreamHub
@@ -265,6 +266,7 @@ def build_app(
 
     add_mutation_routes(app, host, idem, links=run_links)
     add_task_routes(app, reader)
+    add_search_routes(app, reader)
 
     # --- approvals, health, history ------------------------------------------------------------
 

@@ -55,7 +55,8 @@ def config() -> schemathesis.Config:
                 },
                 # What a schema cannot say: a cursor is opaque (one this server never issued
                 # is refused), a workflow's TOML must be valid, a rewind's wave must exist,
-                # and an Idempotency-Key the generator reuses with another body is refused.
+                # an Idempotency-Key the generator reuses with another body is refused, and a
+                # search takes `after_seq` or `before_seq`, not both, and kinds that exist.
                 *(
                     {
                         "include-operation-id": op,
@@ -69,6 +70,7 @@ def config() -> schemathesis.Config:
                         "rejectRun",
                         "resumeRun",
                         "cancelRun",
+                        "searchRunEvents",
                     )
                 ),
             ],

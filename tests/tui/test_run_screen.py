@@ -1,5 +1,5 @@
 """The run screen with the real runtime on a temp database: what each panel shows, live updates,
-the log's follow/filter/paging, the actions on the run, read-only mode and the 80x24 layout."""
+the log's follow/search/paging, the actions on the run, read-only mode and the 80x24 layout."""
 
 from __future__ import annotations
 
@@ -325,7 +325,7 @@ async def test_output_alone_appends_without_rereading(
         assert log.last_seq == last  # the store never had the injected event
 
 
-async def test_follow_toggles_and_filter_narrows(runtime: Runtime, client: EmbeddedRuntime) -> None:
+async def test_follow_toggles_and_slash_searches(runtime: Runtime, client: EmbeddedRuntime) -> None:
     run_id = await runtime.submit(wf(THREE_WAVES))
     await finish(runtime, run_id)
     app = RuntuiApp(client, demo_path=None)
@@ -343,23 +343,25 @@ async def test_follow_toggles_and_filter_narrows(runtime: Runtime, client: Embed
         await pilot.press("f")
         assert log.follow
         await until(pilot, lambda: log.scroll_y == log.max_scroll_y)
-        everything = len(log.plain_lines())
+        everything = log.plain_lines()
         await pilot.press("slash")
-        box = run_screen(app).query_one("#log-filter", Input)
+        box = run_screen(app).query_one("#log-search", Input)
         assert box.has_focus
         await pilot.press(*"wave")  # 'a' and 'w' are bound keys: the input must take them
         assert isinstance(app.screen, RunScreen)
-        shown = log.plain_lines()
-        assert 0 < len(shown) < everything
-        assert all("wave" in line for line in shown)
-        assert "filter: /wave" in str(log.border_title)
-        await pilot.press("enter")
-        assert not box.display
+        await until(pilot, lambda: log.current_seq is not None)  # searched the whole log
+        assert (
+            "wave" in log.plain_lines()[[ln.seq for ln in log.shown_lines].index(log.current_seq)]
+        )
+        assert log.plain_lines() == everything  # a search marks lines, it hides none
+        assert "/wave  match" in str(log.border_title)
+        await pilot.press("escape")  # esc closes the bar, keeps the search
+        assert not run_screen(app).query_one("#search").display
         assert log.has_focus
-        assert log.plain_lines() == shown  # enter keeps the filter
-        await pilot.press("slash", "escape")  # esc in the filter clears it, stays here
+        assert "/wave" in str(log.border_title)
+        await pilot.press("escape")  # esc again clears it, stays here
         assert isinstance(app.screen, RunScreen)
-        assert len(log.plain_lines()) == everything
+        assert "/wave" not in str(log.border_title)
         await pilot.press("escape")  # esc again goes back
         assert not isinstance(app.screen, RunScreen)
 

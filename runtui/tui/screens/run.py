@@ -28,10 +28,11 @@ from runtui.tui.glyphs import RUN_STYLE, run_glyph
 from runtui.tui.messages import ApprovalsChanged, ConnectionChanged, EventsArrived
 from runtui.tui.run_reads import carried_violations, explanation
 from runtui.tui.safe_text import safe_fields
-from runtui.tui.screens.base import RuntuiScreen
+from runtui.tui.screens.log_search import SEARCH_BINDINGS, SearchableLogScreen
 from runtui.tui.widgets.event_log import EventLog
 from runtui.tui.widgets.phase_diagram import PhaseDiagram, PhaseState, PhaseStep
 from runtui.tui.widgets.run_header import RunHeader
+from runtui.tui.widgets.search_bar import SearchBar
 from runtui.tui.widgets.violations_panel import ViolationsPanel
 from runtui.tui.widgets.waves_view import WavesView
 from runtui.tui.widgets.why_panel import WhyPanel
@@ -74,7 +75,7 @@ MUTATING_KEYS = {
 }
 
 
-class RunScreen(RuntuiScreen):
+class RunScreen(SearchableLogScreen):
     HELP_TITLE = "Run"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="run.back", tooltip="back to the previous screen"),
@@ -106,7 +107,14 @@ class RunScreen(RuntuiScreen):
             show=False,
             tooltip="keep the newest event in view",
         ),
-        Binding("slash", "filter", "Filter", id="run.filter", key_display="/"),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            id="run.search",
+            key_display="/",
+            tooltip="search the whole log (then n / N: the next / previous match)",
+        ),
         Binding("z", "zoom", "Zoom", id="run.zoom", tooltip="fill the screen with a panel"),
         # a log key like home/end: in the help and the palette, kept out of a full footer
         Binding(
@@ -144,12 +152,12 @@ class RunScreen(RuntuiScreen):
             show=False,  # the footer is full; `?` and the palette list it
             tooltip="pick a task in the waves panel (arrows), enter again opens it",
         ),
+        *SEARCH_BINDINGS,  # n N : # o h W ]
     ]
     DEFAULT_CSS = """
     RunScreen #middle { height: auto; max-height: 16; }
     RunScreen #waves { width: 1fr; max-height: 16; }
     RunScreen #violations { width: 1fr; max-height: 16; }
-    RunScreen #log-filter { height: 3; margin: 0 1; display: none; }
     RunScreen #events { height: 1fr; min-height: 5; }
     RunScreen.short #middle { max-height: 10; }
     RunScreen.short #waves, RunScreen.short #violations { max-height: 10; }
@@ -188,16 +196,9 @@ class RunScreen(RuntuiScreen):
         with Horizontal(id="middle"):
             yield WavesView(id="waves")
             yield ViolationsPanel(id="violations")
-        yield Input(
-            placeholder="filter the log: a kind or any text (enter: keep, esc: clear)",
-            id="log-filter",
-        )
+        yield SearchBar(id="search")
         yield EventLog(id="events")
         yield Footer()
-
-    @property
-    def log_view(self) -> EventLog:
-        return self.query_one("#events", EventLog)
 
     async def on_mount(self) -> None:
         self._fit(self.size.width, self.size.height)
@@ -281,6 +282,9 @@ class RunScreen(RuntuiScreen):
         if self.run is not None and self.run.last_seq != self._explained_at:
             await self._explain()
         self.refresh_bindings()  # the footer follows what applies now
+
+    def loaded(self, events: list[EventEnvelope]) -> None:
+        self._note_phases(events)
 
     def _note_phases(self, events: list[EventEnvelope]) -> None:
         for env in events:
@@ -395,7 +399,8 @@ class RunScreen(RuntuiScreen):
         if not mine and not forked:
             return
         log = self.log_view
-        if mine and mine[0].seq > log.last_seq + 1 and log.last_seq:  # a gap: fill it
+        gap = mine and mine[0].seq > log.last_seq + 1 and log.last_seq
+        if gap and not log.detached:  # fill it (a window away from the tail only counts)
             missed = await self.client.events_after(self.run_id, log.last_seq, TAIL)
             self._note_phases(missed)
             log.append(missed)
@@ -413,7 +418,7 @@ class RunScreen(RuntuiScreen):
     async def on_screen_resume(self) -> None:
         """Shown again (a dialog closed): take the output that covered screens are not sent."""
         log = self.log_view
-        if self.run is None or not log.last_seq:
+        if self.run is None or not log.last_seq or log.detached:
             return
         run = await self.rt_app.attempt(self.client.get_run(self.run_id))
         if run is None or run.last_seq <= log.last_seq:
@@ -428,7 +433,10 @@ class RunScreen(RuntuiScreen):
     async def on_event_log_older_wanted(self, message: EventLog.OlderWanted) -> None:
         log = self.log_view
         if log.is_full:
-            self.notify("the log holds its maximum; filter to narrow it", severity="warning")
+            self.notify(
+                "the log holds its maximum: search (/) or go to an event (:) to reach older ones",
+                severity="warning",
+            )
             return
         older = await self.rt_app.attempt(
             self.client.events_before(self.run_id, message.before, PAGE)
@@ -600,21 +608,6 @@ class RunScreen(RuntuiScreen):
             self.notify("the log starts at the first event", timeout=3)
         log.request_older()
 
-    def action_filter(self) -> None:
-        box = self.query_one("#log-filter", Input)
-        box.display = True
-        box.value = self.log_view.filter_text
-        box.focus()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "log-filter":
-            self.log_view.set_filter(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "log-filter":
-            event.input.display = False
-            self.log_view.focus()
-
     def action_zoom(self) -> None:
         if self.maximized is not None:
             self.minimize()
@@ -628,11 +621,6 @@ class RunScreen(RuntuiScreen):
         self.query_one("#waves", WavesView).focus()
 
     def action_back(self) -> None:
-        box = self.query_one("#log-filter", Input)
-        if box.display:
-            box.display = False
-            box.value = ""
-            self.log_view.set_filter("")
-            self.log_view.focus()
+        if self.search_escape():  # the search bar first, then the search
             return
         self.app.pop_screen()

@@ -15,6 +15,7 @@ running one, else the first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from typing import ClassVar
@@ -101,7 +102,7 @@ def first_choice(tasks: list[TaskRow]) -> str | None:
     fail did not), else the first failed, else the first running, else the first (in the order
     the view draws them)."""
     ordered = sorted(tasks, key=lambda t: t.wave)
-    tests = (
+    tests: tuple[Callable[[TaskRow], bool], ...] = (
         lambda t: t.status == "failed" and not t.allow_failure,
         lambda t: t.status == "failed",
         lambda t: t.status == "running",
