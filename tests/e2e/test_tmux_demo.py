@@ -228,7 +228,7 @@ def test_read_only_shows_no_approve_key(tmp_path: Path, pane: Pane, env: dict[st
     assert "New run" not in footer(screen)
     pane.keys("Enter")
     screen = pane.wait(
-        lambda s: "Publish the report?" in s and "Filter" in footer(s),
+        lambda s: "Publish the report?" in s and "Search" in footer(s),
         "the run screen with its gate and its keys",
     )
     assert "Approve" not in footer(screen)
