@@ -188,7 +188,8 @@ def test_demo_runs_to_its_gate_and_completes_when_approved(tmp_path: Path, pane:
         lambda s: "approval waiting" in s and "awaiting_approval" in s, "the demo at its gate"
     )
     assert "Publish the report?" in screen
-    assert "Approve" in footer(screen)
+    # the footer follows on the next refresh after the approval is read
+    pane.wait(lambda s: "Approve" in footer(s), "the approve key in the footer")
     pane.keys("A")  # approve with a comment
     pane.wait(lambda s: "Comment (optional" in s, "the approve dialog")
     pane.keys("-l", "report looks right")
