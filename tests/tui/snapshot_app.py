@@ -240,26 +240,3 @@ async def show_health(pilot: Pilot[Any]) -> None:
         return isinstance(screen, HealthScreen) and bool(screen.workflows)
 
     await wait_for(pilot, ready, "the workflow health screen")
-
-
-def show_log_search(run_id: str, text: str) -> Callable[[Pilot[Any]], Any]:
-    """The run screen with `/` and `text` typed: the whole log searched, the match shown."""
-
-    async def show(pilot: Pilot[Any]) -> None:
-        await show_run(run_id)(pilot)
-        await pilot.press("slash", *text)
-        screen = pilot.app.screen
-        log = screen.query_one("#events", EventLog)
-
-        def ready() -> bool:  # the search for the whole text (not a prefix typed on the way)
-            finder = getattr(screen, "finder", None)
-            return (
-                finder is not None
-                and finder.text == text
-                and log.current_seq is not None
-                and log.search_title.startswith(f"/{text}  match")
-            )
-
-        await wait_for(pilot, ready, f"a match of {text!r}")
-
-    return show

@@ -310,7 +310,7 @@ async def test_hostile_strings_stay_inert_in_the_search(runtime: Runtime) -> Non
         await searched(app, pilot, "[bold]needle")  # brackets are text, not markup
         await until(pilot, lambda: log.current_seq == seq_of(EVENTS - 2))
         assert status_of(app) == "match 1 of 1"
-        assert marked(log, "[bold]needle")
+        await until(pilot, lambda: marked(log, "[bold]needle"))  # scrolled to, after a refresh
         await pilot.press("escape", "o")  # the hostile task's lines only
         assert {line.task for line in log.shown_lines} == {EVIL}
         title = str(log.border_title)

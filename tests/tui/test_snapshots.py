@@ -22,7 +22,6 @@ from tests.tui.snapshot_app import (
     show_diff,
     show_graph,
     show_health,
-    show_log_search,
     show_rewind,
     show_run,
     show_runs,
@@ -128,8 +127,3 @@ def test_lineage_of_a_fork_80x24(snap_compare: SnapCompare, snapshot_db: Path) -
 def test_workflow_health(snap_compare: SnapCompare, snapshot_db: Path) -> None:
     """`h` on the runs: the degraded workflows first, with why."""
     check(snap_compare, snapshot_db, show_health, (120, 40))
-
-
-def test_run_log_searched(snap_compare: SnapCompare, snapshot_db: Path) -> None:
-    """`/exit` on the failed run: the bar says which match of how many, the matches marked."""
-    check(snap_compare, snapshot_db, show_log_search(FAILING, "exit"), (120, 40))
