@@ -21,7 +21,8 @@ class LogFinder:
     def __init__(self, client: Port, run_id: str) -> None:
         self.client = client
         self.run_id = run_id
-        self.text = ""
+        self.text = ""  # as typed; a search of it may still be on its way
+        self.searched = ""  # the text `page` answers (typing runs ahead of the answers)
         self.hide_noise = False
         self.task: str | None = None
         self.page: LogMatches | None = None
@@ -42,18 +43,21 @@ class LogFinder:
         return NOISE_KINDS if self.hide_noise else frozenset()
 
     def forget(self) -> None:
-        self.page, self.index, self.at_end = None, 0, False
+        self.page, self.index, self.at_end, self.searched = None, 0, False, ""
 
     async def _search(self, *, after: int | None = None, before: int | None = None) -> LogMatches:
-        return await self.client.search_events(
+        text = self.text
+        page = await self.client.search_events(
             self.run_id,
-            self.text,
+            text,
             after_seq=after,
             before_seq=before,
             limit=PAGE,
             exclude_kinds=sorted(self.hidden_kinds()),
             task_id=self.task,
         )
+        self.searched = text
+        return page
 
     async def first(self, anchor: int) -> int | None:
         """Go to the first match at or after event `anchor` (the top line in view), or, with

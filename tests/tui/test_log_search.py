@@ -128,6 +128,10 @@ async def searched(app: RuntuiApp, pilot: object, text: str) -> None:
     box = app.screen.query_one("#log-search", Input)
     assert box.has_focus
     await pilot.press(*text)  # type: ignore[attr-defined]
+    screen = app.screen
+    assert isinstance(screen, RunScreen)
+    # typing runs ahead of the debounced search: wait for the answer to the whole text
+    await until(pilot, lambda: screen.finder.searched == box.value)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("mode", ["embedded", "attached"])

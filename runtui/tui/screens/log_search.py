@@ -191,8 +191,8 @@ class SearchableLogScreen(RuntuiScreen):
         finder, log = self.finder, self.log_view
         status = finder.status()
         self.search_bar.show_status(status)
-        log.search_title = f"/{markup(finder.text)}  {status}" if finder.text else ""
-        log.mark(finder.text, current)
+        log.search_title = f"/{markup(finder.searched)}  {status}" if finder.text else ""
+        log.mark(finder.searched, current)
 
     async def go_to_seq(self, seq: int) -> None:
         log = self.log_view
