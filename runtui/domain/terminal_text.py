@@ -99,8 +99,7 @@ _ATTRIBUTES: dict[int, dict[str, bool]] = {
 def terminal_safe(text: str, *, one_line: bool = False) -> str:
     """`text` as a terminal would show it, with nothing in it that can drive the terminal: no
     C0 control but `\\n` (none at all with `one_line`), no DEL, no C1, no bidi control."""
-    fast = _SPECIAL if one_line else _SPECIAL_BUT_NEWLINE
-    if fast.search(text) is None:
+    if _plain(text, _SPECIAL if one_line else _SPECIAL_BUT_NEWLINE):
         return text
     lines = _Screen(text, styled=False).lines()
     return (NEWLINE_MARK if one_line else "\n").join("".join(cells) for cells, _ in lines)
@@ -108,14 +107,20 @@ def terminal_safe(text: str, *, one_line: bool = False) -> str:
 
 def is_one_plain_line(text: str) -> bool:
     """Whether `terminal_safe(text, one_line=True)` is `text` as it is (nothing to remove)."""
-    return _SPECIAL.search(text) is None
+    return _plain(text, _SPECIAL)
+
+
+def _plain(text: str, special: re.Pattern[str]) -> bool:
+    """Whether `text` holds none of `special`. Every character of either pattern is one that
+    `str.isprintable` refuses (a control, a format character, a surrogate), and that check in
+    C is about twice as fast as the regex on the common line of plain text: it goes first."""
+    return text.isprintable() or special.search(text) is None
 
 
 def terminal_styled(text: str, *, one_line: bool = False) -> list[tuple[str, Sgr]]:
     """`terminal_safe(text)` cut into runs of one SGR style each (lines joined by `\\n`, or by
     `↵` with `one_line`); runs never hold an escape sequence."""
-    fast = _SPECIAL if one_line else _SPECIAL_BUT_NEWLINE
-    if fast.search(text) is None:
+    if _plain(text, _SPECIAL if one_line else _SPECIAL_BUT_NEWLINE):
         return [(text, PLAIN)] if text else []
     runs: list[tuple[str, Sgr]] = []
     for i, (cells, styles) in enumerate(_Screen(text, styled=True).lines()):

@@ -193,6 +193,21 @@ def test_printable_ascii_is_left_alone(text: str) -> None:
     assert terminal_safe(text, one_line=True) == text
 
 
+def test_the_printable_shortcut_never_lets_a_special_character_through() -> None:
+    """`str.isprintable` goes before the regex: every code point either pattern catches must be
+    one it refuses (all of Unicode, checked one by one)."""
+    from runtui.domain.terminal_text import _SPECIAL, _SPECIAL_BUT_NEWLINE
+
+    caught = [
+        chr(c)
+        for c in range(0x110000)
+        if _SPECIAL.match(chr(c)) or _SPECIAL_BUT_NEWLINE.match(chr(c))
+    ]
+    assert len(caught) > 60  # C0, DEL, C1, the bidi controls, the surrogates
+    assert [c for c in caught if c.isprintable()] == []
+    assert [c for c in caught if terminal_safe("x" + c, one_line=True) == "x" + c] == []
+
+
 def test_safe_fields_cleans_every_string_of_a_record_and_keeps_clean_ones() -> None:
     body = ApprovalRequested(
         approval_id="ap1",
