@@ -17,7 +17,7 @@ gap-free feed as the async `events()`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,17 +26,33 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from runtui.api import Port
 from runtui.domain.events import EventEnvelope
+from runtui.domain.feed import Delivery
 from runtui.domain.health import WorkflowHealth
+from runtui.domain.log_search import DEFAULT_MATCHES_PAGE, LogMatches
 from runtui.domain.rewind import RewindPlan
 from runtui.domain.summary import RunSummary
-from runtui.domain.views import ApprovalRow, AttemptRow, RunPage, RunRow, TaskRow, ViolationRow
+from runtui.domain.task_output import DEFAULT_PAGE_LINES, OutputAt
+from runtui.domain.views import (
+    ApprovalRow,
+    AttemptRow,
+    AuditRows,
+    IncidentRow,
+    PhaseRow,
+    RunPage,
+    RunRow,
+    TaskOutput,
+    TaskRow,
+    ViolationRow,
+)
 from runtui.domain.workflow import Workflow
+from runtui.domain.workflow_source import WorkflowSource
 
 T = TypeVar("T")
 
 
 class SyncRuntime:
-    """A `Port`'s calls, blocking."""
+    """Every call of a `Port`, blocking (a test checks that none is missing); its async
+    iterators (`events`, `iter_events`, `subscribe`) as plain ones."""
 
     def __init__(self, portal: BlockingPortal, port: Port) -> None:
         self._portal = portal
@@ -57,6 +73,19 @@ class SyncRuntime:
     def get_run(self, run_id: str) -> RunRow:
         return self._call(self.port.get_run, run_id)
 
+    def events_after(self, run_id: str, after: int, limit: int = 1000) -> list[EventEnvelope]:
+        return self._call(self.port.events_after, run_id, after, limit)
+
+    def events_before(self, run_id: str, before: int, limit: int = 1000) -> list[EventEnvelope]:
+        return self._call(self.port.events_before, run_id, before, limit)
+
+    def count_events(self, run_id: str) -> int:
+        return self._call(self.port.count_events, run_id)
+
+    def iter_events(self, run_id: str) -> Iterator[EventEnvelope]:
+        """The port's `iter_events` (every event the run has now, not live), one at a time."""
+        return self._iterate(self.port.iter_events(run_id))
+
     def tasks_of(self, run_id: str) -> list[TaskRow]:
         return self._call(self.port.tasks_of, run_id)
 
@@ -66,11 +95,78 @@ class SyncRuntime:
     def violations_of(self, run_id: str) -> list[ViolationRow]:
         return self._call(self.port.violations_of, run_id)
 
+    def phases_of(self, run_id: str) -> list[PhaseRow]:
+        return self._call(self.port.phases_of, run_id)
+
+    def task_output(
+        self,
+        run_id: str,
+        task_id: str,
+        attempt: int,
+        *,
+        after: OutputAt | None = None,
+        before: OutputAt | None = None,
+        stream: str | None = None,
+        limit: int = DEFAULT_PAGE_LINES,
+    ) -> TaskOutput:
+        return self._call(
+            self.port.task_output,
+            run_id,
+            task_id,
+            attempt,
+            after=after,
+            before=before,
+            stream=stream,
+            limit=limit,
+        )
+
+    def search_events(
+        self,
+        run_id: str,
+        text: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = DEFAULT_MATCHES_PAGE,
+        kinds: Sequence[str] | None = None,
+        exclude_kinds: Sequence[str] | None = None,
+        task_id: str | None = None,
+    ) -> LogMatches:
+        return self._call(
+            self.port.search_events,
+            run_id,
+            text,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            limit=limit,
+            kinds=kinds,
+            exclude_kinds=exclude_kinds,
+            task_id=task_id,
+        )
+
+    def incidents_of(self, run_id: str) -> list[IncidentRow]:
+        return self._call(self.port.incidents_of, run_id)
+
+    def audit_of(self, run_id: str) -> AuditRows:
+        return self._call(self.port.audit_of, run_id)
+
     def approvals_of(self, run_id: str) -> list[ApprovalRow]:
         return self._call(self.port.approvals_of, run_id)
 
+    def forks_of(self, run_id: str) -> list[RunRow]:
+        return self._call(self.port.forks_of, run_id)
+
+    def workflow_source(self, run_id: str) -> WorkflowSource:
+        return self._call(self.port.workflow_source, run_id)
+
+    def get_approval(self, approval_id: str) -> ApprovalRow:
+        return self._call(self.port.get_approval, approval_id)
+
     def pending_approvals(self) -> list[ApprovalRow]:
         return self._call(self.port.pending_approvals)
+
+    def count_by_result(self) -> dict[str, int]:
+        return self._call(self.port.count_by_result)
 
     def health(self) -> list[WorkflowHealth]:
         return self._call(self.port.health)
@@ -127,11 +223,31 @@ class SyncRuntime:
     def wait(self, run_id: str) -> RunRow:
         return self._call(self.port.wait, run_id)
 
+    def driven_here(self) -> dict[str, int]:
+        return self._call(self.port.driven_here)
+
+    def drain(self) -> None:
+        self._call(self.port.drain)
+
+    def position(self) -> int:
+        return self._call(self.port.position)
+
+    def ready(self) -> bool:
+        return self._call(self.port.ready)
+
     def events(
         self, run_id: str | None = None, *, after: int | None = None
     ) -> Iterator[EventEnvelope]:
         """The port's `events`, one at a time; leaving the loop early closes the feed."""
-        feed = aiter(self.port.events(run_id, after=after))
+        return self._iterate(self.port.events(run_id, after=after))
+
+    def subscribe(self, max_batches: int = 256) -> Iterator[Delivery]:
+        """The port's `subscribe` (committed batches, or a `lagged` mark), one at a time."""
+        return self._iterate(self.port.subscribe(max_batches))
+
+    def _iterate(self, source: AsyncIterator[T]) -> Iterator[T]:
+        """An async iterator of the port's, as a plain one; leaving the loop closes it."""
+        feed = aiter(source)
         close: Callable[[], Awaitable[None]] | None = getattr(feed, "aclose", None)
         try:
             while True:

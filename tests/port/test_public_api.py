@@ -3,6 +3,7 @@ the same calls blocking, and `import runtui` stays light."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
@@ -12,6 +13,9 @@ import pytest
 
 import runtui
 import runtui.sync
+from runtui.api import Port
+from runtui.domain.events import AttemptOutput
+from runtui.domain.phases import RunPhase
 from runtui.domain.status import RunStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +80,37 @@ def test_the_sync_facade_drives_a_run_through_its_gate(db_path: Path) -> None:
         assert view.get_run(run_id).status is RunStatus.SUCCEEDED
         with pytest.raises(runtui.ConflictError, match="read-only"):
             view.cancel(run_id)
+
+
+def test_the_sync_facade_has_every_call_of_the_port() -> None:
+    port_calls = {n for n, _ in inspect.getmembers(Port) if not n.startswith("_")}
+    sync_calls = {n for n, _ in inspect.getmembers(runtui.sync.SyncRuntime) if n[0] != "_"}
+    assert port_calls - sync_calls == set()
+
+
+def test_the_sync_facade_reads_output_searches_and_sources(db_path: Path) -> None:
+    flow = runtui.Flow("reads")
+    flow.shell("speak", "echo needle-one; echo hay >&2; echo needle-two")
+    with runtui.sync.open(db_path, durability="fast") as rt:
+        run_id = rt.submit(flow.build())
+        assert rt.wait(run_id).status is RunStatus.SUCCEEDED
+        out = rt.task_output(run_id, "speak", 0)
+        streams = {s: [ln.text for ln in out.lines if ln.stream == s] for s in ("stdout", "stderr")}
+        assert streams == {"stdout": ["needle-one", "needle-two"], "stderr": ["hay"]}
+        found = rt.search_events(run_id, "NEEDLE")
+        assert found.complete
+        assert found.total == len(found.seqs) >= 1  # output events (lines come in batches)
+        shown = [rt.events_after(run_id, seq - 1, 1)[0].body for seq in found.seqs]
+        lines = [line for body in shown if isinstance(body, AttemptOutput) for line in body.lines]
+        assert lines == ["needle-one", "needle-two"]
+        source = rt.workflow_source(run_id)
+        assert "needle-one" in source.text  # this module, which built the flow
+        every = list(rt.iter_events(run_id))
+        assert [env.seq for env in every] == list(range(1, rt.count_events(run_id) + 1))
+        assert [p.to_phase for p in rt.phases_of(run_id)][-1] is RunPhase.COMPLETED
+        assert rt.driven_here() == {}
+        assert rt.ready()
+        assert rt.position() >= len(every)
 
 
 def test_open_refuses_a_server_url_and_connect_needs_a_server(
