@@ -21,7 +21,7 @@ from typing import Any, ClassVar, TypeVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.notifications import SeverityLevel
+from textual.notifications import Notification, Notify, SeverityLevel
 
 from runtui.api import Port
 from runtui.domain.errors import RuntuiError
@@ -83,6 +83,7 @@ class RuntuiApp(App[None]):
         self.alerts = alerts
         self.approvals = ApprovalWatch()  # what waits for a human, across runs
         self._toasts_shown: dict[tuple[str, str, str], float] = {}  # → when it goes
+        self._approval_toasts: dict[str, Notification] = {}  # approval id → its toast
 
     def on_mount(self) -> None:
         from runtui.tui.screens.runs import RunsScreen
@@ -107,8 +108,19 @@ class RuntuiApp(App[None]):
         new = self.approvals.update(pending)
         for screen in self.screen_stack:
             screen.post_message(ApprovalsChanged(self.approvals.pending))
+        self._withdraw_decided_toasts()
         for approval in new:
             self._announce(approval)
+
+    def _withdraw_decided_toasts(self) -> None:
+        """A toast announcing an approval goes once it is decided (here or anywhere else): it
+        no longer waits for anyone."""
+        waiting = {a.approval_id for a in self.approvals.pending}
+        for approval_id in [k for k in self._approval_toasts if k not in waiting]:
+            toast = self._approval_toasts.pop(approval_id)
+            self._toasts_shown.pop((toast.message, toast.title, toast.severity), None)
+            if toast in self._notifications:
+                self._unnotify(toast)
 
     def _age_approvals(self) -> None:
         from runtui.tui.screens.base import RuntuiScreen
@@ -119,13 +131,15 @@ class RuntuiApp(App[None]):
     def _announce(self, approval: ApprovalRow) -> None:
         """A new approval: said where the user looks, as they chose (`RUNTUI_APPROVAL_ALERT`)."""
         if "toast" in self.alerts:
-            self.notify(
+            toast = self._toast(
                 announcement(approval) + "\ni inbox · open the run to approve",
                 title="approval waiting",
                 severity="warning",
                 timeout=10,
                 markup=False,
             )
+            if toast is not None:
+                self._approval_toasts[approval.approval_id] = toast
         if "bell" in self.alerts:
             self.bell()
         for kind in ("osc9", "osc777"):
@@ -208,22 +222,31 @@ class RuntuiApp(App[None]):
 
         A toast that is already on screen is not stacked again: while a server is away, one
         key can fail several reads at once, and each would say the same thing."""
+        self._toast(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def _toast(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> Notification | None:
+        """`notify`, returning the toast shown (None: the same one is on screen already), so
+        that it can be taken back before its time."""
         message, title = terminal_safe(message), terminal_safe(title, one_line=True)
         now = time.monotonic()
         self._toasts_shown = {k: t for k, t in self._toasts_shown.items() if t > now}
         key = (message, title, severity)
         if key in self._toasts_shown:
-            return
-        self._toasts_shown[key] = now + (
-            timeout if timeout is not None else self.NOTIFICATION_TIMEOUT
-        )
-        super().notify(
-            message,
-            title=title,
-            severity=severity,
-            timeout=timeout,
-            markup=markup,
-        )
+            return None
+        if timeout is None:
+            timeout = self.NOTIFICATION_TIMEOUT
+        self._toasts_shown[key] = now + timeout
+        toast = Notification(message, title, severity, timeout, markup=markup)
+        self.post_message(Notify(toast))
+        return toast
 
     def refuse_read_only(self) -> bool:
         if self.read_only:

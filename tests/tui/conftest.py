@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
 from runtui.actors.runtime import Runtime
+from runtui.api import Port
 from runtui.embedded import EmbeddedRuntime
 from tests.actors.conftest import settings_for
 
@@ -31,3 +33,20 @@ async def until(pilot: Pilot[object], condition: Callable[[], bool], *, rounds: 
             return
         await pilot.pause(0.02)
     raise AssertionError("condition not reached")
+
+
+@asynccontextmanager
+async def port_for(mode: str, runtime: Runtime) -> AsyncIterator[Port]:
+    """The embedded port ("embedded"), or ("attached") an `HttpClient` on a real HTTP server
+    on 127.0.0.1 over the same runtime: the two ways the UI reaches a runtime."""
+    if mode == "embedded":
+        yield EmbeddedRuntime(runtime)
+        return
+    from runtui.client import HttpClient
+    from runtui.server.serve import http_api
+
+    async with (
+        http_api(EmbeddedRuntime(runtime), port=0, token="t") as api,
+        HttpClient(api.url, "t") as client,
+    ):
+        yield client

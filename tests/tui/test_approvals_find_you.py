@@ -19,7 +19,7 @@ from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
 from runtui.tui.widgets.run_header import RunHeader
 from tests.actors.conftest import finish, next_approval, wf
-from tests.tui.conftest import until
+from tests.tui.conftest import port_for, until
 from tests.tui.test_run_screen import GATED, open_run
 
 pytestmark = pytest.mark.anyio
@@ -96,6 +96,35 @@ async def test_a_new_approval_toasts_rings_and_is_counted_on_every_screen(
         await until(pilot, lambda: isinstance(app.screen, ApprovalsScreen))
         bar = app.screen.query_one("#status-bar", Static)
         await until(pilot, lambda: "⏸ 2 approvals waiting" in str(bar.render()))
+
+
+@pytest.mark.parametrize("mode", ["embedded", "attached"])
+async def test_an_approval_s_toast_goes_once_it_is_decided(runtime: Runtime, mode: str) -> None:
+    async with port_for(mode, runtime) as client:
+        app = RuntuiApp(client, demo_path=None)
+        await toast_goes_once_decided(app, runtime)
+
+
+async def toast_goes_once_decided(app: RuntuiApp, runtime: Runtime) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        first = await runtime.submit(wf(GATED))
+        second = await runtime.submit(wf(GATED.replace('"gated"', '"second"')))
+
+        def toasts() -> list[str]:
+            return sorted(n.message for n in app._notifications if n.title == "approval waiting")
+
+        await until(pilot, lambda: len(toasts()) == 2)
+        app.notify("unrelated news", timeout=600)
+        # decided elsewhere (as by `runtui approve` in a shell): its toast goes, the other stays
+        await runtime.approve((await next_approval(runtime, first)).approval_id)
+        await until(pilot, lambda: len(toasts()) == 1)
+        assert f"…{second[-6:]}" in toasts()[0]
+        # decided on its run screen: that toast goes too
+        await open_run(app, pilot, second)
+        await pilot.press("a")
+        await until(pilot, lambda: toasts() == [])
+        assert any(n.message == "unrelated news" for n in app._notifications)
 
 
 async def test_approve_with_a_comment_records_it_and_the_log_shows_who_and_why(

@@ -6,29 +6,22 @@ stay inert in the log, the bar and the title."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import pytest
 from rich.style import Style
 from textual.widgets import Input
 
 from runtui.actors.runtime import Runtime
-from runtui.api import Port
-from runtui.client import HttpClient
 from runtui.domain.events import AttemptOutput, PendingEvent, RunCreated, SpanStarted
 from runtui.domain.log_search import NOISE_KINDS
 from runtui.embedded import EmbeddedRuntime
-from runtui.server.serve import http_api
 from runtui.tui.app import RuntuiApp
 from runtui.tui.screens import log_search as log_search_module
 from runtui.tui.screens import run as run_module
 from runtui.tui.screens.run import RunScreen
 from runtui.tui.widgets.event_log import EventLog
 from runtui.tui.widgets.search_bar import SearchBar
-from tests.client.test_http_client import free_port
 from tests.hostile import SHORT, assert_terminal_safe
-from tests.tui.conftest import until
+from tests.tui.conftest import port_for, until
 from tests.tui.test_run_screen import log_of, open_run
 from tests.tui.test_terminal_safety import drawn
 
@@ -74,20 +67,6 @@ def long_run() -> list[PendingEvent]:
         else:
             bodies.append(AttemptOutput(task_id=task, attempt=0, lines=[f"{i}: work"]))
     return [PendingEvent(RID, b, 1_700_000_000.0 + n, 0) for n, b in enumerate(bodies)]  # type: ignore[arg-type]
-
-
-@asynccontextmanager
-async def port_for(mode: str, runtime: Runtime) -> AsyncIterator[Port]:
-    """The embedded port, or an `HttpClient` on a real `serve` over the same runtime."""
-    if mode == "embedded":
-        yield EmbeddedRuntime(runtime)
-        return
-    port = free_port()
-    async with (
-        http_api(EmbeddedRuntime(runtime), port=port, token="t"),
-        HttpClient(f"http://127.0.0.1:{port}", "t") as client,
-    ):
-        yield client
 
 
 @pytest.fixture(autouse=True)
