@@ -34,11 +34,13 @@ from runtui.tui.app import RuntuiApp
 from runtui.tui.messages import EventsArrived
 from runtui.tui.screens.help import HelpScreen
 from runtui.tui.screens.run import RunScreen
+from runtui.tui.screens.task import TaskScreen
 from runtui.tui.screens.timeline import TimelineScreen
 from runtui.tui.widgets.event_log import EventLog
+from runtui.tui.widgets.timeline_lanes import LaneKind
 from tests.actors.conftest import finish, next_approval, wf
 from tests.hostile import SHORT, assert_terminal_safe
-from tests.tui.conftest import until
+from tests.tui.conftest import port_for, until
 from tests.tui.test_run_screen import open_run
 
 pytestmark = pytest.mark.anyio
@@ -246,6 +248,50 @@ async def test_a_finished_run_draws_the_same_embedded_and_attached(
     assert pictures[0] == pictures[1]
     assert all(len(line) == 78 for line in pictures[0])  # 80 columns less the padding
     assert "GOV_CHECK..FINALIZING" in "\n".join(pictures[0])
+
+
+@pytest.mark.parametrize("mode", ["embedded", "attached"])
+async def test_enter_opens_the_task_under_the_cursor(runtime: Runtime, mode: str) -> None:
+    run_id = await runtime.submit(wf(UNGATED))
+    await finish(runtime, run_id)
+    async with port_for(mode, runtime) as port:
+        app = RuntuiApp(port, demo_path=None)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await open_timeline(app, pilot, run_id)
+            view = screen.view
+            assert view.selected is not None
+            assert view.selected.kind is LaneKind.PHASE  # the first line
+            await pilot.press("enter")  # a phase: nothing to open, and it says so
+            await until(pilot, lambda: any("opens a task" in n.message for n in app._notifications))
+            assert app.screen is screen
+            flaky = next(i for i, line in enumerate(view.lines) if line.lane.key == "flaky")
+            for _ in range(flaky):
+                await pilot.press("j")
+            assert view.selected.key == "flaky"
+            assert marked_label(app).startswith("w0 flaky")  # the cursor shows on screen
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, TaskScreen))
+            assert isinstance(app.screen, TaskScreen)
+            assert app.screen.task_id == "flaky"
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is screen)
+            assert view.selected.key == "flaky"  # back where it was
+            await pilot.press("G")
+            assert view.selected.key == "publish"  # the last lane
+            await pilot.press("s")  # slowest first: the cursor goes to the top
+            assert view.cursor == 0
+
+
+def marked_label(app: RuntuiApp) -> str:
+    """The text drawn reversed on screen (the timeline's cursor)."""
+    screen = app.screen
+    assert isinstance(screen, TimelineScreen)
+    view = screen.view
+    for y in range(view.scrollable_content_region.height):
+        for segment in view.render_line(y):
+            if segment.style is not None and segment.style.reverse:
+                return segment.text
+    return ""
 
 
 # --- forged runs: a thousand tasks, hostile ids --------------------------------------------------

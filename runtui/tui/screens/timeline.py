@@ -5,7 +5,8 @@ phase changes (`phases_of`, from the store's projection), tasks, attempts and ap
 each coalesced `EventsArrived` that concerns the run marks what its kinds can change, and one
 re-read takes them all once the messages already queued are handled (so a burst costs one
 read, however slow the runtime answers); output lines change nothing. A 1 s interval moves
-"now", so running bars and waits grow between events. `s` puts the slowest tasks first.
+"now", so running bars and waits grow between events. `s` puts the slowest tasks first;
+`enter` opens the task under the cursor.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from textual.widgets import Footer, Static
 from runtui.domain.errors import RuntuiError
 from runtui.domain.views import ApprovalRow, AttemptRow, PhaseRow, RunRow, TaskRow
 from runtui.tui.glyphs import RUN_STYLE, duration, run_glyph, short_id
-from runtui.tui.messages import ConnectionChanged, EventsArrived
+from runtui.tui.messages import ConnectionChanged, EventsArrived, OpenTask
 from runtui.tui.safe_text import one_line
 from runtui.tui.screens.base import RuntuiScreen
 from runtui.tui.widgets.run_header import DISCONNECTED
-from runtui.tui.widgets.timeline_lanes import Timeline, build_timeline
+from runtui.tui.widgets.timeline_lanes import LaneKind, Timeline, build_timeline
 from runtui.tui.widgets.timeline_view import TimelineView
 
 #: What each kind of event can change on the timeline (output changes nothing).
@@ -52,6 +53,13 @@ class TimelineScreen(RuntuiScreen):
             "Slowest first",
             id="timeline.slowest",
             tooltip="tasks by duration, longest first; again: by wave",
+        ),
+        Binding(
+            "enter",
+            "open",
+            "Open task",
+            id="timeline.open",
+            tooltip="the task under the cursor: its attempts, output and violations",
         ),
         Binding("escape", "back", "Back", id="timeline.back", tooltip="back to the run"),
     ]
@@ -180,8 +188,18 @@ class TimelineScreen(RuntuiScreen):
         self.slowest = not self.slowest
         if self.timeline is not None:
             self.view.show(self.timeline, now=self.rt_app.clock(), slowest=self.slowest)
-            self.view.scroll_home(animate=False)
+            self.view.move_to(0)
         self._show_title()
+
+    def action_open(self) -> None:
+        lane = self.view.selected
+        if lane is None:
+            return
+        if lane.kind is not LaneKind.TASK:
+            what = "a phase" if lane.kind is LaneKind.PHASE else "an approval that is no task's"
+            self.notify(f"enter opens a task: this line is {what}", timeout=3)
+            return
+        self.post_message(OpenTask(self.run_id, lane.key))
 
     def action_back(self) -> None:
         self.app.pop_screen()

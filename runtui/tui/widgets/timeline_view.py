@@ -4,12 +4,19 @@ line per phase group, per gate and per task (more where retries overlap).
 A Line API widget, so a run of a thousand tasks costs only the lines on screen: placing every
 lane on columns is arithmetic (`timeline_layout.place`), redone when the data, the width, the
 order or "now" changes; each line's cells are drawn when it is first shown, once per layout.
+
+A cursor (its lane's label reversed) moves with the arrows or j/k, the page keys, home/end;
+the view follows it. It stays on its lane when the lanes change (a live run, a resize), and
+`selected` says which lane that is, for the screen's `enter`.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.segment import Segment as RichSegment
 from rich.style import Style
+from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
@@ -32,6 +39,14 @@ AXIS_TITLE = "wave task"
 
 
 class TimelineView(ScrollView, can_focus=True):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup,ctrl+u", "page(-1)", "Page up", show=False),
+        Binding("pagedown,ctrl+d", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+    ]
     DEFAULT_CSS = """
     TimelineView { height: 1fr; padding: 0 1; background: $surface;
                    scrollbar-size-horizontal: 0; }
@@ -48,6 +63,8 @@ class TimelineView(ScrollView, can_focus=True):
         self._wave_width = 1
         self._cache: LRUCache[int, Strip] = LRUCache(512)
         self._styles: dict[str, Style] = {}
+        self.cursor = 0  # index in `lines`
+        self._cursor_lane: tuple[str, str] | None = None  # (kind, key) of the cursor's lane
 
     # --- what is shown -------------------------------------------------------------------------
 
@@ -85,11 +102,61 @@ class TimelineView(ScrollView, can_focus=True):
         axis = geometry.axis(t.created_at, t.end(self.now))
         self._geometry, self._axis = geometry, axis
         self.lines = [line for lane in lanes for line in place(lane, axis, self.now)]
+        self.cursor = self._line_of(self._cursor_lane)
         self._cache.clear()
         size = Size(width, len(self.lines) + 1)  # +1: the axis
         if size != self.virtual_size:
             self.virtual_size = size
         self.refresh()
+
+    # --- the cursor ----------------------------------------------------------------------------
+
+    @property
+    def selected(self) -> Lane | None:
+        """The lane under the cursor."""
+        return self.lines[self.cursor].lane if self.lines else None
+
+    def _line_of(self, lane: tuple[str, str] | None) -> int:
+        """The first line of `lane`, or (gone, or none yet) the cursor's line kept in range."""
+        if lane is not None:
+            for i, line in enumerate(self.lines):
+                if (line.lane.kind, line.lane.key) == lane:
+                    return i
+        return max(0, min(self.cursor, len(self.lines) - 1))
+
+    def move_to(self, index: int) -> None:
+        if not self.lines:
+            return
+        index = max(0, min(index, len(self.lines) - 1))
+        if index != self.cursor:
+            old, self.cursor = self.cursor, index
+            for i in (old, index):
+                self._cache.discard(i)
+                self.refresh_line(i + 1)  # virtual y: the axis is row 0
+        lane = self.lines[index].lane
+        self._cursor_lane = (lane.kind, lane.key)
+        self.reveal()
+
+    def reveal(self) -> None:
+        """Scroll just enough to show the cursor's line (below the axis on the first row)."""
+        rows = self.scrollable_content_region.height - 1
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif rows > 0 and self.cursor >= top + rows:
+            self.scroll_to(y=self.cursor - rows + 1, animate=False, immediate=True)
+
+    def action_move(self, by: int) -> None:
+        self.move_to(self.cursor + by)
+
+    def action_page(self, by: int) -> None:
+        """A page on: the view and the cursor both move by the lines a screen shows."""
+        rows = max(1, self.scrollable_content_region.height - 1)
+        self.scroll_to(y=self.scroll_offset.y + by * rows, animate=False, immediate=True)
+        self.move_to(self.cursor + by * rows)
+
+    def action_jump(self, to: int) -> None:
+        self.move_to(len(self.lines) - 1 if to < 0 else to)
 
     # --- drawing -------------------------------------------------------------------------------
 
@@ -100,7 +167,19 @@ class TimelineView(ScrollView, can_focus=True):
             return [("loading…", "dim")]
         if index < 0:
             return draw_axis(geometry, axis, AXIS_TITLE)
-        return draw_line(self.lines[index], geometry, axis, self.now, self._wave_width)
+        segments = draw_line(self.lines[index], geometry, axis, self.now, self._wave_width)
+        if index == self.cursor and self.has_focus:
+            label, style = segments[0]
+            segments[0] = (label, f"{style} reverse".strip())
+        return segments
+
+    def on_focus(self) -> None:
+        self._cache.discard(self.cursor)
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._cache.discard(self.cursor)
+        self.refresh()
 
     def plain_lines(self) -> list[str]:
         """Every line, the axis first, as plain text (tests, and what a reader would copy)."""
