@@ -341,3 +341,7 @@ def history_export(c: Context, as_jsonl: bool, result: str | None, output: Path 
     count = _run(go)
     if output is not None:
         echo(f"{count} run summaries written to {output}", err=True)
+
+
+# `runs source | output | search` live in a module of their own, registered with `runs`.
+from runtui.cli import run_part_commands as _run_parts  # noqa: E402, F401
