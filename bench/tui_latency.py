@@ -76,7 +76,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -450,6 +451,81 @@ async def keys_and_throughput(
     return out
 
 
+# --- (d)-(f): a screen opened from a run, embedded and attached ---------------------------------
+
+Measure = Callable[[RuntuiApp, str, int], Awaitable[dict[str, Any]]]
+
+
+@contextmanager
+def painted(widget: Any, counts: Callable[[Any, int], bool]) -> Iterator[dict[str, bool]]:
+    """While inside: `drawn["task"]` turns True when `widget` renders a line `counts` says is
+    the screen's data (not its loading state); `render_line` is put back on leaving."""
+    drawn = {"task": False}
+    original = widget.render_line
+
+    def render_line(view: Any, y: int) -> Any:
+        strip = original(view, y)
+        if counts(view, y):
+            drawn["task"] = True
+        return strip
+
+    widget.render_line = render_line
+    try:
+        yield drawn
+    finally:
+        widget.render_line = original
+
+
+async def on_run_screen(app: RuntuiApp, rid: str) -> Paints:
+    """Open run `rid` from the runs list and let its screen settle; a paint watcher."""
+    await until(lambda: isinstance(app.screen, RunsScreen))
+    app.open_run(rid)
+    await until(lambda: isinstance(app.screen, RunScreen) and app.screen.run is not None)
+    await anyio.sleep(0.5)  # the run screen has settled
+    return Paints(app)
+
+
+async def key_to_paint(
+    app: RuntuiApp, paints: Paints, drawn: dict[str, bool], key: str, screen: type[Any]
+) -> float:
+    """Seconds from `key` on the run screen to the first paint of `screen`'s data."""
+    assert app._driver is not None
+    drawn["task"] = False
+    paints.arm(lambda: isinstance(app.screen, screen) and drawn["task"])
+    started = time.perf_counter()
+    app._driver.send_message(events.Key(key, key))
+    return await paints.wait(limit_s=30.0) - started
+
+
+async def back_to_the_run(app: RuntuiApp) -> None:
+    assert app._driver is not None
+    app._driver.send_message(events.Key("escape", None))
+    await until(lambda: isinstance(app.screen, RunScreen))
+    await anyio.sleep(0.2)
+
+
+async def both_ways(
+    db: Path, durability: str, rids: dict[str, str], measure: Measure, rounds: int
+) -> dict[str, Any]:
+    """`measure` on each run of `rids`, in an app on the embedded runtime, then in one attached
+    to a server on 127.0.0.1 over it; keyed `embedded` / `attached`, after the run's label if
+    it has one (`lanes, embedded`)."""
+    out: dict[str, Any] = {}
+    async with Runtime.open(settings_for(db, durability), resume=False) as rt:
+        local = EmbeddedRuntime(rt)
+        async with (
+            http_api(local, port=0, token="bench") as api,
+            HttpClient(api.url, "bench") as remote,
+        ):
+            for where, port in (("embedded", local), ("attached", remote)):
+                for label, rid in rids.items():
+                    app = RuntuiApp(port, demo_path=None)
+                    async with app.run_test(size=SIZE):
+                        key = f"{label}, {where}" if label else where
+                        out[key] = await measure(app, rid, rounds)
+    return out
+
+
 # --- (d) the timeline of a 1,000-task run -------------------------------------------------------
 
 
@@ -519,32 +595,17 @@ async def build_wide_run(db: Path, n_tasks: int, durability: str) -> str:
 
 async def time_timeline(app: RuntuiApp, rid: str, rounds: int) -> dict[str, Any]:
     """Open the run, then `t` → first paint of the timeline's data, `rounds` times."""
-    drawn = {"task": False}
-    original = TimelineView.render_line
 
-    def render_line(view: TimelineView, y: int) -> Any:
-        strip = original(view, y)
-        if y > 0 and view.lines and view.scroll_offset.y + y - 1 < len(view.lines):
-            drawn["task"] = True
-        return strip
+    def task_line(view: TimelineView, y: int) -> bool:
+        return y > 0 and bool(view.lines) and view.scroll_offset.y + y - 1 < len(view.lines)
 
-    TimelineView.render_line = render_line  # type: ignore[method-assign,assignment]
-    try:
-        await until(lambda: isinstance(app.screen, RunsScreen))
-        app.open_run(rid)
-        await until(lambda: isinstance(app.screen, RunScreen) and app.screen.run is not None)
-        await anyio.sleep(0.5)  # the run screen has settled
-        driver = app._driver
-        assert driver is not None
-        paints = Paints(app)
+    with painted(TimelineView, task_line) as drawn:
+        paints = await on_run_screen(app, rid)
         opened: list[float] = []
         ticks: list[float] = []
+        lanes = 0
         for _ in range(rounds):
-            drawn["task"] = False
-            paints.arm(lambda: isinstance(app.screen, TimelineScreen) and drawn["task"])
-            started = time.perf_counter()
-            driver.send_message(events.Key("t", "t"))
-            opened.append(await paints.wait(limit_s=30.0) - started)
+            opened.append(await key_to_paint(app, paints, drawn, "t", TimelineScreen))
             screen = app.screen
             assert isinstance(screen, TimelineScreen)
             lanes = len(screen.view.lanes)
@@ -553,29 +614,13 @@ async def time_timeline(app: RuntuiApp, rid: str, rounds: int) -> dict[str, Any]
             started = time.perf_counter()
             screen._tick()
             ticks.append(await paints.wait() - started)
-            driver.send_message(events.Key("escape", None))
-            await until(lambda: isinstance(app.screen, RunScreen))
-            await anyio.sleep(0.2)
-    finally:
-        TimelineView.render_line = original  # type: ignore[method-assign]
+            await back_to_the_run(app)
     return {"open_s": opened, "tick_s": statistics.median(ticks), "lanes": lanes}
 
 
-async def timeline(db: Path, rid: str, durability: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    async with Runtime.open(settings_for(db, durability), resume=False) as rt:
-        local = EmbeddedRuntime(rt)
-        app = RuntuiApp(local, demo_path=None)
-        async with app.run_test(size=SIZE):
-            out["embedded"] = await time_timeline(app, rid, TIMELINE_ROUNDS)
-        async with (
-            http_api(local, port=0, token="bench") as api,
-            HttpClient(api.url, "bench") as remote,
-        ):
-            app = RuntuiApp(remote, demo_path=None)
-            async with app.run_test(size=SIZE):
-                out["attached"] = await time_timeline(app, rid, TIMELINE_ROUNDS)
-    return out
+async def measure_timeline(db: Path, n_tasks: int, durability: str) -> dict[str, Any]:
+    rid = await build_wide_run(db, n_tasks, durability)
+    return await both_ways(db, durability, {"": rid}, time_timeline, TIMELINE_ROUNDS)
 
 
 def report_timeline(d: dict[str, Any], n_tasks: int) -> None:
@@ -647,14 +692,9 @@ async def build_diff_runs(db: Path, n_tasks: int, durability: str) -> str:
 async def time_diff(app: RuntuiApp, rid: str, rounds: int) -> dict[str, Any]:
     """Open the run, then `d` → first paint of the diff's rows; then until the rows in view
     show where their output differs; `rounds` times."""
-    drawn = {"task": False}
-    original = DiffView.render_line
 
-    def render_line(view: DiffView, y: int) -> Any:
-        strip = original(view, y)
-        if y > 0 and view.rows and int(view.scroll_y) + y - 1 < len(view.rows):
-            drawn["task"] = True
-        return strip
+    def task_row(view: DiffView, y: int) -> bool:
+        return y > 0 and bool(view.rows) and int(view.scroll_y) + y - 1 < len(view.rows)
 
     def compared() -> bool:
         screen = app.screen
@@ -669,53 +709,27 @@ async def time_diff(app: RuntuiApp, rid: str, rounds: int) -> dict[str, Any]:
             )
         )
 
-    DiffView.render_line = render_line  # type: ignore[method-assign,assignment]
-    try:
-        await until(lambda: isinstance(app.screen, RunsScreen))
-        app.open_run(rid)
-        await until(lambda: isinstance(app.screen, RunScreen) and app.screen.run is not None)
-        await anyio.sleep(0.5)  # the run screen has settled
-        driver = app._driver
-        assert driver is not None
-        paints = Paints(app)
+    with painted(DiffView, task_row) as drawn:
+        paints = await on_run_screen(app, rid)
         opened: list[float] = []
         outputs: list[float] = []
         rows = 0
         for _ in range(rounds):
-            drawn["task"] = False
-            paints.arm(lambda: isinstance(app.screen, DiffScreen) and drawn["task"])
             started = time.perf_counter()
-            driver.send_message(events.Key("d", "d"))
-            opened.append(await paints.wait(limit_s=30.0) - started)
+            opened.append(await key_to_paint(app, paints, drawn, "d", DiffScreen))
             paints.arm(compared)
             outputs.append(await paints.wait(limit_s=30.0) - started)
             screen = app.screen
             assert isinstance(screen, DiffScreen)
             rows = len(screen.rows)
             await anyio.sleep(0.2)
-            driver.send_message(events.Key("escape", None))
-            await until(lambda: isinstance(app.screen, RunScreen))
-            await anyio.sleep(0.2)
-    finally:
-        DiffView.render_line = original  # type: ignore[method-assign]
+            await back_to_the_run(app)
     return {"open_s": opened, "outputs_s": statistics.median(outputs), "rows": rows}
 
 
-async def diff(db: Path, rid: str, durability: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    async with Runtime.open(settings_for(db, durability), resume=False) as rt:
-        local = EmbeddedRuntime(rt)
-        app = RuntuiApp(local, demo_path=None)
-        async with app.run_test(size=SIZE):
-            out["embedded"] = await time_diff(app, rid, DIFF_ROUNDS)
-        async with (
-            http_api(local, port=0, token="bench") as api,
-            HttpClient(api.url, "bench") as remote,
-        ):
-            app = RuntuiApp(remote, demo_path=None)
-            async with app.run_test(size=SIZE):
-                out["attached"] = await time_diff(app, rid, DIFF_ROUNDS)
-    return out
+async def measure_diff(db: Path, n_tasks: int, durability: str) -> dict[str, Any]:
+    rid = await build_diff_runs(db, n_tasks, durability)
+    return await both_ways(db, durability, {"": rid}, time_diff, DIFF_ROUNDS)
 
 
 def report_diff(d: dict[str, Any], n_tasks: int) -> None:
@@ -775,69 +789,30 @@ async def build_graph_run(db: Path, n_tasks: int, shape: str, durability: str) -
 
 async def time_graph(app: RuntuiApp, rid: str, rounds: int) -> dict[str, Any]:
     """Open the run, then `v` → first paint of the graph's lines, `rounds` times."""
-    drawn = {"task": False}
-    original = LineList.render_line
 
-    def render_line(view: LineList, y: int) -> Any:
-        strip = original(view, y)
-        if view.id == "graph" and view.count > 1 and view.scroll_offset.y + y < view.count:
-            drawn["task"] = True
-        return strip
+    def graph_line(view: LineList, y: int) -> bool:
+        return view.id == "graph" and view.count > 1 and view.scroll_offset.y + y < view.count
 
-    LineList.render_line = render_line  # type: ignore[method-assign,assignment]
-    try:
-        await until(lambda: isinstance(app.screen, RunsScreen))
-        app.open_run(rid)
-        await until(lambda: isinstance(app.screen, RunScreen) and app.screen.run is not None)
-        await anyio.sleep(0.5)  # the run screen has settled
-        driver = app._driver
-        assert driver is not None
-        paints = Paints(app)
+    with painted(LineList, graph_line) as drawn:
+        paints = await on_run_screen(app, rid)
         opened: list[float] = []
         mode = ""
         for _ in range(rounds):
-            drawn["task"] = False
-            paints.arm(lambda: isinstance(app.screen, GraphScreen) and drawn["task"])
-            started = time.perf_counter()
-            driver.send_message(events.Key("v", "v"))
-            opened.append(await paints.wait(limit_s=30.0) - started)
+            opened.append(await key_to_paint(app, paints, drawn, "v", GraphScreen))
             screen = app.screen
             assert isinstance(screen, GraphScreen)
             assert screen.graph is not None
             mode = screen.graph.mode.value
             await anyio.sleep(0.3)
-            driver.send_message(events.Key("escape", None))
-            await until(lambda: isinstance(app.screen, RunScreen))
-            await anyio.sleep(0.2)
-    finally:
-        LineList.render_line = original  # type: ignore[method-assign]
+            await back_to_the_run(app)
     return {"open_s": opened, "mode": mode}
-
-
-async def graph(db: Path, rids: dict[str, str], durability: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    async with Runtime.open(settings_for(db, durability), resume=False) as rt:
-        local = EmbeddedRuntime(rt)
-        for shape, rid in rids.items():
-            app = RuntuiApp(local, demo_path=None)
-            async with app.run_test(size=SIZE):
-                out[f"{shape}, embedded"] = await time_graph(app, rid, TIMELINE_ROUNDS)
-        async with (
-            http_api(local, port=0, token="bench") as api,
-            HttpClient(api.url, "bench") as remote,
-        ):
-            for shape, rid in rids.items():
-                app = RuntuiApp(remote, demo_path=None)
-                async with app.run_test(size=SIZE):
-                    out[f"{shape}, attached"] = await time_graph(app, rid, TIMELINE_ROUNDS)
-    return out
 
 
 async def measure_graph(db: Path, n_tasks: int, durability: str) -> dict[str, Any]:
     rids = {
         shape: await build_graph_run(db, n_tasks, shape, durability) for shape in ("lanes", "tree")
     }
-    return await graph(db, rids, durability)
+    return await both_ways(db, durability, rids, time_graph, TIMELINE_ROUNDS)
 
 
 def report_graph(e: dict[str, Any], n_tasks: int) -> None:
@@ -859,6 +834,16 @@ def row(label: str, value: str, target: str, ok: bool | None) -> None:
     print(f"  {label:<52} {value:>22}  {target:<14} {mark}")
 
 
+#: `--only NAME`: one section alone, its measurement and its report.
+ONLY: dict[
+    str, tuple[Callable[[Path, int, str], Awaitable[dict[str, Any]]], Callable[..., None]]
+] = {
+    "timeline": (measure_timeline, report_timeline),
+    "diff": (measure_diff, report_diff),
+    "graph": (measure_graph, report_graph),
+}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description="runtui terminal UI latency benchmark")
     parser.add_argument("--events", type=int, default=100_000, help="events in the big run")
@@ -875,8 +860,8 @@ async def main() -> None:
     parser.add_argument("--tasks", type=int, default=1_000, help="tasks in the timeline's run")
     parser.add_argument(
         "--only",
-        choices=["all", "timeline", "diff", "graph"],
-        default="all",
+        choices=sorted(ONLY),
+        default=None,
         help="timeline: (d) alone; diff: (e) alone; graph: (f) alone",
     )
     parser.add_argument("--open-child", nargs=3, metavar=("DB", "RUN", "LAST_SEQ"))
@@ -894,32 +879,13 @@ async def main() -> None:
         f"runtui TUI latency: {SIZE[0]}x{SIZE[1]} headless, durability={args.durability},"
         f" gc={args.gc}"
     )
-    if args.only == "timeline":
+    if args.only is not None:
+        measure, report = ONLY[args.only]
         with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
-            wide = Path(tmp) / "wide.db"
-            d = await timeline(
-                wide, await build_wide_run(wide, args.tasks, args.durability), args.durability
-            )
+            figures = await measure(Path(tmp) / f"{args.only}.db", args.tasks, args.durability)
         print()
         print(f"  {'measurement':<52} {'figure':>22}  {'target':<14}")
-        report_timeline(d, args.tasks)
-        return
-    if args.only == "graph":
-        with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
-            f = await measure_graph(Path(tmp) / "graph.db", args.tasks, args.durability)
-        print()
-        print(f"  {'measurement':<52} {'figure':>22}  {'target':<14}")
-        report_graph(f, args.tasks)
-        return
-    if args.only == "diff":
-        with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
-            pair = Path(tmp) / "diff.db"
-            e = await diff(
-                pair, await build_diff_runs(pair, args.tasks, args.durability), args.durability
-            )
-        print()
-        print(f"  {'measurement':<52} {'figure':>22}  {'target':<14}")
-        report_diff(e, args.tasks)
+        report(figures, args.tasks)
         return
     with tempfile.TemporaryDirectory(prefix="runtui-bench-") as tmp:
         big = Path(tmp) / "big.db"
@@ -950,13 +916,8 @@ async def main() -> None:
             f"  (b) done: {len(b['busy_ms'])} presses under ingest over {b['ui_seconds']:.1f}s;"
             f" the app received {b['ui_events_seen']:,} events"
         )
-        wide = Path(tmp) / "wide.db"
-        rid_wide = await build_wide_run(wide, args.tasks, args.durability)
-        d = await timeline(wide, rid_wide, args.durability)
-        pair = Path(tmp) / "diff.db"
-        e = await diff(
-            pair, await build_diff_runs(pair, args.tasks, args.durability), args.durability
-        )
+        d = await measure_timeline(Path(tmp) / "wide.db", args.tasks, args.durability)
+        e = await measure_diff(Path(tmp) / "diff.db", args.tasks, args.durability)
         f = await measure_graph(Path(tmp) / "graph.db", args.tasks, args.durability)
 
     base = statistics.mean(b["base_rates"])
