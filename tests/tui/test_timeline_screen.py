@@ -341,6 +341,13 @@ async def test_a_thousand_tasks_scroll_and_the_slowest_come_first(
         assert "wave task " in drawn(app)  # the axis stays on top
         await pilot.press("home", "pagedown")
         await until(pilot, lambda: "task-0000" not in drawn(app))
+        view = screen.view
+        rows = view.scrollable_content_region.height - 1  # lines under the axis
+        assert view.cursor == rows
+        await pilot.press("g", "ctrl+d")  # the keys of every list: half a screen down
+        assert view.cursor == round(rows / 2)
+        await pilot.press("ctrl+u", "j", "j", "k")
+        assert view.cursor == 1
         await pilot.press("s")  # running the longest: the first started, task-0001
         await until(pilot, lambda: screen.view.scroll_y == 0)
         first = task_lines(screen)[0]

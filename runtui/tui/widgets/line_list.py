@@ -3,8 +3,8 @@
 A Line API widget: it holds only how many lines there are and a function that draws line `n`
 (as `(text, style)` segments), so a graph of a thousand tasks or a long source costs only the
 lines on screen, each drawn when first shown and kept until the content changes. With a cursor,
-the arrows (or j/k), page keys and home/end move it (the view follows), a click puts it on a
-line and a double click picks it (`Picked`); without one, the same keys scroll. Left and right
+the keys of every list (`cursor_keys`) move it (the view follows), a click puts it on a line
+and a double click picks it (`Picked`); without one, the same keys scroll. Left and right
 scroll sideways where lines are wider than the view.
 """
 
@@ -16,27 +16,21 @@ from typing import ClassVar
 from rich.segment import Segment as RichSegment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from runtui.tui.widgets.cursor_keys import CURSOR_BINDINGS
 from runtui.tui.widgets.graph_layout import Segment
 
 Draw = Callable[[int, bool], list[Segment]]  # (line, under the cursor) -> segments
 
 
 class LineList(ScrollView, can_focus=True):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = CURSOR_BINDINGS
     DEFAULT_CSS = """
     LineList { height: 1fr; padding: 0 1; background: $surface; }
     """
@@ -140,12 +134,12 @@ class LineList(ScrollView, can_focus=True):
         else:
             self.scroll_to(y=self.scroll_offset.y + by, animate=False)
 
-    def action_page(self, by: int) -> None:
-        height = max(1, self.scrollable_content_region.height - 1)
+    def action_page(self, by: float) -> None:
+        lines = round(by * max(1, self.scrollable_content_region.height - 1))
         if self.has_cursor:
-            self.move_to(self.cursor + by * height)
+            self.move_to(self.cursor + lines)
         else:
-            self.scroll_to(y=self.scroll_offset.y + by * height, animate=False)
+            self.scroll_to(y=self.scroll_offset.y + lines, animate=False)
 
     def action_jump(self, to: int) -> None:
         last = max(0, self.count - 1)

@@ -5,8 +5,8 @@ A Line API widget, so a run of a thousand tasks costs only the lines on screen: 
 lane on columns is arithmetic (`timeline_layout.place`), redone when the data, the width, the
 order or "now" changes; each line's cells are drawn when it is first shown, once per layout.
 
-A cursor (its lane's label reversed) moves with the arrows or j/k, the page keys, home/end;
-the view follows it. It stays on its lane when the lanes change (a live run, a resize), and
+A cursor (its lane's label reversed) moves with the keys of every list (`cursor_keys`); the
+view follows it. It stays on its lane when the lanes change (a live run, a resize), and
 `selected` says which lane that is, for the screen's `enter`.
 """
 
@@ -16,12 +16,13 @@ from typing import ClassVar
 
 from rich.segment import Segment as RichSegment
 from rich.style import Style
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from runtui.tui.widgets.cursor_keys import CURSOR_BINDINGS
 from runtui.tui.widgets.timeline_lanes import Lane, Timeline, slowest_first
 from runtui.tui.widgets.timeline_layout import (
     Axis,
@@ -39,14 +40,7 @@ AXIS_TITLE = "wave task"
 
 
 class TimelineView(ScrollView, can_focus=True):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("pageup,ctrl+u", "page(-1)", "Page up", show=False),
-        Binding("pagedown,ctrl+d", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end,G", "jump(-1)", "Last", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = CURSOR_BINDINGS
     DEFAULT_CSS = """
     TimelineView { height: 1fr; padding: 0 1; background: $surface;
                    scrollbar-size-horizontal: 0; }
@@ -149,11 +143,11 @@ class TimelineView(ScrollView, can_focus=True):
     def action_move(self, by: int) -> None:
         self.move_to(self.cursor + by)
 
-    def action_page(self, by: int) -> None:
-        """A page on: the view and the cursor both move by the lines a screen shows."""
-        rows = max(1, self.scrollable_content_region.height - 1)
-        self.scroll_to(y=self.scroll_offset.y + by * rows, animate=False, immediate=True)
-        self.move_to(self.cursor + by * rows)
+    def action_page(self, by: float) -> None:
+        """`by` screens on: the view and the cursor both move by that many lines."""
+        lines = round(by * max(1, self.scrollable_content_region.height - 1))
+        self.scroll_to(y=self.scroll_offset.y + lines, animate=False, immediate=True)
+        self.move_to(self.cursor + lines)
 
     def action_jump(self, to: int) -> None:
         self.move_to(len(self.lines) - 1 if to < 0 else to)
