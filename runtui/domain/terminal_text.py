@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from enum import Enum
 from itertools import groupby
 from typing import Any, TypeVar
 
@@ -137,21 +138,48 @@ T = TypeVar("T")
 def safe_fields(value: T) -> T:
     """A copy of a record (a msgspec Struct: an event body, a row) for display: every string in
     it, in lists, tuples, dicts and nested records too, made `terminal_safe(one_line=True)`.
-    Unchanged strings, and the record itself when nothing changed, are the same objects."""
+    Unchanged strings, and the record itself when nothing changed, are the same objects.
+
+    Most records hold only printable ASCII: their JSON (every string of the record is in it,
+    any control character escaped with a backslash, anything else outside ASCII as its UTF-8
+    bytes) then has no backslash and no byte above 0x7E, and the record is returned at once,
+    without a walk through its fields in Python (~0.3 µs against ~2 µs)."""
+    if isinstance(value, msgspec.Struct):
+        try:
+            if _NOT_PLAIN_JSON.search(_JSON.encode(value)) is None:
+                return value
+        except (TypeError, ValueError):  # a value JSON cannot hold (a lone surrogate): walk
+            pass
     return _clean(value)  # type: ignore[no-any-return]
 
 
+_JSON = msgspec.json.Encoder()
+_NOT_PLAIN_JSON = re.compile(rb"[\\\x7f-\xff]")
+
+
+#: Values that hold no text to clean: numbers, flags, None, and the runtime's own enums (their
+#: values are written in this code, never by a workflow).
+_NO_TEXT: frozenset[type] = frozenset({int, float, bool, type(None)})
+
+
 def _clean(value: Any) -> Any:
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return terminal_safe(value, one_line=True)
+    if kind in _NO_TEXT or isinstance(value, Enum):
+        return value
     if isinstance(value, msgspec.Struct):
         changed = {}
         for name in value.__struct_fields__:
             old = getattr(value, name)
+            if type(old) in _NO_TEXT:
+                continue  # most fields of a record: skipped without a call
             new = _clean(old)
             if new is not old:
                 changed[name] = new
         return msgspec.structs.replace(value, **changed) if changed else value
+    if isinstance(value, str):  # a str subclass that is no enum
+        return terminal_safe(value, one_line=True)
     if isinstance(value, list | tuple):
         items = [_clean(v) for v in value]
         if all(new is old for new, old in zip(items, value, strict=True)):

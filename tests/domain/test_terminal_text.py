@@ -208,6 +208,34 @@ def test_the_printable_shortcut_never_lets_a_special_character_through() -> None
     assert [c for c in caught if terminal_safe("x" + c, one_line=True) == "x" + c] == []
 
 
+@given(
+    st.text(),
+    st.lists(st.text(max_size=8), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.floats(allow_nan=False), max_size=2),
+)
+def test_the_json_shortcut_of_safe_fields_agrees_with_the_walk(
+    text: str, names: list[str], usage: dict[str, float]
+) -> None:
+    """A record whose JSON is plain ASCII is returned as it is; any other is walked: either
+    way the answer is the walk's, and the same object exactly when nothing needed cleaning."""
+    from runtui.domain.events import AttemptStatusChanged
+    from runtui.domain.tasks import AttemptStatus
+    from runtui.domain.terminal_text import _clean
+
+    for body in (
+        ApprovalRequested(
+            approval_id="ap", approval_kind=ApprovalKind.TASK, prompt=text, unblocks=names
+        ),
+        AttemptStatusChanged(
+            task_id=text, attempt=0, status=AttemptStatus.FAILED, error=text, usage=usage
+        ),
+    ):
+        walked = _clean(body)
+        shown = safe_fields(body)
+        assert shown == walked
+        assert (shown is body) == (walked is body)
+
+
 def test_safe_fields_cleans_every_string_of_a_record_and_keeps_clean_ones() -> None:
     body = ApprovalRequested(
         approval_id="ap1",
