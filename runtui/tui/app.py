@@ -35,7 +35,13 @@ from runtui.tui.approval_watch import (
     desktop_notification,
 )
 from runtui.tui.commands import RuntuiCommands
-from runtui.tui.messages import ApprovalsChanged, ConnectionChanged, EventsArrived, OpenTask
+from runtui.tui.messages import (
+    ApprovalsChanged,
+    ConnectionChanged,
+    EventsArrived,
+    OpenRun,
+    OpenTask,
+)
 
 log = logging.getLogger(__name__)
 
@@ -314,6 +320,9 @@ class RuntuiApp(App[None]):
         from runtui.tui.screens.run import RunScreen
 
         self.push_screen(RunScreen(run_id))
+
+    def on_open_run(self, message: OpenRun) -> None:
+        self.open_run(message.run_id)
 
     def on_open_task(self, message: OpenTask) -> None:
         from runtui.tui.screens.task import TaskScreen

@@ -22,6 +22,9 @@ class EventsArrived(Message):
 
 
 class OpenRun(Message):
+    """Show one run: posted by the screen or dialog that picked it (a row, a fork, a retry),
+    handled by the app, which pushes the run screen."""
+
     def __init__(self, run_id: str) -> None:
         super().__init__()
         self.run_id = run_id

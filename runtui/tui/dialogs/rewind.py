@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from runtui.tui.glyphs import short_id
+from runtui.tui.messages import OpenRun
 from runtui.tui.safe_text import markup, one_line
 
 if TYPE_CHECKING:
@@ -248,6 +249,6 @@ def rewind_and_open(app: RuntuiApp, run_id: str, wave_count: int) -> None:
     def forked(new_run_id: str | None) -> None:
         if new_run_id:
             app.notify(f"rewound: new run {short_id(new_run_id)}", timeout=4)
-            app.open_run(new_run_id)
+            app.post_message(OpenRun(new_run_id))
 
     app.push_screen(RewindDialog(run_id, wave_count), forked)

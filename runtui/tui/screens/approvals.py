@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Static
 from runtui.domain.approvals import ApprovalKind
 from runtui.domain.views import ApprovalRow
 from runtui.tui.glyphs import SHORT_ID, age, if_undecided, short_id, unique_length
-from runtui.tui.messages import EventsArrived
+from runtui.tui.messages import EventsArrived, OpenRun
 from runtui.tui.safe_text import one_line, plain, safe_fields
 from runtui.tui.screens.base import RuntuiScreen
 from runtui.tui.widgets.list_table import ListTable
@@ -365,7 +365,7 @@ class ApprovalsScreen(RuntuiScreen):
     def action_open(self) -> None:
         a = self._current()
         if a is not None:
-            self.rt_app.open_run(a.run_id)
+            self.post_message(OpenRun(a.run_id))
 
     async def action_reload(self) -> None:
         await self.reload()

@@ -29,7 +29,7 @@ from runtui.domain.events import RunCreated
 from runtui.domain.views import RunRow, TaskRow
 from runtui.domain.workflow_source import WorkflowSource
 from runtui.tui.glyphs import RUN_STYLE, run_glyph, short_id, unique_length
-from runtui.tui.messages import ConnectionChanged, EventsArrived, OpenTask
+from runtui.tui.messages import ConnectionChanged, EventsArrived, OpenRun, OpenTask
 from runtui.tui.safe_text import one_line
 from runtui.tui.screens.base import RuntuiScreen
 from runtui.tui.widgets.graph_layout import GraphLayout, GraphMode, draw_row, layout, row_width
@@ -341,7 +341,7 @@ class GraphScreen(RuntuiScreen):
         if isinstance(below, RunScreen) and below.run_id == run_id:
             self.app.pop_screen()  # the run this graph was opened from
         else:
-            self.rt_app.open_run(run_id)
+            self.post_message(OpenRun(run_id))
 
     def on_line_list_picked(self, message: LineList.Picked) -> None:
         self.action_open()

@@ -15,6 +15,7 @@ from textual.widgets import Input
 
 from runtui.domain.views import ApprovalRow, TaskRow
 from runtui.domain.why import ENDED_BADLY
+from runtui.tui.messages import OpenRun
 from runtui.tui.safe_text import safe_fields
 from runtui.tui.screens.log_search import SearchableLogScreen
 
@@ -193,7 +194,7 @@ class RunActionsScreen(SearchableLogScreen):
         new_run = await self.rt_app.attempt(self.client.retry(self.run_id))
         if new_run is not None:
             self.notify(f"retrying as run {new_run}", timeout=4, markup=False)
-            self.rt_app.open_run(new_run)
+            self.post_message(OpenRun(new_run))
 
     async def action_resume(self) -> None:
         if self.rt_app.refuse_read_only():

@@ -31,7 +31,7 @@ from runtui.tui.glyphs import (
     started_time,
     unique_length,
 )
-from runtui.tui.messages import EventsArrived
+from runtui.tui.messages import EventsArrived, OpenRun
 from runtui.tui.safe_text import markup, plain
 from runtui.tui.screens.base import RuntuiScreen
 from runtui.tui.widgets.list_table import ListTable
@@ -386,7 +386,7 @@ class RunsScreen(RuntuiScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
-            self.rt_app.open_run(str(event.row_key.value))
+            self.post_message(OpenRun(str(event.row_key.value)))
 
     # --- read-only ---------------------------------------------------------------------------
 
@@ -405,7 +405,7 @@ class RunsScreen(RuntuiScreen):
     def action_open(self) -> None:
         run_id = self._cursor_run()
         if run_id is not None:
-            self.rt_app.open_run(run_id)
+            self.post_message(OpenRun(run_id))
 
     def action_diff(self) -> None:
         """The first `d` marks the run under the cursor, the second (on another run) shows the
@@ -475,7 +475,7 @@ class RunsScreen(RuntuiScreen):
             if run_id is not None:
                 self.notify(f"started run {short_id(run_id)}", timeout=4)
                 await self.reload()
-                app.open_run(run_id)
+                self.post_message(OpenRun(run_id))
 
         default = app.last_workflow_path or (str(app.demo_path) if app.demo_path else "")
         self.app.push_screen(NewRunDialog(default, submit), started)
