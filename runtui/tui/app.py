@@ -14,6 +14,7 @@ also re-read (as after a lag), since reads may have failed while it was down.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -150,7 +151,8 @@ class RuntuiApp(App[None]):
             self.bell()
         for kind in ("osc9", "osc777"):
             if kind in self.alerts and self._driver is not None and not self.is_headless:
-                self._driver.write(desktop_notification(kind, approval))
+                inside_tmux = bool(os.environ.get("TMUX"))
+                self._driver.write(desktop_notification(kind, approval, tmux=inside_tmux))
 
     # --- the live feed -----------------------------------------------------------------------
 

@@ -61,14 +61,22 @@ def announcement(a: ApprovalRow) -> str:
     return terminal_safe(text, one_line=True)
 
 
-def desktop_notification(kind: str, a: ApprovalRow) -> str:
+def desktop_notification(kind: str, a: ApprovalRow, *, tmux: bool = False) -> str:
     """The escape sequence asking the terminal for a desktop notification (`osc9`: iTerm2,
     WezTerm, kitty, Windows Terminal...; `osc777`: VTE terminals, foot, Ghostty...). What it
     carries is made safe first, and stripped of what would end or split the sequence (`;`
-    separates OSC 777's fields)."""
+    separates OSC 777's fields).
+
+    Inside tmux (`tmux`) the sequence goes in tmux's passthrough wrapper (a DCS whose ESCs are
+    doubled), which tmux 3.3+ hands to the terminal outside when `allow-passthrough` is on and
+    drops otherwise: tmux itself never shows OSC 9 or 777."""
     body = announcement(a)[:MAX_NOTIFICATION]
     if kind == "osc9":
-        return f"\x1b]9;{body}\x07"
-    if kind == "osc777":
-        return f"\x1b]777;notify;runtui: approval waiting;{body.replace(';', ',')}\x07"
-    raise ValueError(f"not a desktop notification: {kind}")
+        sequence = f"\x1b]9;{body}\x07"
+    elif kind == "osc777":
+        sequence = f"\x1b]777;notify;runtui: approval waiting;{body.replace(';', ',')}\x07"
+    else:
+        raise ValueError(f"not a desktop notification: {kind}")
+    if tmux:
+        return "\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\"
+    return sequence

@@ -310,9 +310,12 @@ def test_a_shell_runs_and_approves_beside_the_open_ui_which_shows_it_live(
 ) -> None:
     """With the UI open on the database, `runtui run` from a shell drives its run and the UI
     shows it live; the run, left at its gate, is handed over to the UI's runtime, and a shell's
-    `runtui approve` goes to the UI as a command; the UI shows each effect as it happens."""
+    `runtui approve` goes to the UI as a command; the UI shows each effect as it happens. The
+    new approval is announced with desktop notifications too, which inside tmux go through its
+    passthrough (on here): none of it shows on screen."""
     db = tmp_path / "runs.db"
-    pane.start(runtui_command(db))
+    alerts = "RUNTUI_APPROVAL_ALERT=toast,bell,osc9,osc777 "
+    pane.start(alerts + runtui_command(db), "set -g allow-passthrough on\n")
     pane.wait(lambda s: "No runs yet" in s, "the fresh database's welcome")
 
     def shell(*args: str) -> subprocess.CompletedProcess[str]:
@@ -327,6 +330,9 @@ def test_a_shell_runs_and_approves_beside_the_open_ui_which_shows_it_live(
     run = shell("run", "--demo")
     assert run.returncode == 7, run.stderr
     pane.wait(lambda s: "awaiting_approval" in s, "the UI to list the run at its gate")
+    toasted = pane.wait(lambda s: "approval waiting" in s, "the new approval's toast")
+    for leak in ("]9;", "777;notify", "tmux;"):
+        assert leak not in toasted  # the notifications reached no cell of the screen
     held = (
         "SELECT o.label FROM run_leases l JOIN owners o ON o.owner_id = l.owner"
         " WHERE l.expires_at > 0"

@@ -71,6 +71,17 @@ def test_a_desktop_notification_carries_nothing_a_terminal_obeys() -> None:
     assert desktop_notification("osc777", approval("a1", 0.0, HOSTILE)).count(";") == 3
 
 
+def test_inside_tmux_the_notification_is_wrapped_for_its_passthrough() -> None:
+    for kind in ("osc9", "osc777"):
+        plain = desktop_notification(kind, approval("a1", 0.0, HOSTILE))
+        wrapped = desktop_notification(kind, approval("a1", 0.0, HOSTILE), tmux=True)
+        assert wrapped.startswith("\x1bPtmux;\x1b\x1b]")
+        assert wrapped.endswith("\x07\x1b\\")
+        inner = wrapped[len("\x1bPtmux;") : -2]
+        assert inner.replace("\x1b\x1b", "\x1b") == plain  # every ESC doubled, nothing else
+        assert "\x1b\\" not in inner  # nothing in it ends the wrapper early
+
+
 async def test_a_new_approval_toasts_rings_and_is_counted_on_every_screen(
     runtime: Runtime, client: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
