@@ -1,15 +1,13 @@
 """Read side: a separate read-only connection answering every query.
 
 Reads never queue behind the writer: in WAL mode a reader sees the last committed state while a
-write transaction is open. Paging is keyset-based (newest first) so page N costs the same as
-page 1 even with a hundred thousand runs.
+write transaction is open. The bigger reads live in modules of their own, each given this
+reader's one-round-trip query (`_all`): the runs list (`run_listing`), one task's output
+(`task_output`) and the whole-log search (`log_search`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -21,7 +19,7 @@ import anyio
 import msgspec
 
 from runtui.domain.enums import parse_enum
-from runtui.domain.errors import InvalidInputError, NotFoundError
+from runtui.domain.errors import NotFoundError
 from runtui.domain.events import EventEnvelope, decode_event
 from runtui.domain.log_search import (
     DEFAULT_MATCHES_PAGE,
@@ -35,7 +33,7 @@ from runtui.domain.status import RunStatus
 from runtui.domain.summary import RunResult, RunSummary
 from runtui.domain.task_output import DEFAULT_PAGE_LINES, OutputAt
 from runtui.domain.views import PhaseRow, TaskOutput
-from runtui.domain.violations import SEVERITY_PRIORITY, PolicyViolationType, ViolationSeverity
+from runtui.domain.violations import PolicyViolationType, ViolationSeverity
 from runtui.store.leases import claimable
 from runtui.store.log_search import search_in_turn
 from runtui.store.rows import (
@@ -50,32 +48,13 @@ from runtui.store.rows import (
     TaskRow,
     ViolationRow,
 )
+from runtui.store.run_listing import list_runs
 from runtui.store.schema import read_only_uri
 from runtui.store.task_output import read_task_output
 
 _json = msgspec.json.Decoder()
 
-MAX_PAGE = 1000
 SEARCHES_AT_ONCE = 2  # per reader (its one connection): more wait, within their own time
-
-
-class InvalidCursorError(InvalidInputError):
-    def __init__(self, cursor: str) -> None:
-        super().__init__(f"cursor: not a cursor this server issued: {cursor[:40]!r}")
-
-
-def encode_cursor(created_at: float, run_id: str) -> str:
-    raw = json.dumps([created_at, run_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[float, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, run_id = json.loads(raw)
-        return float(created_at), str(run_id)
-    except (binascii.Error, ValueError, TypeError):
-        raise InvalidCursorError(cursor) from None
 
 
 def summary_from_row(r: tuple[Any, ...]) -> RunSummary:
@@ -94,28 +73,6 @@ def summary_from_row(r: tuple[Any, ...]) -> RunSummary:
 
 #: A run that has not ended (its status is not terminal), as SQL.
 _LIVE = "status NOT IN ({})".format(", ".join(f"'{s.value}'" for s in RunStatus if s.is_terminal))
-
-
-#: The worst violation as the runs list shows it ("critical pii_detected"), for the filter.
-_WORST_SHOWN = (
-    "(CASE worst_severity "
-    + " ".join(f"WHEN {rank} THEN '{sev.value}'" for sev, rank in SEVERITY_PRIORITY.items())
-    + " ELSE '' END || ' ' || COALESCE(worst_violation, ''))"
-)
-
-
-def _text_filter(text: str) -> tuple[str, list[str]]:
-    """Runs whose shown columns hold `text`: workflow, status, phase, worst violation; the id
-    only where it shows or is typed (a prefix of the full id, or its tail as the short id
-    shows it), so that a few characters do not match every id they happen to occur in."""
-    text = text.removeprefix("…").lower()  # LOWER() on both sides: SQLite and PostgreSQL agree
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    anywhere, prefix, suffix = f"%{escaped}%", f"{escaped}%", f"%{escaped}"
-    shown = ("workflow", "status", "phase", _WORST_SHOWN)
-    clause = " OR ".join(
-        ["LOWER(run_id) LIKE ? ESCAPE '\\'"] * 2 + [f"LOWER({c}) LIKE ? ESCAPE '\\'" for c in shown]
-    )
-    return f"({clause})", [prefix, suffix] + [anywhere] * len(shown)
 
 
 class StoreReader:
@@ -153,43 +110,19 @@ class StoreReader:
         live: bool | None = None,
         text: str | None = None,
     ) -> RunPage:
-        """Runs newest first, filtered; `next_cursor` fetches the following page."""
-        if not 1 <= limit <= MAX_PAGE:
-            raise ValueError(f"limit: must be between 1 and {MAX_PAGE}, got {limit}")
-        where: list[str] = []
-        params: list[Any] = []
-        if result is not None:
-            where.append("result = ?")
-            params.append(parse_enum(RunResult, result, "result").value)
-        if status is not None:
-            where.append("status = ?")
-            params.append(parse_enum(RunStatus, status, "status").value)
-        if since is not None:
-            where.append("created_at >= ?")
-            params.append(since)
-        if workflow is not None:
-            where.append("workflow = ?")
-            params.append(workflow)
-        if live is not None:
-            where.append("result IS NULL" if live else "result IS NOT NULL")
-        if text:
-            clause, values = _text_filter(text)
-            where.append(clause)
-            params += values
-        if cursor is not None:
-            created_at, run_id = decode_cursor(cursor)
-            where.append("(created_at < ? OR (created_at = ? AND run_id < ?))")
-            params += [created_at, created_at, run_id]
-        sql = f"SELECT {RUN_COLUMNS} FROM runs"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, run_id DESC LIMIT ?"
-        params.append(limit + 1)
-        rows = await self._all(sql, tuple(params))
-        runs = [RunRow.from_row(r) for r in rows[:limit]]
-        more = len(rows) > limit
-        next_cursor = encode_cursor(runs[-1].created_at, runs[-1].run_id) if more else None
-        return RunPage(runs=runs, next_cursor=next_cursor)
+        """Runs newest first, filtered; `next_cursor` fetches the following page
+        (`store.run_listing`)."""
+        return await list_runs(
+            self._all,
+            limit=limit,
+            result=result,
+            status=status,
+            since=since,
+            workflow=workflow,
+            cursor=cursor,
+            live=live,
+            text=text,
+        )
 
     async def get_run(self, run_id: str) -> RunRow:
         rows = await self._all(f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))

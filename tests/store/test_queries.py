@@ -12,7 +12,7 @@ from runtui.domain.phases import RunPhase
 from runtui.domain.status import RunLifecycleState, RunStatus
 from runtui.domain.summary import RunResult
 from runtui.store import Store, open_store
-from runtui.store.queries import InvalidCursorError
+from runtui.store.run_listing import InvalidCursorError
 from tests.databases import sql
 from tests.factories import full_run
 
