@@ -37,7 +37,9 @@ class Serve:
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
 
-    def start(self) -> None:
+    def start(self, *, ready: bool = True) -> None:
+        """Start `serve`; with `ready`, wait until it answers (without: a process expected to
+        die early, e.g. killed by the run it takes over)."""
         port = free_port()
         with self.log.open("a") as err:
             self.process = subprocess.Popen(
@@ -63,7 +65,7 @@ class Serve:
             )
         url = self.url = f"http://127.0.0.1:{port}"
 
-        def ready() -> bool:
+        def answers() -> bool:
             assert self.process is not None
             assert self.process.poll() is None, self.log.read_text()
             try:
@@ -71,7 +73,8 @@ class Serve:
             except httpx.HTTPError:
                 return False
 
-        wait_for(ready, "runtui serve to be ready")
+        if ready:
+            wait_for(answers, "runtui serve to be ready")
 
     def api(self, method: str, path: str, body: object = None) -> httpx.Response:
         """A request to the server's API with its token."""

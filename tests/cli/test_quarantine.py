@@ -52,10 +52,12 @@ def test_embedded_owners_stop_resuming_a_task_that_kills_them(
 def test_serve_stops_crash_looping_on_a_poison_run(db_path: Path, serve: Serve) -> None:
     serve.start()
     serve.submit(POISON)
-    for _ in range(QUARANTINE_AFTER):
+    for restart in range(QUARANTINE_AFTER):
         assert serve.process is not None
         assert serve.process.wait(timeout=30) == -signal.SIGKILL  # the task killed it
-        serve.start()  # as a service manager would restart it
+        # as a service manager would restart it; the task may kill it again before it answers,
+        # but the last one, which quarantines the task
+        serve.start(ready=restart == QUARANTINE_AFTER - 1)
     ((run_id,),) = query(db_path, "SELECT run_id FROM runs")
     assert ended(db_path, str(run_id)) == ("failed", "task_failed", "failed")
     assert "quarantined" in why_it_failed(db_path)
