@@ -4,7 +4,8 @@ log and in history."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,7 +13,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from runtui.domain.views import ApprovalRow
 from runtui.tui.safe_text import plain
+
+if TYPE_CHECKING:
+    from runtui.tui.screens.base import RuntuiScreen
 
 
 class DecisionDialog(ModalScreen[str | None]):
@@ -106,3 +111,32 @@ class ApproveDialog(DecisionDialog):
             label="Comment (optional; recorded with the decision):",
             hint="anything the log should say about this approval",
         )
+
+
+def decide_in_words(
+    screen: RuntuiScreen,
+    a: ApprovalRow,
+    *,
+    approve: bool,
+    prompt: str,
+    label: str,
+    then: Callable[[], Awaitable[None]],
+) -> None:
+    """Ask for the comment of an approve (`approve`) or the reason of a reject of `a`, showing
+    `prompt`; then decide through the screen's port, say `approved: <label>` (or why not), and
+    `then` (the screen re-reads what the decision changed). Cancelling decides nothing."""
+
+    async def answered(words: str | None) -> None:
+        if words is None or (not approve and not words):
+            return
+        port, verb = screen.client, "approved" if approve else "rejected"
+        decision = (
+            port.approve(a.approval_id, reason=words)
+            if approve
+            else port.reject(a.approval_id, reason=words)
+        )
+        await screen.rt_app.attempt(decision, success=f"{verb}: {label}")
+        await then()
+
+    dialog = ApproveDialog(prompt) if approve else RejectDialog(prompt)
+    screen.app.push_screen(dialog, answered)

@@ -310,34 +310,19 @@ class ApprovalsScreen(RuntuiScreen):
     def action_approve_with_comment(self) -> None:
         if self.rt_app.refuse_read_only() or (a := self._target("approve")) is None:
             return
-        from runtui.tui.dialogs.reject import ApproveDialog
-
-        async def approved(comment: str | None) -> None:
-            if comment is None:
-                return
-            await self.rt_app.attempt(
-                self.client.approve(a.approval_id, reason=comment),
-                success=f"approved: {self._label(a)}",
-            )
-            await self.reload()
-
-        self.app.push_screen(ApproveDialog(a.prompt), approved)
+        self._decide_in_words(a, approve=True)
 
     def action_reject(self) -> None:
         if self.rt_app.refuse_read_only() or (a := self._target("reject")) is None:
             return
-        from runtui.tui.dialogs.reject import RejectDialog
+        self._decide_in_words(a, approve=False)
 
-        async def rejected(reason: str | None) -> None:
-            if not reason:
-                return
-            await self.rt_app.attempt(
-                self.client.reject(a.approval_id, reason=reason),
-                success=f"rejected: {self._label(a)}",
-            )
-            await self.reload()
+    def _decide_in_words(self, a: ApprovalRow, *, approve: bool) -> None:
+        from runtui.tui.dialogs.reject import decide_in_words
 
-        self.app.push_screen(RejectDialog(a.prompt), rejected)
+        decide_in_words(
+            self, a, approve=approve, prompt=a.prompt, label=self._label(a), then=self.reload
+        )
 
     def action_approve_with_edits(self) -> None:
         if self.rt_app.refuse_read_only() or (a := self._target("approve")) is None:

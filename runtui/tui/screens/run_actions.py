@@ -130,38 +130,26 @@ class RunActionsScreen(SearchableLogScreen):
     async def action_approve_with_comment(self) -> None:
         if self.rt_app.refuse_read_only() or (a := await self._pending("approve")) is None:
             return
-        from runtui.tui.dialogs.reject import ApproveDialog
-
-        async def approved(comment: str | None) -> None:
-            if comment is None:
-                return
-            await self.rt_app.attempt(
-                self.client.approve(a.approval_id, reason=comment),
-                success=f"approved: {a.task_id or a.kind.value}",
-            )
-            await self._reload(approvals=True)
-
-        shown = safe_fields(a)
-        what = f"{shown.kind.value} gate" + (f" {shown.task_id}" if shown.task_id else "")
-        self.app.push_screen(ApproveDialog(f"{what}: {shown.prompt or '—'}"), approved)
+        self._decide_in_words(a, approve=True)
 
     async def action_reject(self) -> None:
         if self.rt_app.refuse_read_only() or (a := await self._pending("reject")) is None:
             return
-        from runtui.tui.dialogs.reject import RejectDialog
+        self._decide_in_words(a, approve=False)
 
-        async def rejected(reason: str | None) -> None:
-            if not reason:
-                return
-            await self.rt_app.attempt(
-                self.client.reject(a.approval_id, reason=reason),
-                success=f"rejected: {a.task_id or a.kind.value}",
-            )
-            await self._reload(approvals=True)
+    def _decide_in_words(self, a: ApprovalRow, *, approve: bool) -> None:
+        from runtui.tui.dialogs.reject import decide_in_words
 
         shown = safe_fields(a)
         what = f"{shown.kind.value} gate" + (f" {shown.task_id}" if shown.task_id else "")
-        self.app.push_screen(RejectDialog(f"{what}: {shown.prompt or '—'}"), rejected)
+        decide_in_words(
+            self,
+            a,
+            approve=approve,
+            prompt=f"{what}: {shown.prompt or '—'}",
+            label=a.task_id or a.kind.value,
+            then=lambda: self._reload(approvals=True),
+        )
 
     def action_rewind(self) -> None:
         from runtui.tui.dialogs.rewind import rewind_and_open
