@@ -10,6 +10,10 @@ that dialect is carried to PostgreSQL:
   transaction ends: writers take turns exactly as SQLite makes them, so a position read inside
   the transaction (`MAX(position) + 1`) is also the commit order, and an all-runs stream that
   asks "after my last position" never skips an event that committed later with a lower number;
+- a string holding NUL, which PostgreSQL's text cannot store (a task may print one, a workflow
+  may carry one), is stored with each NUL as `␀`, the sign the UI shows for it on either
+  store (the event itself, a binary payload, keeps it); every connection runtui opens dumps
+  strings so (`nul_safe`), so a query's parameters are changed the same way as what it finds;
 - the migrations are the SQLite ones with their column types mapped (`REAL` → `DOUBLE
   PRECISION`, `INTEGER` → `BIGINT`, `BLOB` → `BYTEA`, no `WITHOUT ROWID`), and the schema
   version lives in `runtui_schema` instead of `PRAGMA user_version`; nodes that start at once
@@ -30,6 +34,7 @@ from typing import Any
 import anyio
 import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
 
 from runtui.domain.errors import MigrationError
 from runtui.store.queries import StoreReader
@@ -45,6 +50,27 @@ def is_postgres(db: object) -> bool:
 def redacted(url: str) -> str:
     """`url` without its password, for messages."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+#: What a NUL in a string becomes in PostgreSQL's text (its control picture, as shown).
+NUL_STORED = "\u2400"
+
+
+class _NulSafeText(StrDumperUnknown):
+    def dump(self, obj: str) -> Any:
+        return super().dump(obj.replace("\x00", NUL_STORED) if "\x00" in obj else obj)
+
+
+class _NulSafeBinary(StrBinaryDumper):
+    def dump(self, obj: str) -> Any:
+        return super().dump(obj.replace("\x00", NUL_STORED) if "\x00" in obj else obj)
+
+
+def nul_safe(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> None:
+    """Dump every string this connection sends with NUL as `NUL_STORED` (see the module
+    docstring): psycopg would refuse the whole statement, and with it the batch of events."""
+    conn.adapters.register_dumper(str, _NulSafeText)
+    conn.adapters.register_dumper(str, _NulSafeBinary)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -158,7 +184,9 @@ class Connection:
 
     @classmethod
     def connect(cls, url: str) -> Connection:
-        return cls(psycopg.connect(url, autocommit=True))
+        raw = psycopg.connect(url, autocommit=True)
+        nul_safe(raw)
+        return cls(raw)
 
     def cursor(self) -> Cursor:
         return Cursor(self)
@@ -228,7 +256,9 @@ class Reader(StoreReader):
 
     @classmethod
     async def connect(cls, url: str) -> Reader:
-        return cls(await psycopg.AsyncConnection.connect(url, autocommit=True))
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        nul_safe(conn)
+        return cls(conn)
 
     async def close(self) -> None:
         await self._pg.close()
