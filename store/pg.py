@@ -276,7 +276,11 @@ class Reader(StoreReader):
         return rows
 
     def _json_field(self, column: str, key: str) -> tuple[str, str]:
-        return f"({column}::jsonb ->> ?)", key
+        # PostgreSQL's json refuses to read a text holding the escape \u0000 (a NUL, which
+        # msgspec writes so): such a row has no field here, instead of failing the query
+        # for every row beside it.
+        nul = "chr(92) || 'u0000'"
+        return f"(CASE WHEN strpos({column}, {nul}) = 0 THEN {column}::jsonb ->> ? END)", key
 
     async def schema_version(self) -> int:
         rows = await self._all("SELECT COALESCE(MAX(version), 0) FROM runtui_schema")

@@ -72,3 +72,11 @@ async def test_the_run_a_key_submitted_is_found_from_its_metadata(database: Path
         assert await keys.run_submitted_with("k1", since=5000.0) == "run-1"
         assert await keys.run_submitted_with("k2", since=5000.0) is None
         assert await keys.run_submitted_with("k1", since=6000.0) is None  # before the key
+        # a run whose metadata holds NUL (its JSON says \u0000, which PostgreSQL's json
+        # refuses to read) is passed over, not an error for every key looked up beside it
+        nul = RunCreated(workflow="w", metadata={"note": "a\x00b", SUBMITTED_WITH: "k3"})
+        later = RunCreated(workflow="w", metadata={SUBMITTED_WITH: "k4"})
+        await store.writer.append_many(
+            [PendingEvent("run-nul", nul, 7000.0), PendingEvent("run-4", later, 7001.0)]
+        )
+        assert await keys.run_submitted_with("k4", since=6900.0) == "run-4"
