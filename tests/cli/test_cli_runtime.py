@@ -24,7 +24,7 @@ DEMO = EXAMPLES / "demo.toml"
 FAILING = EXAMPLES / "failing.toml"
 
 
-def runtui(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def runtui(db: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "runtui", "--db", str(db), *args],
         capture_output=True,

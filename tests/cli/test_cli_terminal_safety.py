@@ -16,19 +16,24 @@ import anyio
 from runtui.domain.events import PendingEvent
 from runtui.domain.status import RunStatus
 from runtui.store import open_store
-from tests.cli.test_cli_runtime import only_run, runtui
+from tests.cli.test_cli_runtime import runtui
+from tests.cli.test_cli_server import query
 from tests.factories import full_run
 from tests.hostile import HOSTILE, SHORT, checked, hostile_workflow, poisoned
 
 
 def test_a_hostile_run_prints_nothing_that_drives_the_terminal(
-    db_path: Path, tmp_path: Path
+    database: Path | str, tmp_path: Path
 ) -> None:
+    """On both stores (PostgreSQL cannot hold the NUL a task prints: it stores `␀`, shown the
+    same; the events themselves keep it, so `--json` does too)."""
+    db_path = database
     workflow = tmp_path / "hostile.toml"
     workflow.write_text(hostile_workflow())
 
     out = checked(runtui(db_path, "run", str(workflow), "--follow"), 7)  # waits at its gate
-    run_id = only_run(db_path)
+    ((run_id,),) = query(db_path, "SELECT run_id FROM runs")
+    run_id = str(run_id)
     assert "loud| pwned" in out
     assert "loud! pwned" in out
     assert "loud| beforeafter" in out  # a sequence removed, the text around it kept
