@@ -73,9 +73,13 @@ def test_a_hostile_run_prints_nothing_that_drives_the_terminal(
     assert row["workflow"] == "wf-" + SHORT
 
 
-def test_a_forged_event_script_with_a_hostile_string_in_every_field(db_path: Path) -> None:
+def test_a_forged_event_script_with_a_hostile_string_in_every_field(
+    database: Path | str,
+) -> None:
     """Names the workflow format does not allow (task and approval ids, incident titles, who
-    decided) can still reach a database, or come from a server: they are shown safely too."""
+    decided) can still reach a database, or come from a server: they are shown safely too, from
+    either store."""
+    db_path = database
     ended = poisoned(full_run("ended", fail=True))
     script = poisoned(full_run("gated"))
     waiting = next(
