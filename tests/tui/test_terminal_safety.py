@@ -6,6 +6,8 @@ drives a terminal; names with brackets must read as written, never as markup."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,12 +28,21 @@ from runtui.tui.screens.run import RunScreen
 from runtui.tui.screens.runs import RunsScreen
 from runtui.tui.widgets.event_lines import event_lines
 from runtui.tui.widgets.event_log import EventLog
-from tests.actors.conftest import next_approval, wf
+from tests.actors.conftest import next_approval, settings_for, wf
 from tests.factories import full_run
 from tests.hostile import HOSTILE, SHORT, assert_terminal_safe, hostile_workflow, poisoned
 from tests.tui.conftest import until
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def runtime(database: Path | str) -> AsyncIterator[Runtime]:
+    """The runtime on each store in turn: what the screens show comes from the store's rows
+    (PostgreSQL keeps a NUL as `␀`, the sign the UI shows for it anyway)."""
+    async with Runtime.open(settings_for(database)) as rt:
+        yield rt
+
 
 #: How SHORT reads once made safe: its sequences gone, its BEL a picture, its brackets text.
 SHORT_SHOWN = "pwned␇[b]md[/b]"
