@@ -77,8 +77,8 @@ def runs_output(
     limit: int,
     as_json: bool,
 ) -> None:
-    """The last lines one attempt of a task printed (stderr lines marked `!` unless --stream
-    picks one)."""
+    """The last lines one attempt of a task printed (stderr and an external job's poll output
+    marked `!`, as in the log, unless --stream picks one stream)."""
     from runtui.cli.driving import reading
 
     async def go() -> None:
