@@ -188,6 +188,18 @@ def test_demo_runs_to_its_gate_and_completes_when_approved(tmp_path: Path, pane:
         lambda s: "approval waiting" in s and "awaiting_approval" in s, "the demo at its gate"
     )
     assert "Publish the report?" in screen
+    # the timeline: its cursor moves with j, enter opens the task under it, esc comes back
+    pane.keys("t")
+    pane.wait(lambda s: "timeline of 9 tasks" in s, "the timeline")
+    pane.keys("j", "j", "j")  # past the two phase lines, down to the second task of wave 0
+    pane.keys("Enter")
+    task = pane.wait(lambda s: "attempt 0 output" in s, "the task opened from the timeline")
+    title = task.splitlines()[0].lstrip()
+    assert title.startswith("task ")
+    assert "wave 0" in title
+    pane.keys("Escape")
+    pane.wait(lambda s: "timeline of 9 tasks" in s, "back on the timeline")
+    pane.keys("Escape")
     # the footer follows on the next refresh after the approval is read
     pane.wait(lambda s: "Approve" in footer(s), "the approve key in the footer")
     pane.keys("A")  # approve with a comment
