@@ -18,7 +18,7 @@ never holds the connection for long, so other reads interleave with a search of 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -174,33 +174,16 @@ async def search_log(
 
 
 async def search_in_turn(
-    gate: anyio.Semaphore,
-    rows: Rows,
-    run_id: str,
-    query: LogQuery,
-    *,
-    after_seq: int | None,
-    before_seq: int | None,
-    limit: int,
-    last_seq: int,
-    deadline: float,
+    gate: anyio.Semaphore, deadline: float, last_seq: int, search: Coroutine[Any, Any, LogMatches]
 ) -> LogMatches:
-    """`search_log` once one of the `gate`'s places is free; without one by `deadline`, no
-    matches and `complete` False (a flood of searches waits its turn, within its own time,
-    instead of piling up on the database)."""
+    """`search` (a `search_log` not yet awaited) once one of the `gate`'s places is free;
+    without one by `deadline`, no matches and `complete` False (a flood of searches waits its
+    turn, within its own time, instead of piling up on the database)."""
     if not await _turn(gate, deadline):
+        search.close()  # never to run: closed, so no "never awaited" warning
         return LogMatches([], True, 0, False, None, False, last_seq)
     try:
-        return await search_log(
-            rows,
-            run_id,
-            query,
-            after_seq=after_seq,
-            before_seq=before_seq,
-            limit=limit,
-            last_seq=last_seq,
-            deadline=deadline,
-        )
+        return await search
     finally:
         gate.release()
 

@@ -35,7 +35,7 @@ from runtui.domain.task_output import DEFAULT_PAGE_LINES, OutputAt
 from runtui.domain.views import PhaseRow, TaskOutput
 from runtui.domain.violations import PolicyViolationType, ViolationSeverity
 from runtui.store.leases import claimable
-from runtui.store.log_search import search_in_turn
+from runtui.store.log_search import search_in_turn, search_log
 from runtui.store.rows import (
     APPROVAL_COLUMNS,
     RUN_COLUMNS,
@@ -386,8 +386,7 @@ class StoreReader:
         deadline = time.monotonic() + SEARCH_SECONDS
         last_seq = (await self.get_run(run_id)).last_seq
         gate = self.__dict__.setdefault("_search_gate", anyio.Semaphore(SEARCHES_AT_ONCE))
-        return await search_in_turn(
-            gate,
+        search = search_log(
             self._all,
             run_id,
             query,
@@ -397,6 +396,7 @@ class StoreReader:
             last_seq=last_seq,
             deadline=deadline,
         )
+        return await search_in_turn(gate, deadline, last_seq, search)
 
     async def incidents_of(self, run_id: str) -> list[IncidentRow]:
         rows = await self._all(
